@@ -1,0 +1,360 @@
+"""The :class:`Storage` contract: bytes under '/'-separated keys.
+
+Backends implement the protected ``_`` hooks only. The public methods validate keys
+and translate errors once, and everything richer (content-addressed blobs, signed
+records, append-only logs) is built on top of the hooks in this package and is never
+re-implemented by a backend.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mlops_kit.core.errors import MlopsKitError, NotFoundError, StorageError
+from mlops_kit.core.names import check_key, check_prefix
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from mlops_kit.core.storage.blobs import BlobWriter
+    from mlops_kit.core.storage.logs import LogEntry
+
+    M = TypeVar("M", bound=BaseModel)
+
+__all__ = ["SIGNING_KEY_ENV", "Storage"]
+
+SIGNING_KEY_ENV = "MLOPS_KIT_SIGNING_KEY"
+_MAX_CACHED_RECORDS = 200_000
+
+
+class Storage(abc.ABC):
+    """Bytes under ``/``-separated keys; the one contract every backend honours.
+
+    Subclasses implement ``_read``, ``_write``, ``_create``, ``_list`` and
+    ``_delete`` (and optionally ``_exists``, ``_write_file``, ``_read_file``,
+    ``_local_path`` and ``_staging_dir`` for speed). Everything else is built on top.
+
+    Parameters
+    ----------
+    signing_key : str or bytes, optional
+        Key for HMAC-signing records. Defaults to the environment variable
+        ``MLOPS_KIT_SIGNING_KEY``. With a key, a record whose signature is missing or
+        does not verify raises :class:`~mlops_kit.IntegrityError`.
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> store = mk.MemoryStorage()
+    >>> store.create("locks/a", b"1"), store.create("locks/a", b"2")
+    (True, False)
+    >>> store.read("locks/a")
+    b'1'
+    >>> store.list("locks")
+    ['locks/a']
+    """
+
+    def __init__(self, *, signing_key: str | bytes | None = None) -> None:
+        self._explicit_signing_key = _as_key(signing_key)
+
+    # -- the contract ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _read(self, key: str) -> bytes:
+        """Return the bytes under ``key``; raise :class:`NotFoundError` if absent."""
+
+    @abc.abstractmethod
+    def _write(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` atomically (readers see old or new, never a mix)."""
+
+    @abc.abstractmethod
+    def _create(self, key: str, data: bytes) -> bool:
+        """Atomically store ``data`` if ``key`` is absent; return ``False`` if it exists."""
+
+    @abc.abstractmethod
+    def _list(self, prefix: str) -> list[str]:
+        """Return the keys under ``prefix`` (``""`` for all), in any order."""
+
+    @abc.abstractmethod
+    def _delete(self, key: str) -> None:
+        """Remove ``key``; do nothing if it is absent."""
+
+    def _exists(self, key: str) -> bool:
+        """Whether ``key`` exists. Override when a cheaper check than a read exists."""
+        try:
+            self._read(key)
+        except NotFoundError:
+            return False
+        return True
+
+    def _write_file(self, key: str, path: str) -> None:
+        """Store the content of the local file ``path`` under ``key``.
+
+        The default reads the file into memory; backends that can stream override it.
+        The caller deletes ``path`` afterwards unless the backend moved it.
+        """
+        with open(path, "rb") as f:
+            self._write(key, f.read())
+
+    def _read_file(self, key: str, path: str) -> None:
+        """Copy the bytes under ``key`` into the local file ``path``."""
+        with open(path, "wb") as f:
+            f.write(self._read(key))
+
+    def _local_path(self, key: str) -> str | None:
+        """The path of ``key`` on the local disk if it lives there, else ``None``."""
+        return None
+
+    def _staging_dir(self) -> str | None:
+        """A local folder for temporary files that can be moved cheaply into place."""
+        return None
+
+    # -- public primitives: validate once, translate errors once ------------------
+
+    def read(self, key: str) -> bytes:
+        """Return the bytes stored under ``key``.
+
+        Raises
+        ------
+        NotFoundError
+            If the key does not exist.
+        """
+        key = check_key(key)
+        return self._call(self._read, key)
+
+    def write(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``, replacing what was there, atomically."""
+        key = check_key(key)
+        self._uncache(key)
+        self._call(self._write, key, _as_bytes(data))
+
+    def create(self, key: str, data: bytes) -> bool:
+        """Store ``data`` under ``key`` only if the key is absent.
+
+        Returns
+        -------
+        bool
+            ``True`` if this call created the key, ``False`` if it already existed
+            (the existing value is left untouched).
+        """
+        key = check_key(key)
+        return bool(self._call(self._create, key, _as_bytes(data)))
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Return the sorted keys under ``prefix`` (a key path; ``""`` lists everything).
+
+        ``list("a/b")`` returns ``a/b`` itself if it is a key and every key below
+        ``a/b/``, but not ``a/bc``.
+        """
+        prefix = check_prefix(prefix)
+        keys = self._call(self._list, prefix)
+        if prefix:
+            keys = [k for k in keys if k == prefix or k.startswith(prefix + "/")]
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; deleting a missing key is not an error."""
+        key = check_key(key)
+        self._uncache(key)
+        self._call(self._delete, key)
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` exists."""
+        key = check_key(key)
+        return bool(self._call(self._exists, key))
+
+    @property
+    def url(self) -> str:
+        """A short description of where the data lives (used in messages)."""
+        return f"<{type(self).__name__}>"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    # -- built on top: blobs, records, logs (never overridden by backends) ----------
+
+    @property
+    def signing_key(self) -> bytes | None:
+        """The HMAC key for records: the constructor's, else ``$MLOPS_KIT_SIGNING_KEY``."""
+        explicit: bytes | None = getattr(self, "_explicit_signing_key", None)
+        return explicit if explicit is not None else _as_key(os.environ.get(SIGNING_KEY_ENV))
+
+    def put_blob(self, data: bytes) -> str:
+        """Store immutable bytes by content; return their sha256 hex digest."""
+        from mlops_kit.core.storage import blobs
+
+        return blobs.put_blob(self, _as_bytes(data))
+
+    def get_blob(self, digest: str) -> bytes:
+        """Return the bytes of a blob, verified against ``digest``.
+
+        Raises
+        ------
+        NotFoundError
+            If no blob has that digest.
+        IntegrityError
+            If the stored bytes do not hash to ``digest``.
+        """
+        from mlops_kit.core.storage import blobs
+
+        return blobs.get_blob(self, digest)
+
+    def has_blob(self, digest: str) -> bool:
+        """Whether a blob with ``digest`` is stored."""
+        from mlops_kit.core.storage import blobs
+
+        return self.exists(blobs.blob_key(digest))
+
+    def blob_writer(self) -> AbstractContextManager[BlobWriter]:
+        """Stream a large blob to storage; the digest is known when the block exits.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> store = mk.MemoryStorage()
+        >>> with store.blob_writer() as w:
+        ...     _ = w.write(b"hello ")
+        ...     _ = w.write(b"world")
+        >>> store.get_blob(w.digest)
+        b'hello world'
+        """
+        from mlops_kit.core.storage import blobs
+
+        return blobs.blob_writer(self)
+
+    def open_blob(self, digest: str) -> AbstractContextManager[str]:
+        """Yield a local file path holding the verified bytes of a blob.
+
+        Local storage yields the stored file itself (no copy); other backends
+        download to a temporary file, which is removed when the block exits.
+        """
+        from mlops_kit.core.storage import blobs
+
+        return blobs.open_blob(self, digest)
+
+    def put_record(self, key: str, record: BaseModel) -> None:
+        """Store a pydantic model as (optionally signed) JSON under ``key``."""
+        from mlops_kit.core.storage import records
+
+        self.write(key, records.encode(self, check_key(key), record))
+
+    def get_record(self, key: str, model: type[M]) -> M:
+        """Read and verify a record stored with :meth:`put_record` or :meth:`append`.
+
+        Raises
+        ------
+        NotFoundError
+            If the key does not exist.
+        IntegrityError
+            If the signature does not verify or the JSON is not a valid ``model``.
+        """
+        from mlops_kit.core.storage import records
+
+        key = check_key(key)
+        return records.decode(self, key, self.read(key), model)
+
+    def append(self, prefix: str, record: BaseModel | Callable[[int], BaseModel]) -> int:
+        """Append a record to the log under ``prefix``; return its sequence number.
+
+        Sequence numbers start at 1 and have no gaps. Concurrent writers never lose
+        or overwrite each other: the next number is taken with :meth:`create` and
+        the append retries on conflict. Pass a callable ``seq -> record`` when the
+        record must contain its own sequence number.
+        """
+        from mlops_kit.core.storage import logs
+
+        return logs.append(self, check_key(prefix), record)
+
+    def read_log(self, prefix: str, model: type[M], *, after: int = 0) -> list[LogEntry[M]]:
+        """Return the log under ``prefix`` in order, as ``LogEntry(seq, record)`` items.
+
+        Entries are immutable, so each one is read from storage once per process.
+        """
+        from mlops_kit.core.storage import logs
+
+        return logs.read_log(self, check_key(prefix), model, after=after)
+
+    def read_entry(self, prefix: str, seq: int, model: type[M]) -> M:
+        """Return entry ``seq`` of the log under ``prefix``.
+
+        Raises
+        ------
+        NotFoundError
+            If the log has no such entry.
+        """
+        from mlops_kit.core.storage import logs
+
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+            raise NotFoundError(f"Log sequence numbers are positive integers, got {seq!r}.")
+        return logs.read_entry(self, check_key(prefix), seq, model)
+
+    # -- internals ---------------------------------------------------------------
+
+    def _call(self, hook: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return hook(*args)
+        except MlopsKitError:
+            raise
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"No such key {args[0]!r} in {self.url}.") from exc
+        except OSError as exc:
+            raise StorageError(f"Storage {self.url} failed on {args[0]!r}: {exc}") from exc
+
+    @property
+    def _cache(self) -> _RecordCache:
+        cache: _RecordCache | None = self.__dict__.get("_record_cache")
+        if cache is None:
+            cache = self.__dict__.setdefault("_record_cache", _RecordCache())
+        return cache
+
+    def _uncache(self, key: str) -> None:
+        cache: _RecordCache | None = self.__dict__.get("_record_cache")
+        if cache is not None:
+            cache.discard(key)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_record_cache", None)  # caches and locks stay in their process
+        return state
+
+
+class _RecordCache:
+    """Parsed log entries by key, plus the last sequence number seen per log."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.records: dict[tuple[str, type], Any] = {}
+        self.tails: dict[str, int] = {}
+
+    def get(self, key: str, model: type) -> Any:
+        return self.records.get((key, model))
+
+    def put(self, key: str, model: type, value: Any) -> None:
+        with self.lock:
+            if len(self.records) >= _MAX_CACHED_RECORDS:
+                self.records.clear()
+            self.records[(key, model)] = value
+
+    def discard(self, key: str) -> None:
+        with self.lock:
+            for cached in [k for k in self.records if k[0] == key]:
+                del self.records[cached]
+            self.tails.clear()
+
+
+def _as_bytes(data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    raise TypeError(f"Storage values must be bytes, got {type(data).__name__}.")
+
+
+def _as_key(key: str | bytes | None) -> bytes | None:
+    if key is None or key == "" or key == b"":
+        return None
+    return key.encode() if isinstance(key, str) else bytes(key)

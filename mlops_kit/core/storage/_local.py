@@ -1,0 +1,134 @@
+"""Local-disk operations behind :class:`FsspecStorage` for ``file://`` and plain paths.
+
+They use ``os`` directly: fsspec's ``pipe_file(mode="create")`` is not atomic on a
+local disk, and ``open(path, "xb")`` makes a file visible before its content is
+written. Content is therefore written to a temporary file first and then published
+with ``os.replace`` (write) or ``os.link`` (create, which fails if the name exists).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+
+from mlops_kit.core.errors import NotFoundError
+
+__all__ = ["LocalDriver"]
+
+_NO_HARDLINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+class LocalDriver:
+    """Keys as files below ``root``; temporary files start with '.' and are never keys."""
+
+    def __init__(self, root: str, *, fsync: bool = True) -> None:
+        self.root = os.path.abspath(root)
+        self.fsync = fsync
+
+    def path(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def read(self, key: str) -> bytes:
+        try:
+            with open(self.path(key), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFoundError(f"No such key {key!r} in {self.root}.") from None
+
+    def write(self, key: str, data: bytes) -> None:
+        path = self.path(key)
+        tmp = self._stage(path, data)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            _unlink(tmp)
+            raise
+
+    def create(self, key: str, data: bytes) -> bool:
+        path = self.path(key)
+        tmp = self._stage(path, data)
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in _NO_HARDLINKS:
+                raise
+            return _create_exclusive(path, data)  # filesystems without hard links
+        finally:
+            _unlink(tmp)
+
+    def list(self, prefix: str) -> list[str]:
+        base = self.path(prefix) if prefix else self.root
+        if os.path.isfile(base):
+            return [prefix]
+        keys = []
+        for folder, dirs, files in os.walk(base):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            rel = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            keys.extend(f if rel == "." else f"{rel}/{f}" for f in files if not f.startswith("."))
+        return keys
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            os.unlink(self.path(key))
+
+    def exists(self, key: str) -> bool:
+        return os.path.isfile(self.path(key))
+
+    def write_file(self, key: str, src: str) -> None:
+        path = self.path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if self.fsync:
+            with open(src, "rb") as f:
+                os.fsync(f.fileno())
+        try:
+            os.replace(src, path)  # the staging folder is on the same disk: no copy
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            shutil.copyfile(src, path)
+
+    def read_file(self, key: str, dst: str) -> None:
+        try:
+            shutil.copyfile(self.path(key), dst)
+        except (FileNotFoundError, IsADirectoryError):
+            raise NotFoundError(f"No such key {key!r} in {self.root}.") from None
+
+    def staging_dir(self) -> str:
+        return os.path.join(self.root, ".tmp")
+
+    def _stage(self, path: str, data: bytes) -> str:
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        try:
+            os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the key from other users
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                if self.fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return tmp
+
+
+def _create_exclusive(path: str, data: bytes) -> bool:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return True
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

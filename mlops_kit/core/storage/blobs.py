@@ -1,0 +1,157 @@
+"""Content-addressed, immutable blobs under ``blobs/sha256/<hh>/<hash>``.
+
+Every read verifies the hash. Large blobs are streamed through a local staging file
+so that they never need to live in memory twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from mlops_kit.core.errors import IntegrityError, InvalidNameError, NotFoundError
+
+if TYPE_CHECKING:
+    from mlops_kit.core.storage._base import Storage
+
+__all__ = ["BlobWriter", "blob_key", "sha256_file"]
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_CHUNK = 1 << 20
+
+
+def blob_key(digest: str) -> str:
+    """The storage key of the blob with sha256 hex ``digest``."""
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise InvalidNameError(f"Invalid blob digest {digest!r}: expected 64 lowercase hex characters.")
+    return f"blobs/sha256/{digest[:2]}/{digest}"
+
+
+def sha256_file(path: str) -> str:
+    """The sha256 hex digest of a local file, read in chunks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def put_blob(storage: Storage, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    key = blob_key(digest)
+    if not storage.exists(key):  # immutable by content: an existing blob is the same bytes
+        storage.write(key, data)
+    return digest
+
+
+def get_blob(storage: Storage, digest: str) -> bytes:
+    key = blob_key(digest)
+    try:
+        data = storage.read(key)
+    except NotFoundError:
+        raise NotFoundError(f"Blob {digest} is missing from {storage.url}.") from None
+    _verify(storage, digest, hashlib.sha256(data).hexdigest())
+    return data
+
+
+class BlobWriter:
+    """A write-only binary file that hashes what passes through it.
+
+    ``digest`` is available after the ``blob_writer()`` block has exited.
+    """
+
+    def __init__(self, file: object) -> None:
+        self._file = file
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.digest = ""
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Write bytes; return how many were written."""
+        view = memoryview(data)
+        self._hash.update(view)
+        self._file.write(view)  # type: ignore[attr-defined]
+        self.size += view.nbytes
+        return view.nbytes
+
+    def writable(self) -> bool:
+        """Always ``True``; lets libraries that probe file objects accept it."""
+        return True
+
+    def seekable(self) -> bool:
+        """Always ``False``: a blob is written front to back."""
+        return False
+
+    def tell(self) -> int:
+        """The number of bytes written so far."""
+        return self.size
+
+    def flush(self) -> None:
+        """Flush the staging file."""
+        self._file.flush()  # type: ignore[attr-defined]
+
+    @property
+    def closed(self) -> bool:
+        """Whether the staging file is closed."""
+        return bool(self._file.closed)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Close the staging file and fix the digest (further writes fail)."""
+        if not self.closed:
+            self._file.close()  # type: ignore[attr-defined]
+            self.digest = self._hash.hexdigest()
+
+
+@contextlib.contextmanager
+def blob_writer(storage: Storage) -> Iterator[BlobWriter]:
+    staging = storage._staging_dir()
+    if staging is not None:
+        os.makedirs(staging, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=staging, prefix="blob-", suffix=".tmp")
+    writer = BlobWriter(os.fdopen(fd, "wb"))
+    try:
+        yield writer
+        writer.close()
+        key = blob_key(writer.digest)
+        if not storage.exists(key):
+            storage._call(storage._write_file, key, tmp)
+    finally:
+        writer.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def open_blob(storage: Storage, digest: str) -> Iterator[str]:
+    key = blob_key(digest)
+    local = storage._local_path(key)
+    if local is not None:
+        try:
+            actual = sha256_file(local)
+        except FileNotFoundError:
+            raise NotFoundError(f"Blob {digest} is missing from {storage.url}.") from None
+        _verify(storage, digest, actual)
+        yield local
+        return
+    fd, tmp = tempfile.mkstemp(prefix="blob-", suffix=".tmp")
+    os.close(fd)
+    try:
+        try:
+            storage._call(storage._read_file, key, tmp)
+        except NotFoundError:
+            raise NotFoundError(f"Blob {digest} is missing from {storage.url}.") from None
+        _verify(storage, digest, sha256_file(tmp))
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _verify(storage: Storage, expected: str, actual: str) -> None:
+    if actual != expected:
+        raise IntegrityError(
+            f"Blob {expected} in {storage.url} is corrupted: its bytes hash to {actual}. "
+            "The stored data was modified or truncated; restore it from a backup."
+        )

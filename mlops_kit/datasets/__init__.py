@@ -1,0 +1,6 @@
+"""Datasets: immutable, content-fingerprinted versions of DataFrames."""
+
+from mlops_kit.datasets._dataset import Dataset
+from mlops_kit.datasets._records import DatasetLink, DatasetVersion
+
+__all__ = ["Dataset", "DatasetLink", "DatasetVersion"]

@@ -1,0 +1,273 @@
+"""Datasets: immutable, content-fingerprinted versions of a DataFrame, stored as Parquet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
+from mlops_kit.core.dtypes import check_frame
+from mlops_kit.core.errors import NotFoundError, SchemaError
+from mlops_kit.core.names import check_name
+from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.datasets._records import DatasetLink, DatasetVersion
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["Dataset"]
+
+_PREFIX = "datasets"
+
+
+class Dataset:
+    """A named, versioned DataFrame in a storage.
+
+    Every :meth:`save` appends an immutable version (1, 2, ...) holding the data as
+    Parquet, its schema, profile and lineage. Saving content identical to the
+    latest version returns that version instead of a duplicate. Concurrent savers
+    never lose or overwrite a version.
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name (letters, digits, '.', '_', '-').
+    storage : Storage, str or None
+        Where versions live; default ``$MLOPS_KIT_STORAGE`` or ``./.mlops``.
+    clock : Clock, optional
+        Source of ``created_at`` timestamps (a ``FakeClock`` in tests).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import mlops_kit as mk
+    >>> ds = mk.Dataset("churn", storage=mk.MemoryStorage())
+    >>> v1 = ds.save(pd.DataFrame({"age": [31, 45], "churned": [0, 1]}), tags={"source": "crm"})
+    >>> v1.version, v1.n_rows, v1.schema.names
+    (1, 2, ['age', 'churned'])
+    >>> ds.save(pd.DataFrame({"age": [31, 45], "churned": [0, 1]})).version  # same content
+    1
+    >>> ds.save(pd.DataFrame({"age": [52], "churned": [1]}), parents=[v1]).version
+    2
+    >>> ds.load(version=1)
+       age  churned
+    0   31        0
+    1   45        1
+    """
+
+    def __init__(self, name: str, storage: Storage | str | None = None, *, clock: Clock | None = None) -> None:
+        self.name = check_name(name, "dataset name")
+        self.storage = resolve_storage(storage)
+        self.clock = clock or SYSTEM_CLOCK
+        self._log = f"{_PREFIX}/{self.name}/versions"
+
+    def __repr__(self) -> str:
+        return f"Dataset({self.name!r}, storage={self.storage!r})"
+
+    @staticmethod
+    def names(storage: Storage | str | None = None) -> list[str]:
+        """The names of the datasets that have at least one version in ``storage``."""
+        keys = resolve_storage(storage).list(_PREFIX)
+        return sorted({k.split("/")[1] for k in keys if k.count("/") >= 3 and k.split("/")[2] == "versions"})
+
+    # -- writing -------------------------------------------------------------------
+
+    def save(
+        self,
+        df: pd.DataFrame,
+        *,
+        tags: dict[str, str] | None = None,
+        description: str = "",
+        parents: Iterable[DatasetVersion | DatasetLink] = (),
+    ) -> DatasetVersion:
+        """Store ``df`` as a new version, unless it equals the latest one.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The data. Column names must be unique strings; column types int, float,
+            bool, string, category or datetime (with or without time zone).
+        tags : dict of str to str, optional
+            Free-form labels (``{"source": "crm"}``).
+        description : str
+            A sentence about this version.
+        parents : iterable of DatasetVersion
+            The versions this one was derived from (lineage).
+
+        Returns
+        -------
+        DatasetVersion
+            The new version, or the latest one if its content is identical.
+
+        Raises
+        ------
+        SchemaError
+            If ``df`` is not a DataFrame or holds an unsupported column type.
+        """
+        import pyarrow.parquet as pq
+
+        from mlops_kit.core.profile import Profile
+        from mlops_kit.core.schema import Schema
+        from mlops_kit.datasets._fingerprint import content_fingerprint
+
+        df = check_frame(df, "the data to save")
+        tags = _check_tags(tags)
+        links = [_as_link(p) for p in parents]
+        schema = Schema.infer(df)  # also rejects unsupported column types early
+        table = _to_arrow(df)
+        with ThreadPoolExecutor(1) as pool:
+            # Encoding Parquet runs in C++ without the GIL; hash and profile meanwhile.
+            written = pool.submit(self._write_blob, pq, table)
+            try:
+                fingerprint = content_fingerprint(table)
+                profile = Profile.of(df)
+            finally:
+                blob, size = written.result()
+        del table
+        latest = self._latest_or_none()
+        if latest is not None and latest.fingerprint == fingerprint:
+            return latest
+
+        def make(version: int) -> DatasetVersion:
+            return DatasetVersion(
+                name=self.name,
+                version=version,
+                fingerprint=fingerprint,
+                blob=blob,
+                size_bytes=size,
+                n_rows=len(df),
+                n_columns=len(df.columns),
+                schema_=schema,
+                profile=profile,
+                tags=tags,
+                description=description,
+                parents=links,
+                created_at=self.clock.now(),
+                created_by=current_user(),
+            )
+
+        # The blob is stored before the record that points to it: a crash in between
+        # leaves an unreferenced blob, never a visible half-version.
+        version = self.storage.append(self._log, make)
+        return self.get(version)
+
+    def _write_blob(self, pq: Any, table: pa.Table) -> tuple[str, int]:
+        with self.storage.blob_writer() as writer:
+            pq.write_table(table, writer)
+        return writer.digest, writer.size
+
+    # -- reading -------------------------------------------------------------------
+
+    def versions(self) -> list[DatasetVersion]:
+        """Every version, oldest first."""
+        return [entry.record for entry in self.storage.read_log(self._log, DatasetVersion)]
+
+    def latest(self) -> DatasetVersion:
+        """The newest version.
+
+        Raises
+        ------
+        NotFoundError
+            If the dataset has no version yet.
+        """
+        latest = self._latest_or_none()
+        if latest is None:
+            raise NotFoundError(self._missing_message())
+        return latest
+
+    def get(self, version: int | None = None) -> DatasetVersion:
+        """One version's record (``None`` for the latest), without loading the data.
+
+        Raises
+        ------
+        NotFoundError
+            If the version does not exist; the message lists the versions that do.
+        """
+        if version is None:
+            return self.latest()
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise NotFoundError(f"Dataset versions are positive integers, got {version!r}.")
+        try:
+            return self.storage.read_entry(self._log, version, DatasetVersion)
+        except NotFoundError:
+            raise NotFoundError(self._missing_message(version)) from None
+
+    def load(self, version: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        """Load a version's data (the latest by default), verifying its hash first.
+
+        Parameters
+        ----------
+        version : int, optional
+            The version to load; the latest by default.
+        columns : list of str, optional
+            Load only these columns.
+
+        Raises
+        ------
+        NotFoundError
+            If the version does not exist.
+        SchemaError
+            If a requested column does not exist.
+        IntegrityError
+            If the stored bytes do not match the recorded hash.
+        """
+        import pandas as pd
+
+        record = self.get(version)
+        if columns is not None:
+            unknown = [c for c in columns if c not in record.schema_.columns]
+            if unknown:
+                raise SchemaError(
+                    f"Dataset {record} has no columns {unknown}; it has {record.schema_.names}."
+                )
+        with self.storage.open_blob(record.blob) as path:
+            return pd.read_parquet(path, columns=columns)
+
+    def _latest_or_none(self) -> DatasetVersion | None:
+        entries = self.storage.read_log(self._log, DatasetVersion)
+        return entries[-1].record if entries else None
+
+    def _missing_message(self, version: int | None = None) -> str:
+        known = [e.seq for e in self.storage.read_log(self._log, DatasetVersion)]
+        if not known:
+            others = self.names(self.storage)
+            listing = f"datasets in {self.storage.url}: {others}" if others else f"{self.storage.url} has no datasets"
+            return f"Dataset {self.name!r} has no versions; {listing}."
+        return f"Dataset {self.name!r} has no version {version}; versions are {_ranges(known)}."
+
+
+def _to_arrow(df: pd.DataFrame) -> pa.Table:
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(df)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise SchemaError(f"Cannot store this DataFrame as Parquet: {exc}") from exc
+
+
+def _check_tags(tags: dict[str, str] | None) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise SchemaError(f"Tags must be a dict of strings to strings, got {tags!r}.")
+    return dict(tags)
+
+
+def _as_link(parent: object) -> DatasetLink:
+    if isinstance(parent, DatasetVersion):
+        return parent.link
+    if isinstance(parent, DatasetLink):
+        return parent
+    raise SchemaError(f"Parents must be DatasetVersion objects, got {type(parent).__name__}.")
+
+
+def _ranges(numbers: list[int]) -> str:
+    """``[1, 2, 3, 5]`` -> ``'1-3, 5'``."""
+    parts, start = [], numbers[0]
+    for prev, cur in zip(numbers, [*numbers[1:], None], strict=True):
+        if cur != prev + 1:
+            parts.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = cur  # type: ignore[assignment]
+    return ", ".join(parts)

@@ -1,0 +1,83 @@
+"""The stored record of a dataset version."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from mlops_kit.core.profile import Profile
+from mlops_kit.core.record import FrozenMap, Record
+from mlops_kit.core.schema import Schema
+
+__all__ = ["DatasetLink", "DatasetVersion"]
+
+
+class DatasetLink(Record):
+    """A pointer to one dataset version: what lineage records (parents, models, runs)."""
+
+    name: str
+    version: int
+    fingerprint: str
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+class DatasetVersion(Record):
+    """One immutable version of a dataset.
+
+    Attributes
+    ----------
+    name, version : str, int
+        The dataset and the version number (1, 2, ...).
+    fingerprint : str
+        sha256 of the content (names, types, values, row order), independent of
+        the Parquet encoding.
+    blob : str
+        sha256 of the stored Parquet bytes.
+    schema_ : Schema
+        The inferred schema (also available as ``schema``).
+    profile : Profile
+        Per-column summary statistics, mergeable (used by the monitor).
+    """
+
+    name: str
+    version: int
+    fingerprint: str
+    blob: str
+    size_bytes: int
+    n_rows: int
+    n_columns: int
+    schema_: Schema
+    profile: Profile
+    tags: FrozenMap[str] = {}
+    description: str = ""
+    parents: tuple[DatasetLink, ...] = ()
+    created_at: dt.datetime
+    created_by: str
+
+    @property
+    def schema(self) -> Schema:  # type: ignore[override]
+        """The inferred :class:`~mlops_kit.Schema` of this version."""
+        return self.schema_
+
+    @property
+    def link(self) -> DatasetLink:
+        """A :class:`DatasetLink` to this version, for lineage."""
+        return DatasetLink(name=self.name, version=self.version, fingerprint=self.fingerprint)
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        cols = "".join(
+            f"<tr><td>{escape(n)}</td><td>{c.dtype}</td><td>{'yes' if c.nullable else 'no'}</td></tr>"
+            for n, c in self.schema_.columns.items()
+        )
+        return (
+            f"<div><b>{escape(self.name)}:{self.version}</b> &mdash; {self.n_rows:,} rows x "
+            f"{self.n_columns} columns, fingerprint <code>{self.fingerprint[:12]}</code>, "
+            f"created {self.created_at:%Y-%m-%d %H:%M} by {escape(self.created_by)}"
+            f"<table><tr><th>column</th><th>type</th><th>nullable</th></tr>{cols}</table></div>"
+        )

@@ -1,0 +1,205 @@
+"""``StorageContract``: the test suite every storage backend must pass.
+
+Subclass it in your own tests and provide a ``make_storage`` fixture that returns a
+callable building an empty storage::
+
+    from mlops_kit.testing import StorageContract
+
+    class TestMyStorage(StorageContract):
+        @pytest.fixture
+        def make_storage(self):
+            return lambda: MyStorage(...)
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from mlops_kit.core.errors import IntegrityError, InvalidNameError, NotFoundError
+from mlops_kit.core.storage import Storage
+
+__all__ = ["StorageContract"]
+
+keys = st.from_regex(r"[a-z0-9]{1,8}(/[a-z0-9]{1,8}){0,2}", fullmatch=True)
+_EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+_BAD_KEYS = ["", "/abs", "a//b", "a/../b", "../x", "a/", " a", "a\nb", "a\\b", "a/.hidden", "C:"]
+
+
+class _Entry(BaseModel):
+    writer: int
+    n: int
+
+
+class StorageContract:
+    """Checks read/write/create/list/delete semantics, atomicity and what is built on them."""
+
+    @pytest.fixture
+    def make_storage(self) -> Callable[[], Storage]:
+        raise NotImplementedError("Return a callable that builds an empty storage.")
+
+    # -- the primitives ---------------------------------------------------------
+
+    def test_write_read_round_trip(self, make_storage: Callable[[], Storage]) -> None:
+        @_EXAMPLES
+        @given(key=keys, data=st.binary(max_size=4096))
+        def check(key: str, data: bytes) -> None:
+            storage = make_storage()
+            storage.write(key, data)
+            assert storage.read(key) == data
+            assert storage.exists(key)
+
+        check()
+
+    def test_read_missing_raises_not_found(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        with pytest.raises(NotFoundError):
+            storage.read("missing/key")
+        assert not storage.exists("missing/key")
+
+    def test_write_replaces(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        storage.write("k", b"old")
+        storage.write("k", b"new")
+        assert storage.read("k") == b"new"
+
+    def test_empty_value(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        assert storage.create("empty", b"")
+        assert not storage.create("empty", b"x")
+        assert storage.read("empty") == b""
+
+    def test_create_never_overwrites(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        assert storage.create("a/b", b"first") is True
+        assert storage.create("a/b", b"second") is False
+        assert storage.read("a/b") == b"first"
+
+    def test_create_is_exclusive_under_contention(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        barrier = threading.Barrier(16)
+
+        def attempt(i: int) -> bool:
+            barrier.wait()
+            return storage.create("lock", b"%d" % i)
+
+        with ThreadPoolExecutor(16) as pool:
+            won = list(pool.map(attempt, range(16)))
+        assert won.count(True) == 1
+        assert storage.read("lock") == b"%d" % won.index(True)
+
+    def test_create_and_write_are_atomic_for_readers(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        values = [bytes([i]) * 300_000 for i in range(1, 5)]
+        seen: list[bytes] = []
+        stop = threading.Event()
+
+        def read_loop() -> None:
+            while not stop.is_set():
+                try:
+                    seen.append(storage.read("big"))
+                except NotFoundError:
+                    pass
+
+        reader = threading.Thread(target=read_loop)
+        reader.start()
+        try:
+            storage.create("big", values[0])
+            for value in values[1:]:
+                storage.write("big", value)
+        finally:
+            stop.set()
+            reader.join()
+        assert all(v in values for v in seen), "a reader saw a partial value"
+
+    def test_list(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        for key in ["a/b", "a/c/d", "ab", "x"]:
+            storage.write(key, b"1")
+        assert storage.list("") == ["a/b", "a/c/d", "ab", "x"]
+        assert storage.list("a") == ["a/b", "a/c/d"]
+        assert storage.list("a/c") == ["a/c/d"]
+        assert storage.list("a/b") == ["a/b"]
+        assert storage.list("nothing/here") == []
+
+    def test_delete_is_idempotent(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        storage.write("d/k", b"1")
+        storage.delete("d/k")
+        storage.delete("d/k")
+        assert not storage.exists("d/k")
+        assert storage.list("d") == []
+        assert storage.create("d/k", b"again")
+
+    @pytest.mark.parametrize("key", _BAD_KEYS)
+    def test_invalid_keys_are_rejected(self, make_storage: Callable[[], Storage], key: str) -> None:
+        storage = make_storage()
+        for call in (
+            lambda: storage.read(key),
+            lambda: storage.write(key, b"x"),
+            lambda: storage.create(key, b"x"),
+            lambda: storage.delete(key),
+            lambda: storage.exists(key),
+        ):
+            with pytest.raises(InvalidNameError):
+                call()
+
+    def test_pickles(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        storage.write("k", b"v")
+        clone = pickle.loads(pickle.dumps(storage))
+        assert clone.read("k") == b"v"
+
+    # -- what is built on top -----------------------------------------------------
+
+    def test_blobs(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        digest = storage.put_blob(b"payload")
+        assert storage.put_blob(b"payload") == digest
+        assert storage.get_blob(digest) == b"payload"
+        with storage.blob_writer() as writer:
+            for _ in range(8):
+                writer.write(b"x" * 100_000)
+        with storage.open_blob(writer.digest) as path, open(path, "rb") as f:
+            assert f.read() == b"x" * 800_000
+
+    def test_corrupted_blob_is_detected(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        digest = storage.put_blob(b"original")
+        storage.write(f"blobs/sha256/{digest[:2]}/{digest}", b"tampered")
+        with pytest.raises(IntegrityError):
+            storage.get_blob(digest)
+        with pytest.raises(IntegrityError), storage.open_blob(digest):
+            pass
+
+    def test_log_appends_in_order_under_concurrency(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+
+        def writer(w: int) -> list[int]:
+            return [storage.append("log", _Entry(writer=w, n=n)) for n in range(6)]
+
+        with ThreadPoolExecutor(8) as pool:
+            seqs = [s for batch in pool.map(writer, range(8)) for s in batch]
+        assert sorted(seqs) == list(range(1, 49))
+        entries = storage.read_log("log", _Entry)
+        assert [e.seq for e in entries] == list(range(1, 49))
+        for w in range(8):  # each writer's entries keep its own order
+            mine = [e.record.n for e in entries if e.record.writer == w]
+            assert mine == list(range(6))
+
+    def test_records_are_signed_when_a_key_is_set(self, make_storage: Callable[[], Storage]) -> None:
+        storage = make_storage()
+        storage._explicit_signing_key = b"secret"
+        storage.put_record("r/one", _Entry(writer=1, n=1))
+        assert storage.get_record("r/one", _Entry) == _Entry(writer=1, n=1)
+        raw = storage.read("r/one").replace(b'"n":1', b'"n":2')
+        storage.write("r/one", raw)
+        with pytest.raises(IntegrityError):
+            storage.get_record("r/one", _Entry)
