@@ -41,7 +41,9 @@ def main() -> None:
     print(f"saved {v2} with parent {v2.parents[0]}")
 
     spend = v2.profile.columns["monthly_spend"]
-    print(f"monthly_spend in {v2}: mean {spend.mean:.1f}, std {spend.std:.1f}, median ~{spend.quantile(0.5):.1f}")
+    print(
+        f"monthly_spend in {v2}: mean {spend.mean:.1f}, std {spend.std:.1f}, median ~{spend.quantile(0.5):.1f}"
+    )
 
     loaded = customers.load(version=v1.version)
     print(f"loaded {v1} back: {loaded.shape[0]:,} rows, dtypes {dict(loaded.dtypes.astype(str))}")

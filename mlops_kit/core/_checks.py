@@ -111,11 +111,13 @@ def _bound(name: str, check: str, values: pd.Series, mask: Any, text: str) -> li
         return []
     examples = [_plain(v) for v in values[mask].head(_EXAMPLES)]
     noun = "value" if count == 1 else "values"
-    return [Violation(column=name, check=check, count=count, examples=examples, message=f"{count} {noun} {text}")]
+    return [
+        Violation(column=name, check=check, count=count, examples=examples, message=f"{count} {noun} {text}")
+    ]
 
 
-def _check_categories(name: str, allowed: list[Any], values: pd.Series) -> list[Violation]:
-    unknown_mask = ~values.isin(allowed).to_numpy()
+def _check_categories(name: str, allowed: tuple[Any, ...], values: pd.Series) -> list[Violation]:
+    unknown_mask = ~values.isin(list(allowed)).to_numpy()
     count = int(unknown_mask.sum())
     if not count:
         return []

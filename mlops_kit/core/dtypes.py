@@ -52,12 +52,12 @@ def logical_dtype(series: pd.Series) -> DType:
     if pdt.is_string_dtype(dtype) and not pdt.is_object_dtype(dtype):
         return "string"
     if pdt.is_object_dtype(dtype):
-        values = series.dropna()
-        if values.map(type).eq(str).all():
+        inferred = pdt.infer_dtype(series, skipna=True)  # one pass in C
+        if inferred in ("string", "empty"):
             return "string"
-        if len(values) and values.map(type).eq(bool).all():
+        if inferred == "boolean":
             return "bool"
-        kinds = sorted({type(v).__name__ for v in values.head(1000)})
+        kinds = sorted({type(v).__name__ for v in series.dropna().head(1000)})
         raise SchemaError(
             f"Column {series.name!r} holds {', '.join(kinds)} values; supported column "
             "types are int, float, bool, string, category and datetime."

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from mlops_kit.core.record import Record
 
 __all__ = ["MAX_BINS", "Histogram"]

@@ -85,11 +85,14 @@ class ColumnProfile(Record):
     def merge(self, other: ColumnProfile) -> ColumnProfile:
         """The profile of the union of both samples."""
         if self.kind != other.kind:
-            raise SchemaError(
-                f"Cannot merge a {self.dtype} column profile with a {other.dtype} one."
-            )
+            raise SchemaError(f"Cannot merge a {self.dtype} column profile with a {other.dtype} one.")
         dtype = self.dtype if self.dtype == other.dtype else _wider(self.dtype, other.dtype)
-        base = {"dtype": dtype, "kind": self.kind, "count": self.count + other.count, "nulls": self.nulls + other.nulls}
+        base = {
+            "dtype": dtype,
+            "kind": self.kind,
+            "count": self.count + other.count,
+            "nulls": self.nulls + other.nulls,
+        }
         if self.kind == "categorical":
             counts = dict(self.counts or {})
             for value, n in (other.counts or {}).items():
@@ -173,7 +176,9 @@ def _numeric(values: np.ndarray, nulls: int, dtype: DType) -> ColumnProfile:
     dev = values - mean
     m2 = float(np.dot(dev, dev))
     del dev
-    return ColumnProfile(**base, mean=mean, m2=m2, min=low, max=high, histogram=Histogram.of(values, low, high))
+    return ColumnProfile(
+        **base, mean=mean, m2=m2, min=low, max=high, histogram=Histogram.of(values, low, high)
+    )
 
 
 def _merge_numeric(a: ColumnProfile, b: ColumnProfile) -> dict[str, Any]:
@@ -183,9 +188,10 @@ def _merge_numeric(a: ColumnProfile, b: ColumnProfile) -> dict[str, Any]:
     if not na:
         return b.model_dump(include={"mean", "m2", "min", "max", "histogram"})
     assert a.mean is not None and b.mean is not None and a.histogram and b.histogram
+    assert a.min is not None and a.max is not None and b.min is not None and b.max is not None
     n = na + nb
     delta = b.mean - a.mean
-    low, high = min(a.min, b.min), max(a.max, b.max)  # type: ignore[type-var]
+    low, high = min(a.min, b.min), max(a.max, b.max)
     return {
         "mean": a.mean + delta * nb / n,
         "m2": (a.m2 or 0.0) + (b.m2 or 0.0) + delta * delta * na * nb / n,

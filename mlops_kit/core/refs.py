@@ -10,7 +10,9 @@ from mlops_kit.core.names import NAME_PATTERN, check_name
 
 __all__ = ["ModelRef", "parse_ref"]
 
-_REF = re.compile(rf"(?P<name>{NAME_PATTERN})(?::(?P<version>[1-9][0-9]{{0,17}})|@(?P<alias>{NAME_PATTERN}))?")
+_REF = re.compile(
+    rf"(?P<name>{NAME_PATTERN})(?::(?P<version>[1-9][0-9]{{0,17}})|@(?P<alias>{NAME_PATTERN}))?"
+)
 
 
 class ModelRef(NamedTuple):

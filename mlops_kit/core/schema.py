@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.core.record import FrozenMap, Record
-
 from mlops_kit.core.dtypes import DType, check_frame, logical_dtype, timezone_of
 from mlops_kit.core.errors import SchemaError
+from mlops_kit.core.record import FrozenMap, Record
 from mlops_kit.core.validation import ValidationReport, Violation
 
 if TYPE_CHECKING:
@@ -177,6 +176,4 @@ def require_columns(schema: Schema, df: pd.DataFrame, what: str = "data") -> Non
     """Raise :class:`SchemaError` naming the schema's columns that ``df`` lacks."""
     missing = [c for c in schema.columns if c not in df.columns]
     if missing:
-        raise SchemaError(
-            f"{what.capitalize()} is missing columns {missing}; it has {list(df.columns)}."
-        )
+        raise SchemaError(f"{what.capitalize()} is missing columns {missing}; it has {list(df.columns)}.")

@@ -57,7 +57,9 @@ class Dataset:
     1   45        1
     """
 
-    def __init__(self, name: str, storage: Storage | str | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, name: str, storage: Storage | str | None = None, *, clock: Clock | None = None
+    ) -> None:
         self.name = check_name(name, "dataset name")
         self.storage = resolve_storage(storage)
         self.clock = clock or SYSTEM_CLOCK
@@ -233,7 +235,11 @@ class Dataset:
         known = [e.seq for e in self.storage.read_log(self._log, DatasetVersion)]
         if not known:
             others = self.names(self.storage)
-            listing = f"datasets in {self.storage.url}: {others}" if others else f"{self.storage.url} has no datasets"
+            listing = (
+                f"datasets in {self.storage.url}: {others}"
+                if others
+                else f"{self.storage.url} has no datasets"
+            )
             return f"Dataset {self.name!r} has no versions; {listing}."
         return f"Dataset {self.name!r} has no version {version}; versions are {_ranges(known)}."
 
@@ -250,7 +256,9 @@ def _to_arrow(df: pd.DataFrame) -> pa.Table:
 def _check_tags(tags: dict[str, str] | None) -> dict[str, str]:
     if tags is None:
         return {}
-    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+    if not isinstance(tags, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+    ):
         raise SchemaError(f"Tags must be a dict of strings to strings, got {tags!r}.")
     return dict(tags)
 

@@ -80,7 +80,9 @@ def _update_values(chunk: pa.Array, values: Any, lengths: Any) -> None:
             chunk = chunk.cast(pa.large_binary() if kind in _BINARIES else pa.large_string())
         if chunk.null_count:
             chunk = pc.if_else(chunk.is_null(), "", chunk)
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[
+            chunk.offset : chunk.offset + len(chunk) + 1
+        ]
         lengths.update(np.diff(offsets).tobytes())
         data = chunk.buffers()[2]
         if data is not None and len(offsets):

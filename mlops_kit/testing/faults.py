@@ -62,22 +62,22 @@ class FaultyStorage(Storage):
         return result
 
     def _read(self, key: str) -> bytes:
-        return self._op("_read", key)  # type: ignore[no-any-return]
+        return self._op("_read", key)
 
     def _write(self, key: str, data: bytes) -> None:
         self._op("_write", key, data)
 
     def _create(self, key: str, data: bytes) -> bool:
-        return self._op("_create", key, data)  # type: ignore[no-any-return]
+        return self._op("_create", key, data)
 
     def _list(self, prefix: str) -> list[str]:
-        return self._op("_list", prefix)  # type: ignore[no-any-return]
+        return self._op("_list", prefix)
 
     def _delete(self, key: str) -> None:
         self._op("_delete", key)
 
     def _exists(self, key: str) -> bool:
-        return self._op("_exists", key)  # type: ignore[no-any-return]
+        return self._op("_exists", key)
 
     def _write_file(self, key: str, path: str) -> None:
         self._op("_write_file", key, path)
@@ -96,4 +96,3 @@ class FaultyStorage(Storage):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
-

@@ -9,6 +9,7 @@ re-implemented by a backend.
 from __future__ import annotations
 
 import abc
+import builtins
 import os
 import threading
 from collections.abc import Callable
@@ -269,7 +270,7 @@ class Storage(abc.ABC):
 
         return logs.append(self, check_key(prefix), record)
 
-    def read_log(self, prefix: str, model: type[M], *, after: int = 0) -> list[LogEntry[M]]:
+    def read_log(self, prefix: str, model: type[M], *, after: int = 0) -> builtins.list[LogEntry[M]]:
         """Return the log under ``prefix`` in order, as ``LogEntry(seq, record)`` items.
 
         Entries are immutable, so each one is read from storage once per process.

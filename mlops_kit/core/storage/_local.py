@@ -66,7 +66,7 @@ class LocalDriver:
         base = self.path(prefix) if prefix else self.root
         if os.path.isfile(base):
             return [prefix]
-        keys = []
+        keys: list[str] = []
         for folder, dirs, files in os.walk(base):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             rel = os.path.relpath(folder, self.root).replace(os.sep, "/")

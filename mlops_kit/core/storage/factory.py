@@ -51,7 +51,9 @@ def storage(url: str | os.PathLike[str] | Storage | None = None, **options: Any)
     if url.startswith("memory://"):
         signing_key = options.pop("signing_key", None)
         if options:
-            raise ConfigError(f"memory:// storage takes no options besides signing_key, got {sorted(options)}.")
+            raise ConfigError(
+                f"memory:// storage takes no options besides signing_key, got {sorted(options)}."
+            )
         return MemoryStorage(signing_key=signing_key)
     return FsspecStorage(url, **options)
 
@@ -59,7 +61,5 @@ def storage(url: str | os.PathLike[str] | Storage | None = None, **options: Any)
 def resolve_storage(value: str | os.PathLike[str] | Storage | None) -> Storage:
     """The storage a block uses when given ``value`` (``None`` means the default)."""
     if value is not None and not isinstance(value, str | os.PathLike | Storage):
-        raise ConfigError(
-            f"Expected a Storage, a URL or a path for storage=, got {type(value).__name__}."
-        )
+        raise ConfigError(f"Expected a Storage, a URL or a path for storage=, got {type(value).__name__}.")
     return storage(value)

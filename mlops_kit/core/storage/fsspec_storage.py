@@ -23,7 +23,7 @@ class MissingExtraError(ConfigError, ImportError):
 
 def is_local_url(url: str) -> bool:
     """Whether ``url`` names a folder on the local disk (a path or ``file://``)."""
-    return "://" not in url and "::" not in url or url.startswith(("file://", "local://"))
+    return ("://" not in url and "::" not in url) or url.startswith(("file://", "local://"))
 
 
 class FsspecStorage(Storage):
@@ -170,13 +170,11 @@ def _url_to_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
     try:
         import fsspec.core
 
-        return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return]
+        return fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
         package = _PACKAGES.get(protocol, f"the fsspec implementation for {protocol!r}")
         extra = _EXTRAS.get(protocol)
         hint = f"pip install 'mlops-kit[{extra}]'" if extra else f"pip install {package}"
-        raise MissingExtraError(
-            f"Storage {url!r} needs {package}, which is not installed: {hint}"
-        ) from exc
+        raise MissingExtraError(f"Storage {url!r} needs {package}, which is not installed: {hint}") from exc
     except ValueError as exc:
         raise ConfigError(f"Cannot open storage {url!r}: {exc}") from exc

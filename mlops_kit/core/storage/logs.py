@@ -87,4 +87,4 @@ def read_entry(storage: Storage, prefix: str, seq: int, model: type[M]) -> M:
     if value is None:
         value = records.decode(storage, key, storage.read(key), model)
         cache.put(key, model, value)
-    return value  # type: ignore[no-any-return]
+    return value
