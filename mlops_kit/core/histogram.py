@@ -46,7 +46,10 @@ class Histogram(Record):
         """Histogram of finite float64 ``values`` whose min and max are ``low``, ``high``."""
         exponent = needed_exponent(low, high)
         offset = int(math.floor(math.ldexp(low, -exponent)))
-        scaled = np.ldexp(values, -exponent)
+        if exponent > -1000:
+            scaled = values * math.ldexp(1.0, -exponent)  # exact (a power of two), 10x faster than ldexp
+        else:  # 2**-exponent would overflow: only for subnormal-sized data
+            scaled = np.ldexp(values, -exponent)
         np.floor(scaled, out=scaled)
         scaled -= offset  # exact: both are integers below 2**53
         counts = np.bincount(scaled.astype(np.int64)) if len(scaled) else np.zeros(0, dtype=np.int64)

@@ -156,9 +156,9 @@ class Dataset:
         return self.get(version)
 
     def _write_blob(self, pq: Any, table: pa.Table) -> tuple[str, int]:
-        with self.storage.blob_writer() as writer:
-            pq.write_table(table, writer)
-        return writer.digest, writer.size
+        with self.storage.staged_blob() as staged:
+            pq.write_table(table, staged.path)
+        return staged.digest, staged.size
 
     # -- reading -------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from mlops_kit.core.names import check_key, check_prefix
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from mlops_kit.core.storage.blobs import BlobWriter
+    from mlops_kit.core.storage.blobs import BlobWriter, StagedBlob
     from mlops_kit.core.storage.logs import LogEntry
 
     M = TypeVar("M", bound=BaseModel)
@@ -226,6 +226,26 @@ class Storage(abc.ABC):
         from mlops_kit.core.storage import blobs
 
         return blobs.blob_writer(self)
+
+    def staged_blob(self) -> AbstractContextManager[StagedBlob]:
+        """Give a local file path to fill; it is stored as a blob when the block exits.
+
+        For producers that write files themselves (pyarrow, numpy): no Python-level
+        copy of the data, and on a local folder the file is moved into place.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> store = mk.MemoryStorage()
+        >>> with store.staged_blob() as staged:
+        ...     with open(staged.path, "wb") as f:
+        ...         _ = f.write(b"made by a library")
+        >>> store.get_blob(staged.digest)
+        b'made by a library'
+        """
+        from mlops_kit.core.storage import blobs
+
+        return blobs.staged_blob(self)
 
     def open_blob(self, digest: str) -> AbstractContextManager[str]:
         """Yield a local file path holding the verified bytes of a blob.

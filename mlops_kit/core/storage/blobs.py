@@ -19,7 +19,7 @@ from mlops_kit.core.errors import IntegrityError, InvalidNameError, NotFoundErro
 if TYPE_CHECKING:
     from mlops_kit.core.storage._base import Storage
 
-__all__ = ["BlobWriter", "blob_key", "sha256_file"]
+__all__ = ["BlobWriter", "StagedBlob", "blob_key", "sha256_file"]
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
@@ -104,23 +104,53 @@ class BlobWriter:
             self.digest = self._hash.hexdigest()
 
 
+class StagedBlob:
+    """A local file to fill; it becomes a blob when the ``staged_blob()`` block exits."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.digest = ""
+        self.size = 0
+
+
 @contextlib.contextmanager
 def blob_writer(storage: Storage) -> Iterator[BlobWriter]:
+    with _staging_file(storage) as tmp:
+        writer = BlobWriter(open(tmp, "wb"))  # noqa: SIM115 - closed below, before publishing
+        try:
+            yield writer
+        finally:
+            writer.close()
+        _publish(storage, writer.digest, tmp)
+
+
+@contextlib.contextmanager
+def staged_blob(storage: Storage) -> Iterator[StagedBlob]:
+    with _staging_file(storage) as tmp:
+        staged = StagedBlob(tmp)
+        yield staged
+        staged.digest, staged.size = sha256_file(tmp), os.path.getsize(tmp)
+        _publish(storage, staged.digest, tmp)
+
+
+@contextlib.contextmanager
+def _staging_file(storage: Storage) -> Iterator[str]:
     staging = storage._staging_dir()
     if staging is not None:
         os.makedirs(staging, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=staging, prefix="blob-", suffix=".tmp")
-    writer = BlobWriter(os.fdopen(fd, "wb"))
+    os.close(fd)
     try:
-        yield writer
-        writer.close()
-        key = blob_key(writer.digest)
-        if not storage.exists(key):
-            storage._call(storage._write_file, key, tmp)
+        yield tmp
     finally:
-        writer.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _publish(storage: Storage, digest: str, tmp: str) -> None:
+    key = blob_key(digest)
+    if not storage.exists(key):  # same digest, same bytes: nothing to do
+        storage._call(storage._write_file, key, tmp)
 
 
 @contextlib.contextmanager

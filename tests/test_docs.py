@@ -1,0 +1,28 @@
+"""The Python blocks in docs/*.md run (in order, one namespace per page).
+
+A block preceded by an ``<!-- not run ... -->`` comment is skipped (snippets that
+need a server or belong in a user's own test module).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+BLOCK = re.compile(r"(<!-- not run[^>]*-->\s*)?```python\n(.*?)```", re.S)
+PAGES = sorted(p for p in DOCS.glob("*.md") if BLOCK.search(p.read_text()))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # pages may use the default ./.mlops storage
+    monkeypatch.delenv("MLOPS_KIT_STORAGE", raising=False)
+    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
+    for number, match in enumerate(BLOCK.finditer(page.read_text()), 1):
+        if match.group(1):
+            continue
+        code = compile(match.group(2), f"{page.name}[block {number}]", "exec")
+        exec(code, namespace)
