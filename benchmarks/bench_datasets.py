@@ -84,14 +84,22 @@ def worker(tool: str, rows: int, folder: str) -> dict[str, float]:
         version, save_s, save_mem = _measure(lambda: ds.save(df))
         loaded, load_s, load_mem = _measure(lambda: ds.load(version.version))
     assert len(loaded) == rows
-    return {"save_s": save_s, "load_s": load_s, "save_mem": save_mem / size, "load_mem": load_mem / size, "frame_mb": size / 1e6}
+    return {
+        "save_s": save_s,
+        "load_s": load_s,
+        "save_mem": save_mem / size,
+        "load_mem": load_mem / size,
+        "frame_mb": size / 1e6,
+    }
 
 
 def run(tool: str, rows: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(dir=ROOT / ".bench" if (ROOT / ".bench").is_dir() else None) as folder:
         out = subprocess.run(
             [sys.executable, __file__, "--worker", tool, "--rows", str(rows), "--folder", folder],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -113,8 +121,12 @@ def main() -> None:
             results[tool].append(run(tool, args.rows))
     med = {t: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for t, rs in results.items()}
     frame_mb = med["parquet"]["frame_mb"]
-    print(f"frame: {args.rows:,} rows x 10 columns, {frame_mb:,.0f} MB in memory; median of {args.repeat} runs")
-    print(f"{'tool':<20}{'save s':>9}{'load s':>9}{'total s':>9}{'vs parquet':>12}{'save mem':>10}{'load mem':>10}")
+    print(
+        f"frame: {args.rows:,} rows x 10 columns, {frame_mb:,.0f} MB in memory; median of {args.repeat} runs"
+    )
+    print(
+        f"{'tool':<20}{'save s':>9}{'load s':>9}{'total s':>9}{'vs parquet':>12}{'save mem':>10}{'load mem':>10}"
+    )
     base = med["parquet"]["save_s"] + med["parquet"]["load_s"]
     for tool, m in med.items():
         total = m["save_s"] + m["load_s"]
