@@ -2,15 +2,17 @@
 
 - :class:`StorageContract`: the pytest suite any storage backend must pass.
 - :class:`FaultyStorage`: a wrapper that fails the N-th operation (crash tests).
+- :class:`FakeClock`: time your tests control, accepted by every block as ``clock=``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from mlops_kit.testing.clock import FakeClock
 from mlops_kit.testing.faults import FaultyStorage
 
-__all__ = ["FaultyStorage", "StorageContract"]
+__all__ = ["FakeClock", "FaultyStorage", "StorageContract"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,112 @@
+"""The root command: storage selection, ``--json``, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from mlops_kit.core.errors import MlopsKitError
+from mlops_kit.core.storage import STORAGE_ENV, Storage, storage
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Group(click.Group):
+    """A group whose errors are one clear line on stderr and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MlopsKitError as exc:
+            first = str(exc).strip().splitlines() or [type(exc).__name__]
+            raise click.ClickException(
+                f"{type(exc).__name__}: {' '.join(line.strip() for line in first)}"
+            ) from None
+        except (OSError, ValueError, ImportError) as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+
+
+class State:
+    """What every command gets: the storage (opened on first use)."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self._storage: Storage | None = None
+
+    @property
+    def storage(self) -> Storage:
+        if self._storage is None:
+            self._storage = storage(self.url)
+        return self._storage
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--storage",
+    "url",
+    envvar=STORAGE_ENV,
+    metavar="URL",
+    help=f"Storage URL or path (default: ${STORAGE_ENV}, else ./.mlops).",
+)
+@click.version_option(package_name="mlops-kit", prog_name="mlops-kit")
+@click.pass_context
+def main(ctx: click.Context, url: str | None) -> None:
+    """mlops_kit: datasets, models, runs, endpoints and monitoring from the command line."""
+    ctx.obj = State(url)
+
+
+def json_option(fn: F) -> F:
+    """Add ``--json``: print machine-readable JSON instead of a table."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)  # type: ignore[return-value]
+
+
+def emit(data: Any, as_json: bool, columns: Sequence[str] | None = None) -> None:
+    """Print ``data`` (a list of dicts, or a dict) as JSON or as a readable table."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    if isinstance(data, dict):
+        width = max((len(k) for k in data), default=0)
+        for key, value in data.items():
+            click.echo(f"{key:<{width}}  {_cell(value)}")
+        return
+    click.echo(table(data, columns))
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """A plain-text table with a header; ``(none)`` when there are no rows."""
+    if not rows:
+        return "(none)"
+    columns = list(columns or rows[0])
+    cells = [[_cell(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    if hasattr(value, "strftime"):
+        return str(value.strftime("%Y-%m-%d %H:%M:%S"))
+    return "" if value is None else str(value)
+
+
+def state(ctx: click.Context) -> State:
+    obj = ctx.find_object(State)
+    assert obj is not None
+    return obj
+
+
+def run() -> None:
+    """Entry point of the ``mlops-kit`` script."""
+    sys.exit(main(standalone_mode=True))

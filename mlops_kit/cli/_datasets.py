@@ -1,0 +1,106 @@
+"""``mlops-kit datasets ls|show``."""
+
+from __future__ import annotations
+
+import click
+
+from mlops_kit.cli._app import emit, json_option, main, state
+from mlops_kit.core.errors import NotFoundError
+
+
+@main.group()
+def datasets() -> None:
+    """Versioned datasets."""
+
+
+@datasets.command("ls")
+@click.argument("name", required=False)
+@json_option
+@click.pass_context
+def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
+    """List datasets, or the versions of dataset NAME."""
+    from mlops_kit.datasets import Dataset
+
+    store = state(ctx).storage
+    if name is None:
+        rows = []
+        for each in Dataset.names(store):
+            latest = Dataset(each, storage=store).latest()
+            rows.append(
+                {
+                    "name": each,
+                    "versions": latest.version,
+                    "latest_rows": latest.n_rows,
+                    "created_at": latest.created_at,
+                }
+            )
+        emit(rows, as_json, ["name", "versions", "latest_rows", "created_at"])
+        return
+    versions = Dataset(name, storage=store).versions()
+    if not versions:
+        raise NotFoundError(f"Dataset {name!r} has no versions in {store.url}.")
+    emit(
+        [
+            {
+                "version": v.version,
+                "rows": v.n_rows,
+                "columns": v.n_columns,
+                "fingerprint": v.fingerprint[:12],
+                "tags": dict(v.tags),
+                "created_at": v.created_at,
+                "created_by": v.created_by,
+            }
+            for v in versions
+        ],
+        as_json,
+    )
+
+
+@datasets.command("show")
+@click.argument("ref")
+@json_option
+@click.pass_context
+def show(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """Show one version: REF is NAME (latest) or NAME:VERSION."""
+    from mlops_kit.core.refs import parse_ref
+    from mlops_kit.datasets import Dataset
+
+    parsed = parse_ref(ref)
+    if parsed.alias is not None:
+        raise click.BadParameter(
+            "datasets have versions, not aliases: use NAME or NAME:VERSION", param_hint="REF"
+        )
+    version = Dataset(parsed.name, storage=state(ctx).storage).get(parsed.version)
+    if as_json:
+        emit(version.model_dump(mode="json"), True)
+        return
+    emit(
+        {
+            "dataset": str(version),
+            "rows": version.n_rows,
+            "columns": version.n_columns,
+            "fingerprint": version.fingerprint,
+            "size_bytes": version.size_bytes,
+            "tags": dict(version.tags),
+            "description": version.description,
+            "parents": [str(p) for p in version.parents],
+            "created_at": version.created_at,
+            "created_by": version.created_by,
+        },
+        False,
+    )
+    click.echo()
+    rows = []
+    for col, spec in version.schema.columns.items():
+        prof = version.profile.columns[col]
+        rows.append(
+            {
+                "column": col,
+                "type": spec.dtype,
+                "nulls": prof.nulls,
+                "mean": prof.mean if prof.mean is not None else "",
+                "min": spec.min if spec.min is not None else "",
+                "max": spec.max if spec.max is not None else "",
+            }
+        )
+    emit(rows, False)
