@@ -61,7 +61,7 @@ def main(ctx: click.Context, url: str | None) -> None:
 
 def json_option(fn: F) -> F:
     """Add ``--json``: print machine-readable JSON instead of a table."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)  # type: ignore[return-value]
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
 
 
 def emit(data: Any, as_json: bool, columns: Sequence[str] | None = None) -> None:
