@@ -6,7 +6,10 @@ need a server or belong in a user's own test module).
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +29,19 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
             continue
         code = compile(match.group(2), f"{page.name}[block {number}]", "exec")
         exec(code, namespace)
+
+
+@pytest.mark.slow
+def test_site_builds_strictly(tmp_path: Path) -> None:
+    """``mkdocs build --strict``: no broken links, every API page renders from docstrings."""
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    done = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=DOCS.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "site" / "api" / "index.html").exists()
