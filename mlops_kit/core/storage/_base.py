@@ -344,27 +344,27 @@ class Storage(abc.ABC):
 
 
 class _RecordCache:
-    """Parsed log entries by key, plus the last sequence number seen per log."""
+    """Parsed log entries by key and model class, plus the last sequence number seen per log."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.records: dict[tuple[str, type], Any] = {}
+        self.records: dict[str, dict[type, Any]] = {}
         self.tails: dict[str, int] = {}
 
     def get(self, key: str, model: type) -> Any:
-        return self.records.get((key, model))
+        return self.records.get(key, {}).get(model)
 
     def put(self, key: str, model: type, value: Any) -> None:
         with self.lock:
             if len(self.records) >= _MAX_CACHED_RECORDS:
                 self.records.clear()
-            self.records[(key, model)] = value
+            self.records.setdefault(key, {})[model] = value
 
     def discard(self, key: str) -> None:
+        """Forget ``key`` (it was overwritten or deleted) and the tail of its log."""
         with self.lock:
-            for cached in [k for k in self.records if k[0] == key]:
-                del self.records[cached]
-            self.tails.clear()
+            self.records.pop(key, None)
+            self.tails.pop(key.rpartition("/")[0], None)
 
 
 def _as_bytes(data: object) -> bytes:
