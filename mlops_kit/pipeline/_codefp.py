@@ -115,7 +115,7 @@ class _Resolver:
     def _module(self, module: types.ModuleType, names: frozenset[str]) -> str:
         if not is_user_module(module.__name__):
             return f"module:{module.__name__}"
-        parts = [f"module:{module.__name__}"]
+        parts = ["module"]  # its name does not count: what the code uses from it does
         for name in sorted(names):  # the attributes this code may use: helpers.clean -> "clean"
             attr = module.__dict__.get(name, _MISSING)
             if attr is not _MISSING and not isinstance(attr, types.ModuleType):
@@ -136,7 +136,7 @@ class _Resolver:
                 raw = raw.fget
             if isinstance(raw, types.FunctionType):
                 h.update(f"\0{name}=".encode() + self.function(raw).encode())
-            elif isinstance(raw, _SIMPLE):
+            elif isinstance(raw, _SIMPLE) and not (name.startswith("__") and name.endswith("__")):
                 h.update(f"\0{name}={raw!r}".encode())
         for base in cls.__bases__:
             if base is not object:

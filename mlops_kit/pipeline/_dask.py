@@ -141,9 +141,8 @@ class DaskRunner(Runner):
             if isinstance(exc, StepFailure):
                 if exc.outcome.meta.name == name:
                     return exc.outcome
-                return Outcome(StepMeta(name=name, status="skipped"), {})
-            now = state.clock.now()
-            meta = StepMeta(name=name, status="failed", started_at=now, ended_at=now)
+                return Outcome(StepMeta(name, "skipped"), {})
+            meta = StepMeta(name, "failed", state.clock.now())
             meta.error = f"{type(exc).__name__}: {exc}"
             return Outcome(meta, {}, exc)
         outcome: Outcome = future.result()

@@ -108,7 +108,7 @@ def _numpy(h: Any, value: Any) -> bool:
     if isinstance(value, np.ndarray) and not value.dtype.hasobject:
         array = np.ascontiguousarray(value)
         h.update(b"ndarray:%s:%r\0" % (array.dtype.str.encode(), array.shape))
-        h.update(array.data if array.size else b"")
+        h.update(array.reshape(-1).view(np.uint8).data)  # bytes view: works for datetimes too
         return True
     if isinstance(value, np.generic) and not isinstance(value, np.object_):
         h.update(b"npscalar:%s\0" % value.dtype.str.encode() + value.tobytes())

@@ -11,8 +11,10 @@ Parquet, say) hands over to the next candidate, and cloudpickle comes last.
 from __future__ import annotations
 
 import abc
+import importlib
 import io
 import json
+import sys
 import threading
 from typing import IO, Any, ClassVar
 
@@ -77,9 +79,23 @@ class Materializer(abc.ABC):
 
 
 class ParquetMaterializer(Materializer):
-    """pandas DataFrames as Parquet (portable, typed, compact)."""
+    """pandas DataFrames as Parquet (portable, typed, compact).
+
+    Frames with ``object`` columns holding anything but strings (mixed types,
+    lists, Python objects) would not come back identical, so they are left to
+    the next materializer.
+    """
 
     name = "parquet"
+
+    def accepts(self, value: Any) -> bool:
+        from pandas.api.types import infer_dtype
+
+        return all(
+            infer_dtype(value.iloc[:, i], skipna=True) in ("string", "empty")
+            for i, dtype in enumerate(value.dtypes)
+            if dtype == object
+        )
 
     def save(self, value: Any, file: IO[bytes]) -> None:
         value.to_parquet(file)
@@ -155,7 +171,8 @@ def _is_json(value: Any, depth: int) -> bool:
 
 _PICKLE = PickleMaterializer()
 _lock = threading.Lock()
-_by_type: dict[type | str, Materializer] = {}
+_by_type: dict[type, Materializer] = {}
+_pending: dict[str, Materializer] = {}  # "module.Type" paths, resolved once their module is imported
 _by_name: dict[str, Materializer] = {_PICKLE.name: _PICKLE}
 
 
@@ -165,8 +182,9 @@ def register_materializer(cls: type | str, materializer: Materializer) -> None:
     Parameters
     ----------
     cls : type or str
-        The type, or its dotted path (``"pandas.core.frame.DataFrame"``) to avoid
-        importing a heavy library just to register.
+        The type, or its dotted import path (``"pandas.DataFrame"``), which is
+        resolved once that package has been imported, so registering never
+        imports a heavy library.
     materializer : Materializer
         The materializer. Its ``name`` must be unique; registering the same class
         of materializer again (for another type) is fine.
@@ -189,19 +207,40 @@ def register_materializer(cls: type | str, materializer: Materializer) -> None:
                 "give yours a different name."
             )
         _by_name[materializer.name] = materializer
-        _by_type[cls] = materializer
+        if isinstance(cls, str):
+            _pending[cls] = materializer
+        else:
+            _by_type[cls] = materializer
 
 
 def candidates(value: Any) -> list[Materializer]:
     """The materializers to try for ``value``, most specific first, cloudpickle last."""
+    if _pending:
+        _resolve_pending()
     found: list[Materializer] = []
     for klass in type(value).__mro__:
-        materializer = _by_type.get(klass) or _by_type.get(f"{klass.__module__}.{klass.__qualname__}")
+        materializer = _by_type.get(klass)
         if materializer is not None and materializer not in found and materializer.accepts(value):
             found.append(materializer)
     if _PICKLE not in found:
         found.append(_PICKLE)
     return found
+
+
+def _resolve_pending() -> None:
+    """Turn dotted paths into types once their top-level package is imported (never import it here)."""
+    with _lock:
+        for path, materializer in list(_pending.items()):
+            module_name, _, attr = path.rpartition(".")
+            if module_name.partition(".")[0] not in sys.modules:
+                continue
+            del _pending[path]
+            try:
+                cls = getattr(importlib.import_module(module_name), attr)
+            except (ImportError, AttributeError):
+                continue  # a path that names nothing: ignore it, as if never registered
+            if isinstance(cls, type):
+                _by_type.setdefault(cls, materializer)
 
 
 def materializer_named(name: str) -> Materializer:
@@ -215,7 +254,7 @@ def materializer_named(name: str) -> Materializer:
         ) from None
 
 
-register_materializer("pandas.core.frame.DataFrame", ParquetMaterializer())
+register_materializer("pandas.DataFrame", ParquetMaterializer())
 register_materializer("numpy.ndarray", NumpyMaterializer())
 for _json_type in (type(None), bool, int, float, str, list, dict):
     register_materializer(_json_type, JsonMaterializer())

@@ -68,10 +68,10 @@ class StepRecord(Record):
         Whether the outputs came from the cache instead of running the step.
     cache_key : str or None
         The cache key (``None`` when the step was not cacheable in this run).
-    started_at, ended_at : datetime or None
-        When the step ran (for a cache hit: when it was looked up).
+    started_at : datetime or None
+        When the step started (for a cache hit: when it was looked up).
     duration_s : float
-        Seconds spent, including retries.
+        Seconds spent, including retries (``ended_at`` is ``started_at`` plus this).
     attempts : int
         How many times the function was called (0 for a cache hit).
     outputs : Mapping of str to OutputRecord
@@ -87,13 +87,17 @@ class StepRecord(Record):
     cache_hit: bool = False
     cache_key: str | None = None
     started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
     duration_s: float = 0.0
     attempts: int = 0
     outputs: FrozenMap[OutputRecord] = {}
     metrics: tuple[MetricPoint, ...] = ()
     error: str | None = None
     traceback: str | None = None
+
+    @property
+    def ended_at(self) -> dt.datetime | None:
+        """When the step ended."""
+        return None if self.started_at is None else self.started_at + dt.timedelta(seconds=self.duration_s)
 
 
 class CacheEntry(Record):

@@ -62,7 +62,7 @@ class SequentialRunner(Runner):
         storage, run_id, clock = state.storage, state.run_id, state.clock
         for name, task in state.tasks.items():
             if state.blocked(name):
-                state.record(name, Outcome(StepMeta(name=name, status="skipped"), {}))
+                state.record(name, Outcome(StepMeta(name, "skipped"), {}))
                 continue
             state.starting(name)
             state.record(name, run_here(task, state.args(name), storage, run_id, clock))
@@ -254,7 +254,7 @@ def schedule(
         while ready:
             name = ready.popleft()
             if state.blocked(name):
-                done(name, Outcome(StepMeta(name=name, status="skipped"), {}))
+                done(name, Outcome(StepMeta(name, "skipped"), {}))
                 continue
             state.starting(name)
             started = start(name, tasks[name])
@@ -332,8 +332,7 @@ def _picklable(value: Any) -> bool:
 
 
 def _failed(task: StepTask, clock: Clock, message: str) -> Outcome:
-    now = clock.now()
-    meta = StepMeta(name=task.step.name, status="failed", started_at=now, ended_at=now)
+    meta = StepMeta(task.step.name, "failed", clock.now())
     meta.error = f"PipelineError: {message[0].upper()}{message[1:]}"
     return Outcome(meta, {}, PipelineError(meta.error[len("PipelineError: ") :]))
 

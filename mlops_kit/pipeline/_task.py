@@ -112,23 +112,44 @@ class StepTask:
     retries: int  # retries done by our own loop (Dask does its own)
 
 
-@dataclasses.dataclass(slots=True)
 class StepMeta:
-    """What the driver learns about a step (no values)."""
+    """What the driver learns about a step (no values). A plain class: it is made once per step."""
 
-    name: str
-    status: str = "succeeded"
-    cache_hit: bool = False
-    cache_key: str | None = None
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
-    duration_s: float = 0.0
-    attempts: int = 0
-    metrics: list[MetricPoint] = dataclasses.field(default_factory=list)
-    error: str | None = None
-    traceback: str | None = None
-    warnings: list[str] = dataclasses.field(default_factory=list)
-    encoded: dict[str, tuple[str, bytes]] | None = None  # outputs for the driver to store
+    __slots__ = (
+        "attempts",
+        "cache_hit",
+        "cache_key",
+        "duration_s",
+        "encoded",
+        "error",
+        "metrics",
+        "name",
+        "started_at",
+        "status",
+        "traceback",
+        "warnings",
+    )
+
+    def __init__(self, name: str, status: str = "succeeded", started_at: dt.datetime | None = None) -> None:
+        self.name = name
+        self.status = status
+        self.started_at = started_at
+        self.cache_hit = False
+        self.cache_key: str | None = None
+        self.duration_s = 0.0
+        self.attempts = 0
+        self.metrics: list[MetricPoint] = []
+        self.error: str | None = None
+        self.traceback: str | None = None
+        self.warnings: list[str] = []
+        self.encoded: dict[str, tuple[str, bytes]] | None = None  # outputs for the driver to store
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
 
 
 @dataclasses.dataclass(slots=True)
@@ -173,10 +194,8 @@ def lookup(storage: Storage, key: str) -> CacheEntry | None:
 
 def hit(task: StepTask, key: str, entry: CacheEntry, clock: Clock) -> Outcome:
     """The outcome of a step served from the cache (no values loaded)."""
-    now = clock.now()
-    meta = StepMeta(
-        name=task.step.name, cache_hit=True, cache_key=key, started_at=now, ended_at=now, metrics=list(entry.metrics)
-    )
+    meta = StepMeta(task.step.name, started_at=clock.now())
+    meta.cache_hit, meta.cache_key, meta.metrics = True, key, list(entry.metrics)
     slots = {name: Slot(UNSET, ref.fingerprint, ref, key) for name, ref in entry.outputs.items()}
     return Outcome(meta, slots)
 
@@ -184,7 +203,7 @@ def hit(task: StepTask, key: str, entry: CacheEntry, clock: Clock) -> Outcome:
 def execute(task: StepTask, kwargs: dict[str, Any], clock: Clock) -> Outcome:
     """Call the step (retrying on exceptions), capture metrics, errors and timing."""
     step = task.step
-    meta = StepMeta(name=step.name, started_at=clock.now())
+    meta = StepMeta(step.name, started_at=clock.now())
     start = clock.monotonic()
     points: list[MetricPoint] = []
     token = collect_into(step.name, points)
@@ -204,7 +223,6 @@ def execute(task: StepTask, kwargs: dict[str, Any], clock: Clock) -> Outcome:
                 points.clear()  # metrics of a failed attempt do not describe the result
     finally:
         stop_collecting(token)
-        meta.ended_at = clock.now()
         meta.duration_s = clock.monotonic() - start
     meta.metrics = points
     if cause is not None:
@@ -259,8 +277,7 @@ def load_inputs(task: StepTask, args: Sequence[Slot], storage: Storage | None, c
             if slot.entry is not None and storage is not None:
                 # Forget the broken entry, so that the next run recomputes the value.
                 storage.delete(entry_key(slot.entry))
-            now = clock.now()
-            meta = StepMeta(name=task.step.name, status="failed", started_at=now, ended_at=now)
+            meta = StepMeta(task.step.name, "failed", clock.now())
             meta.error = (
                 f"PipelineError: the cached value {name!r} needed by step {task.step.name!r} could not be "
                 f"loaded ({exc}). Its cache entry was removed: run the pipeline again to recompute it."
