@@ -4,9 +4,12 @@ A step's fingerprint covers its normalized syntax tree (comments, docstrings,
 formatting, decorators and type hints do not count) and, transitively, the user's
 own helpers that it references: functions, classes and constants of modules that
 are not part of the standard library or installed packages, found through the
-function's globals and closure. Library objects count by name only, so upgrading
-pandas does not invalidate every cache, while editing a helper in your own module
-does.
+function's globals and closure. Module-level values count by content when they
+look like configuration (numbers, strings, tuples, lists, dicts, sets, enums,
+dataclasses, pydantic models, numpy arrays, pandas objects); any other object
+(a counter, a cache, a client) is state and counts by its type only. Library
+objects count by name only, so upgrading pandas does not invalidate every cache,
+while editing a helper in your own module does.
 
 Parsing is the expensive part and happens once per code object per process;
 resolving the referenced names is cheap and happens on every run, so redefining a
@@ -16,6 +19,8 @@ helper or a constant in a notebook is noticed.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import enum
 import functools
 import hashlib
 import inspect
@@ -70,10 +75,8 @@ class _Resolver:
         self.memo[key] = f"recursive:{getattr(func, '__qualname__', '?')}"
         self.keep.append(func)
         code = getattr(func, "__code__", None)
-        if code is None:  # a callable object: its class is what counts
-            digest = self.value(type(func), frozenset())
-        else:
-            digest = self._resolve_function(func, code)
+        # A callable object (no __code__) counts by its class.
+        digest = self.value(type(func), frozenset()) if code is None else self._resolve_function(func, code)
         self.memo[key] = digest
         return digest
 
@@ -110,7 +113,11 @@ class _Resolver:
             return self._class(value) if isinstance(value, type) else self.function(value)
         if not is_user_module(type(value).__module__) and callable(value) and hasattr(value, "__qualname__"):
             return f"lib:{type(value).__module__}.{value.__qualname__}"  # builtins, ufuncs
-        return "data:" + (data_fingerprint(value) or f"unfingerprintable {type(value).__qualname__}")
+        if _is_constant_like(value):
+            return "data:" + (data_fingerprint(value) or f"unfingerprintable {type(value).__qualname__}")
+        # Other objects (counters, caches, clients, loggers) are state, not constants: their
+        # content changes at run time and would defeat the cache, so only their type counts.
+        return f"object:{type(value).__module__}.{type(value).__qualname__}"
 
     def _module(self, module: types.ModuleType, names: frozenset[str]) -> str:
         if not is_user_module(module.__name__):
@@ -147,6 +154,24 @@ class _Resolver:
 
 
 _MISSING = object()
+_CONTAINERS = (tuple, frozenset, list, dict, set)
+
+
+def _is_constant_like(value: Any) -> bool:
+    """Values a module defines as configuration or lookup tables, which count by content."""
+    cls = type(value)
+    if cls in _CONTAINERS or isinstance(value, enum.Enum) or dataclasses.is_dataclass(value):
+        return True
+    module = cls.__module__.partition(".")[0]
+    if module in ("numpy", "pandas"):
+        return True
+    return "pydantic" in sys.modules and _is_pydantic(value)
+
+
+def _is_pydantic(value: Any) -> bool:
+    from pydantic import BaseModel
+
+    return isinstance(value, BaseModel)
 
 
 def _is_step(value: Any) -> bool:
@@ -201,18 +226,19 @@ class _Normalizer(ast.NodeTransformer):
 
     def _strip_docstring(self, node: Any) -> Any:
         body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-            if isinstance(body[0].value.value, str):
-                node.body = body[1:] or [ast.Pass()]
+        first = body[0] if body else None
+        value = first.value if isinstance(first, ast.Expr) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            node.body = body[1:] or [ast.Pass()]
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
         node.returns = None
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
             arg.annotation = None
-        for arg in (node.args.vararg, node.args.kwarg):
-            if arg is not None:
-                arg.annotation = None
+        for star in (node.args.vararg, node.args.kwarg):
+            if star is not None:
+                star.annotation = None
         self.generic_visit(node)
         return self._strip_docstring(node)
 

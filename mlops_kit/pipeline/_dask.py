@@ -65,9 +65,9 @@ class DaskRunner(Runner):
     >>> @mk.step
     ... def square(x: int) -> int:
     ...     return x * x
-    >>> with LocalCluster(n_workers=2, processes=True) as cluster, Client(cluster) as client:  # doctest: +SKIP
-    ...     run = mk.Pipeline([square]).run(inputs={"x": 7}, runner=mk.DaskRunner(client))
-    ...     run.outputs["square"]
+    >>> client = Client(LocalCluster(n_workers=2, processes=True))  # doctest: +SKIP
+    >>> run = mk.Pipeline([square]).run(inputs={"x": 7}, runner=mk.DaskRunner(client))  # doctest: +SKIP
+    >>> run.outputs["square"]  # doctest: +SKIP
     49
     """
 
@@ -94,6 +94,9 @@ class DaskRunner(Runner):
                 "DaskRunner(distributed.Client(...))."
             ) from None
 
+    def _check(self) -> None:
+        self._get_client()
+
     def _run(self, state: RunState) -> None:
         import distributed
 
@@ -103,11 +106,16 @@ class DaskRunner(Runner):
         # Ship the storage and the run's input values once; tasks refer to them by future.
         remote_storage = client.scatter(storage, hash=False) if storage is not None else None
         names = list(state.slots)
-        scattered = dict(zip(names, client.scatter([state.slots[n] for n in names], hash=False))) if names else {}
+        scattered = (
+            dict(zip(names, client.scatter([state.slots[n] for n in names], hash=False))) if names else {}
+        )
         steps: dict[str, Any] = {}
         metas: dict[Any, str] = {}
         for name, task in state.tasks.items():
-            sources = [steps[graph.producer[src]] if src in graph.producer else scattered[src] for _, src in task.bindings]
+            sources = [
+                steps[graph.producer[src]] if src in graph.producer else scattered[src]
+                for _, src in task.bindings
+            ]
             steps[name] = client.submit(
                 _run_on_worker,
                 dataclasses.replace(task, retries=0),  # Dask does the retries
@@ -199,7 +207,9 @@ def _run_on_worker(
             outcome.meta.cache_key = key
             outcome.meta.encoded = encode_outputs(outcome)
             if outcome.meta.encoded is None:
-                outcome.meta.warnings.append(f"An output of step {task.step.name!r} could not be stored; not cached.")
+                outcome.meta.warnings.append(
+                    f"An output of step {task.step.name!r} could not be stored; not cached."
+                )
     return outcome
 
 

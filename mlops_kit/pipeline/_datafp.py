@@ -119,8 +119,14 @@ def _numpy(h: Any, value: Any) -> bool:
 def _pandas(h: Any, value: Any) -> bool:
     import pandas as pd
 
+    header: tuple[Any, ...]
     if isinstance(value, pd.DataFrame):
-        header = (value.shape, list(value.columns), [repr(t) for t in value.dtypes], _index_header(value.index))
+        header = (
+            value.shape,
+            list(value.columns),
+            [repr(t) for t in value.dtypes],
+            _index_header(value.index),
+        )
     elif isinstance(value, pd.Series):
         header = (value.shape, value.name, repr(value.dtype), _index_header(value.index))
     else:
@@ -135,7 +141,11 @@ def _pandas(h: Any, value: Any) -> bool:
 
 
 def _index_header(index: Any) -> tuple[Any, ...]:
-    return (type(index).__name__, list(index.names), [repr(t) for t in getattr(index, "dtypes", [index.dtype])])
+    return (
+        type(index).__name__,
+        list(index.names),
+        [repr(t) for t in getattr(index, "dtypes", [index.dtype])],
+    )
 
 
 def _pickled(h: Any, value: Any) -> None:

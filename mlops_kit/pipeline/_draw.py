@@ -91,7 +91,11 @@ def to_svg(graph: Graph) -> str:
     for s in graph.order:
         for out in s.outputs:
             if out not in consumed:
-                nodes[f"o:{out}"] = {"kind": "output", "label": out, "layer": nodes[f"s:{s.name}"]["layer"] + 1}
+                nodes[f"o:{out}"] = {
+                    "kind": "output",
+                    "label": out,
+                    "layer": nodes[f"s:{s.name}"]["layer"] + 1,
+                }
                 nodes[f"o:{out}"]["title"] = f"output {out} of {s.name}"
                 edges.append((f"s:{s.name}", f"o:{out}"))
     _place(nodes, edges)
@@ -101,7 +105,8 @@ def to_svg(graph: Graph) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" role="img">',
         '<defs><marker id="mk-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker></defs>',
+        'markerHeight="7" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker></defs>',
     ]
     for src, dst in dict.fromkeys(edges):
         a, b = nodes[src], nodes[dst]

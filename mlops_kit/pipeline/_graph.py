@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -88,7 +89,7 @@ class Graph:
             path.append(upstream)
         needs = [
             f"{b!r} needs {sorted(set(self.steps[b].inputs) & set(self.steps[a].outputs))} from {a!r}"
-            for a, b in zip(cycle, cycle[1:])
+            for a, b in itertools.pairwise(cycle)
         ]
         return (
             f"Steps form a cycle: {' -> '.join(cycle)} ({'; '.join(needs)}). "
@@ -190,7 +191,9 @@ def _check_names(graph: Graph, inputs: Mapping[str, Any], params: Mapping[str, A
                     f"cannot also be given. {_available(graph)}"
                 )
             if name not in graph.free:
-                raise PipelineError(f"Unknown {kind} {name!r}: no step takes a parameter by that name. {_available(graph)}")
+                raise PipelineError(
+                    f"Unknown {kind} {name!r}: no step takes a parameter by that name. {_available(graph)}"
+                )
 
 
 def _available(graph: Graph) -> str:
@@ -205,4 +208,6 @@ def _available(graph: Graph) -> str:
 def _as_step(obj: Any) -> Step:
     if callable(obj):
         return Step(obj)
-    raise PipelineError(f"Pipeline steps must be functions decorated with @step, got {obj!r} ({type(obj).__name__}).")
+    raise PipelineError(
+        f"Pipeline steps must be functions decorated with @step, got {obj!r} ({type(obj).__name__})."
+    )

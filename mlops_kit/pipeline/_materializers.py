@@ -94,7 +94,7 @@ class ParquetMaterializer(Materializer):
         return all(
             infer_dtype(value.iloc[:, i], skipna=True) in ("string", "empty")
             for i, dtype in enumerate(value.dtypes)
-            if dtype == object
+            if dtype.kind == "O"
         )
 
     def save(self, value: Any, file: IO[bytes]) -> None:

@@ -92,11 +92,15 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
         return
     # NaN and infinities are kept: the record's JSON stores them as NaN / Infinity.
     sink[1].append(
-        MetricPoint(name=name, value=float(value), step=None if step is None else int(step), pipeline_step=sink[0])
+        MetricPoint(
+            name=name, value=float(value), step=None if step is None else int(step), pipeline_step=sink[0]
+        )
     )
 
 
-def collect_into(step_name: str, points: list[MetricPoint]) -> contextvars.Token[tuple[str, list[MetricPoint]] | None]:
+def collect_into(
+    step_name: str, points: list[MetricPoint]
+) -> contextvars.Token[tuple[str, list[MetricPoint]] | None]:
     """Route ``log_metric`` calls of the current context to ``points`` (runner use)."""
     return _SINK.set((step_name, points))
 

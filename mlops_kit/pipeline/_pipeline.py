@@ -181,6 +181,7 @@ class Pipeline:
                 f"DaskRunner(client)), got {runner!r}."
             )
         tags = _check_tags(tags)
+        runner._check()
         binding = Binding(self.graph, inputs or {}, params or {})
         store = resolve_storage(storage if storage is not None else self.storage)
         clock = self.clock
@@ -201,7 +202,9 @@ class Pipeline:
             created_by=current_user(),
         )
         store.append(self._log, record)
-        state = RunState(self.graph, self._tasks(binding, cache), slots, store if cache else None, run_id, clock, progress)
+        state = RunState(
+            self.graph, self._tasks(binding, cache), slots, store if cache else None, run_id, clock, progress
+        )
         interrupted: BaseException | None = None
         try:
             runner._run(state)
@@ -220,7 +223,9 @@ class Pipeline:
             raise interrupted
         if final.status == "failed":
             cause = state.outcomes[final.failed_step].cause if final.failed_step in state.outcomes else None
-            error = PipelineError(f"{final.error} Run {final.id} of pipeline {self.name!r} is recorded as failed.")
+            error = PipelineError(
+                f"{final.error} Run {final.id} of pipeline {self.name!r} is recorded as failed."
+            )
             error.run = final  # type: ignore[attr-defined]
             raise error from cause
         return final
@@ -234,8 +239,8 @@ class Pipeline:
             if cache and fp is None:
                 users = [s for s, pairs in binding.sources.items() if any(src == name for _, src in pairs)]
                 warnings.warn(
-                    f"Value {name!r} ({type(value).__qualname__}) cannot be fingerprinted (it is not picklable), "
-                    f"so steps {users} are not cached in this run.",
+                    f"Value {name!r} ({type(value).__qualname__}) cannot be fingerprinted (it is not "
+                    f"picklable), so steps {users} are not cached in this run.",
                     CacheWarning,
                     stacklevel=3,
                 )
@@ -274,7 +279,8 @@ class Pipeline:
         """
         store = resolve_storage(storage if storage is not None else self.storage)
         latest: dict[str, RunRecord] = {}
-        for entry in store.read_log(self._log, RunRecord):
+        log: list[Any] = store.read_log(self._log, RunRecord)  # (Storage.list shadows list for mypy)
+        for entry in log:
             latest[entry.record.id] = entry.record
         runs = []
         for record in sorted(latest.values(), key=lambda r: r.id, reverse=True):
@@ -347,7 +353,11 @@ def _final_record(
 
 def _step_data(name: str, outcome: Outcome | None, interrupted: BaseException | None) -> dict[str, Any]:
     if outcome is None:
-        return {"name": name, "status": "skipped", "error": "The run was interrupted." if interrupted else None}
+        return {
+            "name": name,
+            "status": "skipped",
+            "error": "The run was interrupted." if interrupted else None,
+        }
     meta = outcome.meta
     data: dict[str, Any] = {
         "name": name,
@@ -384,6 +394,8 @@ def _jsonable(value: Any) -> Any:
 def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
     if tags is None:
         return {}
-    if not isinstance(tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+    if not isinstance(tags, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+    ):
         raise ConfigError(f"tags= must be a dict of strings to strings, got {tags!r}.")
     return dict(tags)

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from mlops_kit.core.errors import NotFoundError
 from mlops_kit.core.lineage import RunLink
@@ -89,7 +89,7 @@ class StepRecord(Record):
     started_at: dt.datetime | None = None
     duration_s: float = 0.0
     attempts: int = 0
-    outputs: FrozenMap[OutputRecord] = {}
+    outputs: FrozenMap[OutputRecord] = Field(default_factory=dict)
     metrics: tuple[MetricPoint, ...] = ()
     error: str | None = None
     traceback: str | None = None
@@ -160,11 +160,11 @@ class RunRecord(Record):
     id: str
     pipeline: str
     status: RunStatus
-    params: FrozenMap[Any] = {}
-    inputs: FrozenMap[str | None] = {}
-    tags: FrozenMap[str] = {}
+    params: FrozenMap[Any] = Field(default_factory=dict)
+    inputs: FrozenMap[str | None] = Field(default_factory=dict)
+    tags: FrozenMap[str] = Field(default_factory=dict)
     steps: tuple[StepRecord, ...] = ()
-    metrics: FrozenMap[float] = {}
+    metrics: FrozenMap[float] = Field(default_factory=dict)
     started_at: dt.datetime
     ended_at: dt.datetime | None = None
     duration_s: float | None = None
@@ -203,11 +203,20 @@ class RunRecord(Record):
         for record in self.steps:
             if record.name == name:
                 return record
-        raise NotFoundError(f"Run {self.id} has no step {name!r}; its steps are {[s.name for s in self.steps]}.")
+        raise NotFoundError(
+            f"Run {self.id} has no step {name!r}; its steps are {[s.name for s in self.steps]}."
+        )
 
     def metric_history(self, name: str | None = None) -> list[MetricPoint]:
         """Every logged metric value (of ``name`` only, if given), in logging order."""
         return [p for s in self.steps for p in s.metrics if name is None or p.name == name]
+
+    def __eq__(self, other: object) -> bool:
+        # Two records of the same run state are equal whether or not they hold output values.
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.status, self.ended_at))
 
     def __repr__(self) -> str:
         return (
@@ -236,7 +245,9 @@ class RunOutputs(Mapping[str, Any]):
 
     def __init__(self, run: RunRecord) -> None:
         self._run = run
-        self._refs = {name: out for s in run.steps if s.status == "succeeded" for name, out in s.outputs.items()}
+        self._refs = {
+            name: out for s in run.steps if s.status == "succeeded" for name, out in s.outputs.items()
+        }
 
     def __getitem__(self, name: str) -> Any:
         values = self._run._values

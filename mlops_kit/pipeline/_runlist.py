@@ -35,8 +35,10 @@ class RunList(list[RunRecord]):
         >>> pipe, store = mk.Pipeline([fit], name="tune"), mk.MemoryStorage()
         >>> for C in (0.5, 1.0):
         ...     _ = pipe.run(params={"C": C}, storage=store, progress=False)
-        >>> pipe.runs(store).to_frame()[["status", "params.C", "metrics.auc"]].to_string(index=False)
-        '   status  params.C  metrics.auc\\n succeeded       1.0         0.90\\n succeeded       0.5         0.85'
+        >>> print(pipe.runs(store).to_frame()[["status", "params.C", "metrics.auc"]].to_string(index=False))
+           status  params.C  metrics.auc
+        succeeded       1.0         0.90
+        succeeded       0.5         0.85
         """
         import pandas as pd
 
@@ -59,7 +61,7 @@ class RunList(list[RunRecord]):
         return pd.DataFrame(rows, columns=_ordered(columns, rows)).set_index("id")
 
     def _repr_html_(self) -> str:
-        return str(self.to_frame()._repr_html_())
+        return self.to_frame().to_html()
 
 
 def _ordered(fixed: list[str], rows: list[dict[str, Any]]) -> list[str]:

@@ -34,6 +34,9 @@ __all__ = ["ProcessRunner", "Runner", "SequentialRunner", "ThreadRunner"]
 class Runner(abc.ABC):
     """How the steps of a run are executed. Every runner gives the same results."""
 
+    def _check(self) -> None:  # noqa: B027 (a hook: most runners need no check)
+        """Raise :class:`ConfigError` if the runner cannot work (called before the run is recorded)."""
+
     @abc.abstractmethod
     def _run(self, state: RunState) -> None:
         """Execute every step of ``state`` that is not blocked, recording each outcome."""
@@ -219,7 +222,9 @@ class ProcessRunner(Runner):
                 outcome: Outcome = cloudpickle.loads(future.result())
             except BrokenProcessPool as exc:
                 self.close()  # the next run starts a fresh pool
-                return _failed(task, clock, f"the worker process running step {task.step.name!r} died ({exc}).")
+                return _failed(
+                    task, clock, f"the worker process running step {task.step.name!r} died ({exc})."
+                )
             key = keys[name]
             if key is not None and storage is not None and outcome.meta.status == "succeeded":
                 persist_quietly(storage, task, key, outcome, state.run_id, clock)
@@ -314,8 +319,9 @@ def _execute_pickled(payload: bytes) -> bytes:
         failed = _failed(
             task,
             clock,
-            f"output {culprit!r} of step {task.step.name!r} cannot be sent back from the worker process: it "
-            f"cannot be pickled ({type(exc).__name__}: {exc}). Use the ThreadRunner or SequentialRunner for it.",
+            f"output {culprit!r} of step {task.step.name!r} cannot be sent back from the worker process: "
+            f"it cannot be pickled ({type(exc).__name__}: {exc}). Use the ThreadRunner or SequentialRunner "
+            "for it.",
         )
         failed.meta.started_at, failed.meta.duration_s = outcome.meta.started_at, outcome.meta.duration_s
         return cloudpickle.dumps(failed, protocol=5)
@@ -338,7 +344,8 @@ def _failed(task: StepTask, clock: Clock, message: str) -> Outcome:
 
 
 def _check_workers(max_workers: int | None) -> int | None:
-    if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
+    if max_workers is not None and (
+        isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
+    ):
         raise ConfigError(f"max_workers must be a positive integer or None, got {max_workers!r}.")
     return max_workers
-

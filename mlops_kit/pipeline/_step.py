@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import keyword
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
@@ -55,10 +56,10 @@ class Step:
         version: str | int | None = None,
     ) -> None:
         if isinstance(func, Step):
-            func = func.func
+            func = func.__dict__["func"]
         if not callable(func):
             raise PipelineError(f"@step expects a function, got {func!r} ({type(func).__name__}).")
-        self.func = func
+        self.func: Callable[..., Any] = func
         self.name = check_name(name if name is not None else getattr(func, "__name__", ""), "step name")
         self.inputs, self.defaults = _parameters(func, self.name)
         self.unpack_outputs = outputs is not None and not isinstance(outputs, str)
@@ -68,7 +69,9 @@ class Step:
         if not isinstance(cache, bool):
             raise PipelineError(f"cache= of step {self.name!r} must be True or False, got {cache!r}.")
         if version is not None and (isinstance(version, bool) or not isinstance(version, str | int)):
-            raise PipelineError(f"version= of step {self.name!r} must be a string or an integer, got {version!r}.")
+            raise PipelineError(
+                f"version= of step {self.name!r} must be a string or an integer, got {version!r}."
+            )
         self.retries = retries
         self.cache = cache
         self.version = None if version is None else str(version)
@@ -81,6 +84,21 @@ class Step:
     def __repr__(self) -> str:
         return f"Step({self.name!r}, inputs={self.inputs}, outputs={self.outputs})"
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        code = getattr(self.func, "__code__", None)
+        state["_source_file"] = code.co_filename if code is not None else None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        source_file = state.pop("_source_file", None)
+        self.__dict__.update(state)
+        # cloudpickle ships functions by value without their file name; put it back, so
+        # that tracebacks from worker processes show the step's source lines.
+        func = self.func
+        if isinstance(func, types.FunctionType) and source_file and func.__code__.co_filename != source_file:
+            func.__code__ = _with_filename(func.__code__, source_file)
+
     def split(self, result: Any) -> tuple[Any, ...]:
         """The step's return value as one value per output name."""
         if not self.unpack_outputs:
@@ -89,8 +107,10 @@ class Step:
             return tuple(result[name] for name in self.outputs)
         if isinstance(result, tuple | list) and len(result) == len(self.outputs):
             return tuple(result)
-        got = f"{type(result).__name__} of length {len(result)}" if isinstance(result, tuple | list) else repr(
-            type(result).__name__
+        got = (
+            f"{type(result).__name__} of length {len(result)}"
+            if isinstance(result, tuple | list)
+            else repr(type(result).__name__)
         )
         raise PipelineError(
             f"Step {self.name!r} declares outputs {self.outputs} and must return a tuple of "
@@ -187,15 +207,30 @@ def step(
     >>> @mk.step(outputs=("low", "high"))
     ... def split(double: int, cut: int = 5):
     ...     return min(double, cut), max(double, cut)
-    >>> double, split
-    (Step('double', inputs=('x',), outputs=('double',)), Step('split', inputs=('double', 'cut'), outputs=('low', 'high')))
+    >>> double
+    Step('double', inputs=('x',), outputs=('double',))
+    >>> split
+    Step('split', inputs=('double', 'cut'), outputs=('low', 'high'))
     >>> double(21)  # still a plain function
     42
     """
-    options: dict[str, Any] = {"name": name, "outputs": outputs, "retries": retries, "cache": cache, "version": version}
+    options: dict[str, Any] = {
+        "name": name,
+        "outputs": outputs,
+        "retries": retries,
+        "cache": cache,
+        "version": version,
+    }
     if func is None:
         return lambda f: Step(f, **options)
     return Step(func, **options)
+
+
+def _with_filename(code: types.CodeType, filename: str) -> types.CodeType:
+    consts = tuple(
+        _with_filename(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts
+    )
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 def _parameters(func: Callable[..., Any], name: str) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -229,7 +264,9 @@ def _outputs(outputs: str | Sequence[str] | None, name: str) -> tuple[str, ...]:
     elif isinstance(outputs, Sequence) and outputs:
         names = tuple(outputs)
     else:
-        raise PipelineError(f"outputs= of step {name!r} must be a name or a non-empty tuple of names, got {outputs!r}.")
+        raise PipelineError(
+            f"outputs= of step {name!r} must be a name or a non-empty tuple of names, got {outputs!r}."
+        )
     for out in names:
         if not isinstance(out, str) or not out.isidentifier() or keyword.iskeyword(out):
             raise PipelineError(

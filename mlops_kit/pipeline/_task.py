@@ -16,7 +16,7 @@ import json
 import traceback
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from mlops_kit.core.clock import Clock
 from mlops_kit.core.errors import IntegrityError, NotFoundError, PipelineError, StorageError
@@ -242,7 +242,9 @@ def execute(task: StepTask, kwargs: dict[str, Any], clock: Clock) -> Outcome:
     return Outcome(meta, slots)
 
 
-def run_here(task: StepTask, args: Sequence[Slot], storage: Storage | None, run_id: str, clock: Clock) -> Outcome:
+def run_here(
+    task: StepTask, args: Sequence[Slot], storage: Storage | None, run_id: str, clock: Clock
+) -> Outcome:
     """The whole life of a step in this process: lookup, load inputs, call, store."""
     key = cache_key(task, args)
     if key is not None and storage is not None:
@@ -258,7 +260,9 @@ def run_here(task: StepTask, args: Sequence[Slot], storage: Storage | None, run_
     return outcome
 
 
-def persist_quietly(storage: Storage, task: StepTask, key: str, outcome: Outcome, run_id: str, clock: Clock) -> None:
+def persist_quietly(
+    storage: Storage, task: StepTask, key: str, outcome: Outcome, run_id: str, clock: Clock
+) -> None:
     """:func:`persist`, turning a storage failure into a warning: the result itself is fine."""
     outcome.meta.cache_key = key
     try:
@@ -267,7 +271,9 @@ def persist_quietly(storage: Storage, task: StepTask, key: str, outcome: Outcome
         outcome.meta.warnings.append(f"Step {task.step.name!r} could not be cached: {exc}")
 
 
-def load_inputs(task: StepTask, args: Sequence[Slot], storage: Storage | None, clock: Clock) -> dict[str, Any] | Outcome:
+def load_inputs(
+    task: StepTask, args: Sequence[Slot], storage: Storage | None, clock: Clock
+) -> dict[str, Any] | Outcome:
     """The keyword arguments of the call, loading cached values; a failed outcome if one is lost."""
     kwargs = {}
     for (param, name), slot in zip(task.bindings, args):
@@ -367,7 +373,7 @@ def _store_value(storage: Storage, slot: Slot) -> OutputRecord | None:
         try:
             if large:
                 with storage.blob_writer() as writer:
-                    materializer.save(value, writer)
+                    materializer.save(value, cast("IO[bytes]", writer))
                 digest, size = writer.digest, writer.size
             else:
                 buffer = io.BytesIO()
@@ -378,7 +384,9 @@ def _store_value(storage: Storage, slot: Slot) -> OutputRecord | None:
             raise
         except Exception:  # this materializer cannot store this value: try the next one
             continue
-        return OutputRecord(fingerprint=slot.fingerprint, blob=digest, materializer=materializer.name, size=size)
+        return OutputRecord(
+            fingerprint=slot.fingerprint, blob=digest, materializer=materializer.name, size=size
+        )
     return None
 
 

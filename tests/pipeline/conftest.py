@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,3 +44,27 @@ def runner(request: pytest.FixtureRequest) -> Any:
     if request.param == "process":
         return request.getfixturevalue("process_runner")
     return mk.DaskRunner(request.getfixturevalue("dask_client"))
+
+
+class TickingClock:
+    """A fake clock: each ``now()`` is a second after the previous one, each ``monotonic()`` too."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.current = start or dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+        self.seconds = 0.0
+
+    def now(self) -> dt.datetime:
+        self.current += dt.timedelta(seconds=1)
+        return self.current
+
+    def monotonic(self) -> float:
+        self.seconds += 1.0
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+@pytest.fixture
+def clock() -> TickingClock:
+    return TickingClock()

@@ -25,7 +25,8 @@ def make_module(tmp_path: Path) -> Callable[[str], ModuleType]:
         path = tmp_path / f"{name}.py"
         path.write_text(textwrap.dedent(source))
         spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -152,13 +153,19 @@ def test_user_classes_count_by_their_methods(make_module) -> None:
         def f(x):
             return Scaler().apply(x)
         """
-    assert fp(make_module(template.format(expr="self.factor"))) == fp(make_module(template.format(expr="self.factor")))
+    assert fp(make_module(template.format(expr="self.factor"))) == fp(
+        make_module(template.format(expr="self.factor"))
+    )
     assert fp(make_module(template.format(expr="self.factor"))) != fp(make_module(template.format(expr="3")))
 
 
 def test_library_code_counts_by_name_only(make_module) -> None:
-    a = make_module("import json\nimport numpy as np\n\ndef f(x):\n    return np.sum(x) + len(json.dumps(x))\n")
-    b = make_module("import json\nimport numpy as np\n\ndef f(x):\n    return np.sum(x) + len(json.dumps(x))\n")
+    a = make_module(
+        "import json\nimport numpy as np\n\ndef f(x):\n    return np.sum(x) + len(json.dumps(x))\n"
+    )
+    b = make_module(
+        "import json\nimport numpy as np\n\ndef f(x):\n    return np.sum(x) + len(json.dumps(x))\n"
+    )
     assert fp(a) == fp(b)
     assert is_user_module(a.__name__)
     assert not is_user_module("numpy")

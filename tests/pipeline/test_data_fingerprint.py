@@ -50,7 +50,9 @@ def test_arrays_agree_with_their_copies(array: np.ndarray) -> None:
 
 def test_array_shape_and_dtype_count() -> None:
     base = np.arange(6, dtype=np.int64)
-    prints = {fingerprint(a) for a in (base, base.reshape(2, 3), base.astype(np.int32), base.view(np.float64))}
+    prints = {
+        fingerprint(a) for a in (base, base.reshape(2, 3), base.astype(np.int32), base.view(np.float64))
+    }
     assert len(prints) == 4
     assert fingerprint(np.arange(0)) != fingerprint(np.arange(0).reshape(0, 1))
 

@@ -61,7 +61,9 @@ def test_plain_functions_are_wrapped_and_a_single_step_is_accepted() -> None:
 
 def test_duplicate_outputs_name_both_steps() -> None:
     other = mk.step(lambda path: [], name="other", outputs="load")
-    with pytest.raises(mk.PipelineError, match=r"Output 'load' is produced by both step 'load' and step 'other'"):
+    with pytest.raises(
+        mk.PipelineError, match=r"Output 'load' is produced by both step 'load' and step 'other'"
+    ):
         mk.Pipeline([load, other])
 
 
@@ -111,7 +113,10 @@ def test_missing_inputs_are_listed_before_any_step_runs() -> None:
 
 def test_unknown_params_and_inputs_list_what_is_available() -> None:
     pipe = mk.Pipeline([load, clean])
-    with pytest.raises(mk.PipelineError, match=r"Unknown param 'treshold': no step takes.*parameters with defaults: \['threshold'\]"):
+    with pytest.raises(
+        mk.PipelineError,
+        match=r"Unknown param 'treshold': no step takes.*parameters with defaults: \['threshold'\]",
+    ):
         run(pipe, inputs={"path": "p"}, params={"treshold": 3})
     with pytest.raises(mk.PipelineError, match="Unknown input 'pth'"):
         run(pipe, inputs={"path": "p", "pth": 1})
