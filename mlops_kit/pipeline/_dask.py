@@ -5,7 +5,9 @@ tasks of its upstream steps, so Dask schedules it as soon as its inputs exist an
 intermediate values stay on the workers. Cache lookups and writes happen on the
 workers too (with a storage that workers share; with a ``MemoryStorage``, which
 lives in this process, the workers send encoded results back and the driver
-stores them). For each step a tiny companion task sends back its metadata only.
+stores them). Each step's metadata (no values) comes back to the driver as a
+worker event, so the graph has no task beyond the steps themselves; a step whose
+event went missing is asked for it by a small task.
 """
 
 from __future__ import annotations
@@ -103,6 +105,11 @@ class DaskRunner(Runner):
         client = self._get_client()
         graph, run_id, clock, storage = state.graph, state.run_id, state.clock, state.storage
         shared = storage is not None and not _process_local(storage)
+        # Metadata comes back as worker events, except when results must travel to the driver
+        # anyway (a storage the workers cannot write to): then by a small task per step.
+        by_event = storage is None or shared
+        if by_event:
+            _listen(client, run_id)
         # Ship the storage and the run's input values once; tasks refer to them by future.
         remote_storage = client.scatter(storage, hash=False) if storage is not None else None
         names = list(state.slots)
@@ -110,7 +117,7 @@ class DaskRunner(Runner):
             dict(zip(names, client.scatter([state.slots[n] for n in names], hash=False))) if names else {}
         )
         steps: dict[str, Any] = {}
-        metas: dict[Any, str] = {}
+        metas: dict[str, Any] = {}
         for name, task in state.tasks.items():
             sources = [
                 steps[graph.producer[src]] if src in graph.producer else scattered[src]
@@ -120,6 +127,7 @@ class DaskRunner(Runner):
                 _run_on_worker,
                 dataclasses.replace(task, retries=0),  # Dask does the retries
                 run_id,
+                by_event,
                 clock,
                 remote_storage,
                 shared,
@@ -128,22 +136,30 @@ class DaskRunner(Runner):
                 retries=task.step.retries,
                 pure=False,
             )
-            metas[client.submit(_lite, steps[name], key=f"{name}-meta-{run_id}", pure=False)] = name
+            if not by_event:
+                metas[name] = client.submit(_lite, steps[name], key=f"{name}-meta-{run_id}", pure=False)
+        names_of = {future: name for name, future in steps.items()}
         try:
-            for future in distributed.as_completed(list(metas)):
-                name = metas[future]
-                outcome = self._outcome(future, state.tasks[name], state, shared)
-                state.starting(name)
-                state.record(name, outcome)
+            finished = []
+            for future in distributed.as_completed(list(steps.values())):
+                finished.append(names_of[future])
+                state.advance(names_of[future])
+            received = _SINKS.pop(run_id, {})
+            for name in finished:
+                outcome = self._outcome(name, steps[name], metas.get(name), received.get(name), client, state)
+                state.record(name, outcome, advance=False)
                 if outcome.meta.status == "succeeded" and not outcome.meta.cache_hit:
                     for out in outcome.slots:
                         state.deferred[out] = Deferred(functools.partial(_fetch, steps[name], out, storage))
         except BaseException:
-            client.cancel([*steps.values(), *metas])
+            client.cancel([*steps.values(), *metas.values()])
             raise
+        finally:
+            _SINKS.pop(run_id, None)
 
-    def _outcome(self, future: Any, task: StepTask, state: RunState, shared: bool) -> Outcome:
-        name = task.step.name
+    def _outcome(
+        self, name: str, future: Any, meta_future: Any, event: bytes | None, client: Any, state: RunState
+    ) -> Outcome:
         if future.status == "error":
             exc = future.exception()
             if isinstance(exc, StepFailure):
@@ -153,15 +169,51 @@ class DaskRunner(Runner):
             meta = StepMeta(name, "failed", state.clock.now())
             meta.error = f"{type(exc).__name__}: {exc}"
             return Outcome(meta, {}, exc)
-        outcome: Outcome = future.result()
+        if event is not None:
+            import cloudpickle
+
+            outcome: Outcome = cloudpickle.loads(event)
+        else:  # no event (none sent, or it was lost): ask the worker holding the result
+            outcome = (
+                meta_future if meta_future is not None else client.submit(_lite, future, pure=False)
+            ).result()
         encoded, key, storage = outcome.meta.encoded, outcome.meta.cache_key, state.storage
-        if encoded is not None and key is not None and storage is not None and not shared:
+        if encoded is not None and key is not None and storage is not None:
             outcome.meta.encoded = None
             try:
-                store_encoded(storage, task, key, outcome, encoded, state.run_id, state.clock)
+                store_encoded(storage, state.tasks[name], key, outcome, encoded, state.run_id, state.clock)
             except StorageError as exc:
                 outcome.meta.warnings.append(f"Step {name!r} could not be cached: {exc}")
         return outcome
+
+
+# Worker events carry each step's metadata to the driver without an extra task per step:
+# one subscription per client, dispatching by run id to the run that waits for them.
+_TOPIC = "mlops-kit-step-outcomes"
+_SINKS: dict[str, dict[str, bytes]] = {}
+_LISTENING: set[str] = set()
+
+
+def _listen(client: Any, run_id: str) -> None:
+    _SINKS[run_id] = {}
+    if client.id not in _LISTENING:
+        client.subscribe_topic(_TOPIC, _on_event)
+        _LISTENING.add(client.id)
+
+
+def _on_event(event: tuple[float, Any]) -> None:
+    message = event[1]
+    sink = _SINKS.get(str(message.get("run"))) if isinstance(message, dict) else None
+    if sink is not None:
+        sink[message["step"]] = message["outcome"]
+
+
+def _publish(run_id: str, outcome: Outcome) -> None:
+    import cloudpickle
+    from distributed import get_worker
+
+    lite = cloudpickle.dumps(outcome.lite(), protocol=5)
+    get_worker().log_event(_TOPIC, {"run": run_id, "step": outcome.meta.name, "outcome": lite})
 
 
 class StepFailure(Exception):
@@ -183,6 +235,21 @@ class StepFailure(Exception):
 
 
 def _run_on_worker(
+    task: StepTask,
+    run_id: str,
+    publish: bool,
+    clock: Clock,
+    storage: Storage | None,
+    shared: bool,
+    *sources: Any,
+) -> Outcome:
+    outcome = _step_on_worker(task, run_id, clock, storage, shared, *sources)
+    if publish:
+        _publish(run_id, outcome)
+    return outcome
+
+
+def _step_on_worker(
     task: StepTask, run_id: str, clock: Clock, storage: Storage | None, shared: bool, *sources: Any
 ) -> Outcome:
     args = [

@@ -59,7 +59,13 @@ class RunState:
         if self._bar is not None:
             self._bar.set_description_str(name, refresh=False)
 
-    def record(self, name: str, outcome: Outcome) -> None:
+    def advance(self, name: str) -> None:
+        """Count a finished step on the progress bar (for runners that record later)."""
+        if self._bar is not None:
+            self._bar.set_description_str(name, refresh=False)
+            self._bar.update(1)
+
+    def record(self, name: str, outcome: Outcome, *, advance: bool = True) -> None:
         """Take a step's outcome: publish its output slots, or block its dependents."""
         self.outcomes[name] = outcome
         if outcome.meta.warnings:
@@ -68,7 +74,7 @@ class RunState:
             self.slots.update(outcome.slots)
         else:
             self._blocked |= self.graph.downstream_of(name)
-        if self._bar is not None:
+        if advance and self._bar is not None:
             self._bar.update(1)
 
     def close(self) -> None:

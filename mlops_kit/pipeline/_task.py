@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
-import json
 import traceback
 import warnings
 from collections.abc import Sequence
@@ -174,14 +173,16 @@ def cache_key(task: StepTask, args: Sequence[Slot]) -> str | None:
     """sha256 of (code, version, outputs, input fingerprints); ``None`` if not cacheable."""
     if not task.cacheable or task.code is None:
         return None
-    prints = []
+    step = task.step
+    # Fields are unambiguous: fingerprints are hex, names are identifiers, NUL separates them.
+    h = hashlib.sha256(
+        f"{CACHE_FORMAT}\0{task.code}\0{step.version!r}\0{step.outputs}\0{step.unpack_outputs}".encode()
+    )
     for (param, _), slot in zip(task.bindings, args):
         if slot.fingerprint is None:
             return None
-        prints.append((param, slot.fingerprint))
-    step = task.step
-    recipe = [CACHE_FORMAT, task.code, step.version, step.outputs, step.unpack_outputs, prints]
-    return hashlib.sha256(json.dumps(recipe, separators=(",", ":")).encode()).hexdigest()
+        h.update(f"\0{param}={slot.fingerprint}".encode())
+    return h.hexdigest()
 
 
 def lookup(storage: Storage, key: str) -> CacheEntry | None:
