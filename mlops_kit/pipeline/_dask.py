@@ -5,9 +5,9 @@ tasks of its upstream steps, so Dask schedules it as soon as its inputs exist an
 intermediate values stay on the workers. Cache lookups and writes happen on the
 workers too (with a storage that workers share; with a ``MemoryStorage``, which
 lives in this process, the workers send encoded results back and the driver
-stores them). Each step's metadata (no values) comes back to the driver as a
-worker event, so the graph has no task beyond the steps themselves; a step whose
-event went missing is asked for it by a small task.
+stores them). When the graph has finished, each step's metadata (no values) is
+read from the workers' memory with one call per worker, so the graph has no task
+beyond the steps themselves.
 """
 
 from __future__ import annotations
@@ -105,11 +105,6 @@ class DaskRunner(Runner):
         client = self._get_client()
         graph, run_id, clock, storage = state.graph, state.run_id, state.clock, state.storage
         shared = storage is not None and not _process_local(storage)
-        # Metadata comes back as worker events, except when results must travel to the driver
-        # anyway (a storage the workers cannot write to): then by a small task per step.
-        by_event = storage is None or shared
-        if by_event:
-            _listen(client, run_id)
         # Ship the storage and the run's input values once; tasks refer to them by future.
         remote_storage = client.scatter(storage, hash=False) if storage is not None else None
         names = list(state.slots)
@@ -117,7 +112,6 @@ class DaskRunner(Runner):
             dict(zip(names, client.scatter([state.slots[n] for n in names], hash=False))) if names else {}
         )
         steps: dict[str, Any] = {}
-        metas: dict[str, Any] = {}
         for name, task in state.tasks.items():
             sources = [
                 steps[graph.producer[src]] if src in graph.producer else scattered[src]
@@ -127,7 +121,6 @@ class DaskRunner(Runner):
                 _run_on_worker,
                 dataclasses.replace(task, retries=0),  # Dask does the retries
                 run_id,
-                by_event,
                 clock,
                 remote_storage,
                 shared,
@@ -136,30 +129,24 @@ class DaskRunner(Runner):
                 retries=task.step.retries,
                 pure=False,
             )
-            if not by_event:
-                metas[name] = client.submit(_lite, steps[name], key=f"{name}-meta-{run_id}", pure=False)
         names_of = {future: name for name, future in steps.items()}
         try:
             finished = []
             for future in distributed.as_completed(list(steps.values())):
                 finished.append(names_of[future])
                 state.advance(names_of[future])
-            received = _SINKS.pop(run_id, {})
+            lites = _collect(client, [steps[n] for n in finished if steps[n].status == "finished"])
             for name in finished:
-                outcome = self._outcome(name, steps[name], metas.get(name), received.get(name), client, state)
+                outcome = self._outcome(name, steps[name], lites.get(steps[name].key), client, state)
                 state.record(name, outcome, advance=False)
                 if outcome.meta.status == "succeeded" and not outcome.meta.cache_hit:
                     for out in outcome.slots:
                         state.deferred[out] = Deferred(functools.partial(_fetch, steps[name], out, storage))
         except BaseException:
-            client.cancel([*steps.values(), *metas.values()])
+            client.cancel(list(steps.values()))
             raise
-        finally:
-            _SINKS.pop(run_id, None)
 
-    def _outcome(
-        self, name: str, future: Any, meta_future: Any, event: bytes | None, client: Any, state: RunState
-    ) -> Outcome:
+    def _outcome(self, name: str, future: Any, lite: bytes | None, client: Any, state: RunState) -> Outcome:
         if future.status == "error":
             exc = future.exception()
             if isinstance(exc, StepFailure):
@@ -169,14 +156,12 @@ class DaskRunner(Runner):
             meta = StepMeta(name, "failed", state.clock.now())
             meta.error = f"{type(exc).__name__}: {exc}"
             return Outcome(meta, {}, exc)
-        if event is not None:
+        if lite is not None:
             import cloudpickle
 
-            outcome: Outcome = cloudpickle.loads(event)
-        else:  # no event (none sent, or it was lost): ask the worker holding the result
-            outcome = (
-                meta_future if meta_future is not None else client.submit(_lite, future, pure=False)
-            ).result()
+            outcome: Outcome = cloudpickle.loads(lite)
+        else:  # not found in worker memory (moved meanwhile): ask for it with a small task
+            outcome = client.submit(_lite, future, pure=False).result()
         encoded, key, storage = outcome.meta.encoded, outcome.meta.cache_key, state.storage
         if encoded is not None and key is not None and storage is not None:
             outcome.meta.encoded = None
@@ -187,33 +172,25 @@ class DaskRunner(Runner):
         return outcome
 
 
-# Worker events carry each step's metadata to the driver without an extra task per step:
-# one subscription per client, dispatching by run id to the run that waits for them.
-_TOPIC = "mlops-kit-step-outcomes"
-_SINKS: dict[str, dict[str, bytes]] = {}
-_LISTENING: set[str] = set()
+def _collect(client: Any, futures: list[Any]) -> dict[Any, bytes]:
+    """The metadata of finished steps, read from the workers' memory in one call per worker.
+
+    Cheaper than a companion task per step: the graph keeps only the steps' own tasks.
+    """
+    if not futures:
+        return {}
+    keys = [f.key for f in futures]
+    found: dict[Any, bytes] = {}
+    for per_worker in client.run(_lites_on_worker, keys).values():
+        found.update(per_worker)
+    return found
 
 
-def _listen(client: Any, run_id: str) -> None:
-    _SINKS[run_id] = {}
-    if client.id not in _LISTENING:
-        client.subscribe_topic(_TOPIC, _on_event)
-        _LISTENING.add(client.id)
-
-
-def _on_event(event: tuple[float, Any]) -> None:
-    message = event[1]
-    sink = _SINKS.get(str(message.get("run"))) if isinstance(message, dict) else None
-    if sink is not None:
-        sink[message["step"]] = message["outcome"]
-
-
-def _publish(run_id: str, outcome: Outcome) -> None:
+def _lites_on_worker(keys: list[Any], dask_worker: Any) -> dict[Any, bytes]:
     import cloudpickle
-    from distributed import get_worker
 
-    lite = cloudpickle.dumps(outcome.lite(), protocol=5)
-    get_worker().log_event(_TOPIC, {"run": run_id, "step": outcome.meta.name, "outcome": lite})
+    data = dask_worker.data
+    return {key: cloudpickle.dumps(data[key].lite(), protocol=5) for key in keys if key in data}
 
 
 class StepFailure(Exception):
@@ -235,21 +212,6 @@ class StepFailure(Exception):
 
 
 def _run_on_worker(
-    task: StepTask,
-    run_id: str,
-    publish: bool,
-    clock: Clock,
-    storage: Storage | None,
-    shared: bool,
-    *sources: Any,
-) -> Outcome:
-    outcome = _step_on_worker(task, run_id, clock, storage, shared, *sources)
-    if publish:
-        _publish(run_id, outcome)
-    return outcome
-
-
-def _step_on_worker(
     task: StepTask, run_id: str, clock: Clock, storage: Storage | None, shared: bool, *sources: Any
 ) -> Outcome:
     args = [
