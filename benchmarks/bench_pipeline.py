@@ -48,7 +48,7 @@ CHAIN_MODULE = "\n".join(
     ]
 )
 
-HAMILTON_MODULE = "\n".join(f"def d{i + 1}(d{i}):\n    return d{i}\n" for i in range(N_STEPS))
+HAMILTON_MODULE = "\n".join(f"def d{i + 1}(d{i}: int) -> int:\n    return d{i}\n" for i in range(N_STEPS))
 
 MLOPS_CHAIN = """
 import json, statistics, sys, time
@@ -225,8 +225,13 @@ def peer_python(name: str) -> Path | None:
     print(f"  setting up {venv.relative_to(ROOT)} (pip install {' or '.join(requirements)}) ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     for requirement in requirements:
-        done = subprocess.run([python, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
-        if done.returncode == 0 and subprocess.run([python, "-c", check], capture_output=True).returncode == 0:
+        done = subprocess.run(
+            [python, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True
+        )
+        if (
+            done.returncode == 0
+            and subprocess.run([python, "-c", check], capture_output=True).returncode == 0
+        ):
             return python
         print(f"  could not install {requirement}: {done.stderr.strip().splitlines()[-1:]}")
     print(f"  skipping {name}: it could not be installed")
@@ -250,13 +255,13 @@ def show(title: str, rows: list[tuple[str, float | None, str]]) -> None:
     print(f"\n{title}")
     for label, value, note in rows:
         shown = "skipped" if value is None else f"{value:9.4f}"
-        print(f"  {label:<52} {shown}  {note}")
+        print(f"  {label:<58} {shown}  {note}")
 
 
 def ratio(a: float | None, b: float | None) -> str:
     if a is None or b is None or a == 0:
         return ""
-    return f"({b / a:.1f}x mlops_kit)" if b >= a else f"(mlops_kit is {a / b:.1f}x slower)"
+    return f"(mlops_kit {b / a:.1f}x faster)" if b >= a else f"(mlops_kit {a / b:.1f}x slower)"
 
 
 def bench_chain(work: Path, reps: int) -> None:
@@ -265,7 +270,11 @@ def bench_chain(work: Path, reps: int) -> None:
     mine = measure(sys.executable, MLOPS_CHAIN.format(dir=str(work), n=N_STEPS, reps=reps)) or {}
     kedro_py, hamilton_py = peer_python("kedro"), peer_python("hamilton")
     kedro = measure(kedro_py, KEDRO_CHAIN.format(n=N_STEPS, reps=reps)) if kedro_py else None
-    hamilton = measure(hamilton_py, HAMILTON_CHAIN.format(dir=str(work), n=N_STEPS, reps=reps)) if hamilton_py else None
+    hamilton = (
+        measure(hamilton_py, HAMILTON_CHAIN.format(dir=str(work), n=N_STEPS, reps=reps))
+        if hamilton_py
+        else None
+    )
     kedro, hamilton = kedro or {}, hamilton or {}
     off, cold, hits = mine.get("cache off"), mine.get("cache on, cold"), mine.get("cache on, all hits")
     show(
@@ -273,12 +282,28 @@ def bench_chain(work: Path, reps: int) -> None:
         [
             ("mlops_kit, cache off  (target <= 0.05)", off, ""),
             ("mlops_kit, cache on, cold, MemoryStorage  (target <= 1)", cold, ""),
-            ("mlops_kit, cache on, cold, first run in a process", mine.get("cache on, cold, first run in process"), ""),
+            (
+                "mlops_kit, cache on, cold, first run in a process",
+                mine.get("cache on, cold, first run in process"),
+                "",
+            ),
             ("mlops_kit, cache on, all hits  (target <= 0.3)", hits, ""),
-            ("Kedro SequentialRunner", kedro.get("SequentialRunner"), ratio(off, kedro.get("SequentialRunner"))),
+            (
+                "Kedro SequentialRunner",
+                kedro.get("SequentialRunner"),
+                ratio(off, kedro.get("SequentialRunner")),
+            ),
             ("Hamilton driver, no cache", hamilton.get("no cache"), ratio(off, hamilton.get("no cache"))),
-            ("Hamilton driver, cache, cold", hamilton.get("cache, cold"), ratio(cold, hamilton.get("cache, cold"))),
-            ("Hamilton driver, cache, all hits", hamilton.get("cache, all hits"), ratio(hits, hamilton.get("cache, all hits"))),
+            (
+                "Hamilton driver, cache, cold",
+                hamilton.get("cache, cold"),
+                ratio(cold, hamilton.get("cache, cold")),
+            ),
+            (
+                "Hamilton driver, cache, all hits",
+                hamilton.get("cache, all hits"),
+                ratio(hits, hamilton.get("cache, all hits")),
+            ),
         ],
     )
 
@@ -307,7 +332,9 @@ def bench_dask(work: Path, reps: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--only", choices=["chain", "train", "dask"], help="run one part")
     args = parser.parse_args()
