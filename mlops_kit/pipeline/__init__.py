@@ -11,9 +11,10 @@ from mlops_kit.pipeline._materializers import (
 )
 from mlops_kit.pipeline._metrics import MetricPoint, log_metric
 from mlops_kit.pipeline._pipeline import Pipeline
+from mlops_kit.pipeline._process import ProcessRunner
 from mlops_kit.pipeline._records import OutputRecord, RunOutputs, RunRecord, StepRecord
 from mlops_kit.pipeline._runlist import RunList
-from mlops_kit.pipeline._runners import ProcessRunner, Runner, SequentialRunner, ThreadRunner
+from mlops_kit.pipeline._runners import Runner, SequentialRunner, ThreadRunner
 from mlops_kit.pipeline._step import Step, step
 from mlops_kit.pipeline._task import CacheWarning
 

@@ -266,7 +266,7 @@ class RunOutputs(Mapping[str, Any]):
                 f"Output {name!r} of run {self._run.id} was not stored (the run did not cache it). "
                 "Run the pipeline again with cache=True to get it."
             )
-        from mlops_kit.pipeline._task import load_output
+        from mlops_kit.pipeline._cache import load_output
 
         value = load_output(storage, ref)
         values[name] = value

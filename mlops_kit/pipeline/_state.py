@@ -1,13 +1,15 @@
-"""The driver's view of one run while it executes: slots, outcomes, progress."""
+"""The driver's view of one run while it executes (slots, outcomes, progress), and its final record."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.clock import Clock
 from mlops_kit.pipeline._graph import Graph
+from mlops_kit.pipeline._records import RunRecord
 from mlops_kit.pipeline._task import Outcome, Slot, StepTask, emit_warnings
 
 if TYPE_CHECKING:
@@ -77,11 +79,68 @@ class RunState:
         if advance and self._bar is not None:
             self._bar.update(1)
 
+    def final_record(self, record: RunRecord, interrupted: BaseException | None, start: float) -> RunRecord:
+        """``record`` (the "running" one) completed with every step's outcome."""
+        # Plain dicts validated once by pydantic-core: the cheapest way to build many step records.
+        steps = [_step_data(s.name, self.outcomes.get(s.name), interrupted) for s in self.graph.order]
+        failed = next((s for s in steps if s["status"] == "failed"), None)
+        metrics: dict[str, float] = {}
+        for s in steps:
+            for point in s.get("metrics", ()):
+                metrics[point.name] = point.value
+        if interrupted is not None:
+            error: str | None = f"The run was interrupted ({type(interrupted).__name__}: {interrupted})."
+        elif failed is not None:
+            error = f"Step {failed['name']!r} failed: {failed['error']}"
+        else:
+            error = None
+        data = dict(record)
+        data.update(
+            status="failed" if error else "succeeded",
+            steps=steps,
+            metrics=metrics,
+            ended_at=self.clock.now().astimezone(dt.UTC),
+            duration_s=self.clock.monotonic() - start,
+            error=error,
+            failed_step=failed["name"] if failed else None,
+        )
+        return RunRecord.model_validate(data)
+
     def close(self) -> None:
         """Close the progress bar."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def _step_data(name: str, outcome: Outcome | None, interrupted: BaseException | None) -> dict[str, Any]:
+    if outcome is None:
+        return {
+            "name": name,
+            "status": "skipped",
+            "error": "The run was interrupted." if interrupted else None,
+        }
+    meta = outcome.meta
+    data: dict[str, Any] = {
+        "name": name,
+        "status": meta.status,
+        "started_at": meta.started_at,
+        "duration_s": meta.duration_s,
+        "attempts": meta.attempts,
+        "outputs": {
+            out: slot.ref if slot.ref is not None else {"fingerprint": slot.fingerprint}
+            for out, slot in outcome.slots.items()
+        },
+    }
+    if meta.cache_hit:
+        data["cache_hit"] = True
+    if meta.cache_key is not None:
+        data["cache_key"] = meta.cache_key
+    if meta.metrics:
+        data["metrics"] = meta.metrics
+    if meta.error is not None:
+        data["error"], data["traceback"] = meta.error, meta.traceback
+    return data
 
 
 def _progress_bar(total: int) -> Any:
