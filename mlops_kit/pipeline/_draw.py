@@ -1,8 +1,8 @@
 """Pictures of a pipeline: a text summary, a Mermaid flowchart, and an SVG drawn here.
 
-The SVG uses a simple layered layout (inputs on the left, each step one column
-right of its latest upstream step, final outputs on the right), so notebooks can
-show a pipeline without Graphviz.
+The SVG uses a simple layered layout (each step one column right of its latest
+upstream step, inputs and params just left of their first user, final outputs on
+the right), so notebooks can show a pipeline without Graphviz.
 """
 
 from __future__ import annotations
@@ -77,16 +77,18 @@ def to_svg(graph: Graph) -> str:
     params = graph.parameters()
     nodes: dict[str, dict[str, Any]] = {}
     edges: list[tuple[str, str]] = []
-    for value in graph.free:
-        kind = "param" if value in params else "input"
-        label = f"{value} = {_short(repr(params[value]), 10)}" if kind == "param" else value
-        nodes[f"v:{value}"] = {"kind": kind, "label": label, "layer": 0, "title": label}
     for s in graph.order:
         layer = 1 + max((nodes[f"s:{d}"]["layer"] for d in graph.deps[s.name]), default=0)
         sub = ", ".join(s.outputs) if s.outputs != (s.name,) else ""
         nodes[f"s:{s.name}"] = {"kind": "step", "label": s.name, "sub": sub, "layer": layer, "title": repr(s)}
         for p in s.inputs:
             edges.append((f"s:{graph.producer[p]}" if p in graph.producer else f"v:{p}", f"s:{s.name}"))
+    for value, users in graph.free.items():
+        # Just left of its first user, so that the edges stay short.
+        kind = "param" if value in params else "input"
+        label = f"{value} = {_short(repr(params[value]), 10)}" if kind == "param" else value
+        layer = min(nodes[f"s:{u}"]["layer"] for u in users) - 1
+        nodes[f"v:{value}"] = {"kind": kind, "label": label, "layer": layer, "title": label}
     consumed = {p for s in graph.order for p in s.inputs}
     for s in graph.order:
         for out in s.outputs:

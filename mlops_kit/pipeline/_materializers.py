@@ -194,6 +194,24 @@ def register_materializer(cls: type | str, materializer: Materializer) -> None:
     ConfigError
         If the arguments have the wrong type, or another materializer class already
         uses the same ``name``.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> import mlops_kit as mk
+    >>> class FractionMaterializer(Materializer):
+    ...     name = "example-fraction"
+    ...     def save(self, value, file):
+    ...         file.write(str(value).encode())
+    ...     def load(self, file):
+    ...         return Fraction(file.read().decode())
+    >>> register_materializer(Fraction, FractionMaterializer())
+    >>> half = mk.step(lambda: Fraction(1, 2), name="half")
+    >>> pipe, store = mk.Pipeline([half], name="fractions"), mk.MemoryStorage()
+    >>> pipe.run(storage=store, progress=False).step("half").outputs["half"].materializer
+    'example-fraction'
+    >>> pipe.runs(store)[0].outputs["half"]  # loaded back by the materializer
+    Fraction(1, 2)
     """
     if not isinstance(cls, type | str) or (isinstance(cls, str) and "." not in cls):
         raise ConfigError(f"Expected a type or a dotted type path like 'pkg.module.Class', got {cls!r}.")

@@ -47,9 +47,10 @@ class ProcessRunner(Runner):
     >>> @mk.step
     ... def square(x: int) -> int:
     ...     return x * x
-    >>> with mk.ProcessRunner(max_workers=1) as runner:  # doctest: +SKIP
-    ...     run = mk.Pipeline([square]).run(inputs={"x": 7}, runner=runner, progress=False)
-    >>> run.outputs["square"]  # doctest: +SKIP
+    >>> with mk.ProcessRunner(max_workers=1) as runner:
+    ...     run = mk.Pipeline([square]).run(inputs={"x": 7}, runner=runner,
+    ...                                      storage=mk.MemoryStorage(), progress=False)
+    >>> run.outputs["square"]
     49
     """
 

@@ -155,6 +155,26 @@ class RunRecord(Record):
     See Also
     --------
     Pipeline.run, Pipeline.runs
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> @mk.step
+    ... def greet(name: str) -> str:
+    ...     mk.log_metric("length", len(name))
+    ...     return f"hello {name}"
+    >>> pipe, store = mk.Pipeline([greet], name="hello"), mk.MemoryStorage()
+    >>> run = pipe.run(inputs={"name": "ada"}, storage=store, tags={"env": "doc"}, progress=False)
+    >>> run.status, run.outputs["greet"], run.metrics, dict(run.tags)
+    ('succeeded', 'hello ada', {'length': 3.0}, {'env': 'doc'})
+    >>> step = run.step("greet")
+    >>> step.status, step.attempts, step.outputs["greet"].materializer
+    ('succeeded', 1, 'json')
+    >>> stored = pipe.runs(store)[0]  # read back: outputs load from their blobs
+    >>> stored == run, stored.outputs["greet"]
+    (True, 'hello ada')
+    >>> run.link
+    RunLink(id='...', pipeline='hello')
     """
 
     id: str
