@@ -189,6 +189,7 @@ class Pipeline:
         start = clock.monotonic()
         run_id = f"{started:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(4)}"
         slots = self._value_slots(binding, inputs or {}, cache)
+        tasks = self._tasks(binding, cache)
         record = RunRecord(
             id=run_id,
             pipeline=self.name,
@@ -202,9 +203,7 @@ class Pipeline:
             created_by=current_user(),
         )
         store.append(self._log, record)
-        state = RunState(
-            self.graph, self._tasks(binding, cache), slots, store if cache else None, run_id, clock, progress
-        )
+        state = RunState(self.graph, tasks, slots, store if cache else None, run_id, clock, progress)
         interrupted: BaseException | None = None
         try:
             runner._run(state)
@@ -213,7 +212,12 @@ class Pipeline:
         finally:
             state.close()
         final = state.final_record(record, interrupted, start)
-        store.append(self._log, final)
+        try:
+            store.append(self._log, final)
+        except BaseException:
+            if interrupted is not None:
+                raise interrupted  # noqa: B904 (what stopped the run matters most; the storage error stays its context)
+            raise
         final._storage = store
         final._values.update(
             {n: s.value for o in state.outcomes.values() for n, s in o.slots.items() if s.value is not UNSET}
