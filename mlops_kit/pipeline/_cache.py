@@ -1,6 +1,6 @@
 """The step cache, and a step's life against it: look up, load inputs, call, store.
 
-A cache entry lives under ``cache/<hh>/<key>`` and is a small (optionally signed)
+A cache entry lives under ``cache/steps/<hh>/<key>`` and is a small (optionally signed)
 record naming, for each output, the blob holding its bytes, the materializer that
 wrote them and the value's fingerprint. Blobs are written before the entry, so a
 crash in between leaves only unreferenced blobs, never an entry without its data.
@@ -38,7 +38,7 @@ _LARGE = 32 << 20  # values above this many bytes stream through a temporary fil
 
 def entry_key(key: str) -> str:
     """The storage key of the cache entry for cache key ``key``."""
-    return f"cache/{key[:2]}/{key}"
+    return f"cache/steps/{key[:2]}/{key}"
 
 
 def lookup(storage: Storage, key: str) -> CacheEntry | None:
