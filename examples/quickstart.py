@@ -1,6 +1,8 @@
-"""Quickstart: version, validate and load a dataset on the default local storage (./.mlops).
+"""Quickstart: version, validate and load a dataset, then train a model through a cached
+pipeline, on the default local storage (./.mlops).
 
-Run it twice: the second run finds identical content and reuses the stored version.
+Run it twice: the second run finds identical content and reuses the stored version,
+and the training pipeline is served from its cache.
 """
 
 from __future__ import annotations
@@ -48,6 +50,46 @@ def main() -> None:
     loaded = customers.load(version=v1.version)
     print(f"loaded {v1} back: {loaded.shape[0]:,} rows, dtypes {dict(loaded.dtypes.astype(str))}")
     print(f"versions in {store.url}: {[str(v) for v in customers.versions()]}")
+
+    train_model(store, loaded)
+
+
+# -- training through a pipeline: steps are plain functions wired by parameter names ------
+
+
+@mk.step(outputs=("X_train", "X_test", "y_train", "y_test"))
+def features(customers: pd.DataFrame, test_size: float = 0.25):
+    from sklearn.model_selection import train_test_split
+
+    X = pd.get_dummies(customers[["age", "monthly_spend", "plan"]], columns=["plan"], dtype=float)
+    return train_test_split(X, customers["churned"].astype(int), test_size=test_size, random_state=0)
+
+
+@mk.step
+def model(X_train: pd.DataFrame, y_train: pd.Series, n_estimators: int = 100):
+    from sklearn.ensemble import RandomForestClassifier
+
+    forest = RandomForestClassifier(n_estimators=n_estimators, max_depth=6, random_state=0)
+    return forest.fit(X_train, y_train)
+
+
+@mk.step
+def evaluate(model, X_test: pd.DataFrame, y_test: pd.Series) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    auc = float(roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]))
+    mk.log_metric("auc", auc)
+    return auc
+
+
+def train_model(store: mk.Storage, customers: pd.DataFrame) -> None:
+    pipe = mk.Pipeline([features, model, evaluate], name="churn-train")
+    run = pipe.run(inputs={"customers": customers}, storage=store)
+    fresh = [s.name for s in run.steps if not s.cache_hit] or "none (all cached)"
+    print(f"pipeline run {run.id}: {run.status}, auc {run.metrics['auc']:.3f}, steps run: {fresh}")
+    fitted = run.outputs["model"]
+    runs = pipe.runs(store)
+    print(f"trained {type(fitted).__name__} ({fitted.n_estimators} trees); runs so far: {len(runs)}")
 
 
 if __name__ == "__main__":

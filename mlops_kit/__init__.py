@@ -30,6 +30,15 @@ _EXPORTS: dict[str, str] = {
     "Storage": "mlops_kit.core.storage",
     "StorageError": "mlops_kit.core.errors",
     "storage": "mlops_kit.core.storage",
+    # pipeline block
+    "DaskRunner": "mlops_kit.pipeline",
+    "Pipeline": "mlops_kit.pipeline",
+    "ProcessRunner": "mlops_kit.pipeline",
+    "RunRecord": "mlops_kit.pipeline",
+    "SequentialRunner": "mlops_kit.pipeline",
+    "ThreadRunner": "mlops_kit.pipeline",
+    "log_metric": "mlops_kit.pipeline",
+    "step": "mlops_kit.pipeline",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -64,3 +73,13 @@ if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema
     from mlops_kit.core.storage import FsspecStorage, MemoryStorage, Storage, storage
     from mlops_kit.datasets import Dataset, DatasetVersion
+    from mlops_kit.pipeline import (
+        DaskRunner,
+        Pipeline,
+        ProcessRunner,
+        RunRecord,
+        SequentialRunner,
+        ThreadRunner,
+        log_metric,
+        step,
+    )

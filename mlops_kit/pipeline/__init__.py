@@ -1,0 +1,44 @@
+"""Pipelines: plain functions wired by name, cached by content, run anywhere from a loop to Dask."""
+
+from mlops_kit.pipeline._dask import DaskRunner
+from mlops_kit.pipeline._materializers import (
+    JsonMaterializer,
+    Materializer,
+    NumpyMaterializer,
+    ParquetMaterializer,
+    PickleMaterializer,
+    register_materializer,
+)
+from mlops_kit.pipeline._metrics import MetricPoint, log_metric
+from mlops_kit.pipeline._pipeline import Pipeline
+from mlops_kit.pipeline._process import ProcessRunner
+from mlops_kit.pipeline._records import OutputRecord, RunOutputs, RunRecord, StepRecord
+from mlops_kit.pipeline._runlist import RunList
+from mlops_kit.pipeline._runners import Runner, SequentialRunner, ThreadRunner
+from mlops_kit.pipeline._step import Step, step
+from mlops_kit.pipeline._task import CacheWarning
+
+__all__ = [
+    "CacheWarning",
+    "DaskRunner",
+    "JsonMaterializer",
+    "Materializer",
+    "MetricPoint",
+    "NumpyMaterializer",
+    "OutputRecord",
+    "ParquetMaterializer",
+    "PickleMaterializer",
+    "Pipeline",
+    "ProcessRunner",
+    "RunList",
+    "RunOutputs",
+    "RunRecord",
+    "Runner",
+    "SequentialRunner",
+    "Step",
+    "StepRecord",
+    "ThreadRunner",
+    "log_metric",
+    "register_materializer",
+    "step",
+]

@@ -1,0 +1,70 @@
+"""Runners for the runner-parametrized tests: one process pool and one Dask cluster per session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import mlops_kit as mk
+
+RUNNERS = ["sequential", "thread", "process", pytest.param("dask", marks=pytest.mark.dask)]
+
+
+@pytest.fixture(scope="session")
+def process_runner() -> Iterator[mk.ProcessRunner]:
+    runner = mk.ProcessRunner(max_workers=2)
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A real ``distributed`` cluster: two worker processes on 127.0.0.1."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(params=RUNNERS)
+def runner(request: pytest.FixtureRequest) -> Any:
+    """Each runner in turn: every test using it must pass on all four."""
+    if request.param == "sequential":
+        return mk.SequentialRunner()
+    if request.param == "thread":
+        return mk.ThreadRunner(max_workers=2)
+    if request.param == "process":
+        return request.getfixturevalue("process_runner")
+    return mk.DaskRunner(request.getfixturevalue("dask_client"))
+
+
+class TickingClock:
+    """A fake clock: each ``now()`` is a second after the previous one, each ``monotonic()`` too."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.current = start or dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+        self.seconds = 0.0
+
+    def now(self) -> dt.datetime:
+        self.current += dt.timedelta(seconds=1)
+        return self.current
+
+    def monotonic(self) -> float:
+        self.seconds += 1.0
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+@pytest.fixture
+def clock() -> TickingClock:
+    return TickingClock()
