@@ -187,7 +187,7 @@ def register_materializer(cls: type | str, materializer: Materializer) -> None:
         imports a heavy library.
     materializer : Materializer
         The materializer. Its ``name`` must be unique; registering the same class
-        of materializer again (for another type) is fine.
+        of materializer again (for another type, or after re-running its definition) is fine.
 
     Raises
     ------
@@ -219,7 +219,7 @@ def register_materializer(cls: type | str, materializer: Materializer) -> None:
         raise ConfigError(f"Expected a Materializer instance with a non-empty name, got {materializer!r}.")
     with _lock:
         known = _by_name.get(materializer.name)
-        if known is not None and type(known) is not type(materializer):
+        if known is not None and _class_path(known) != _class_path(materializer):
             raise ConfigError(
                 f"A materializer named {materializer.name!r} is already registered ({known!r}); "
                 "give yours a different name."
@@ -229,6 +229,11 @@ def register_materializer(cls: type | str, materializer: Materializer) -> None:
             _pending[cls] = materializer
         else:
             _by_type[cls] = materializer
+
+
+def _class_path(obj: object) -> str:
+    # Re-running a class definition (a notebook cell) makes a new class object with the same path.
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
 def candidates(value: Any) -> list[Materializer]:
