@@ -154,8 +154,8 @@ class Registry(Lifecycle):
         environment = capture_environment([getattr(chosen, "library", None), top_package(model)])
         # Blobs before the record that points to them: a crash in between leaves an
         # unreferenced blob, never a version whose artifact is missing.
-        digest = self.storage.put_blob(artifact)
-        example_digest = self.storage.put_blob(example) if example is not None else None
+        digest = _put_blob(self.storage, artifact)
+        example_digest = _put_blob(self.storage, example) if example is not None else None
         fields = {
             "name": name,
             "fingerprint": digest,
@@ -394,6 +394,15 @@ class Registry(Lifecycle):
                 f"The {what} of {mv} does not match its recorded sha256 {digest}: it was modified or "
                 f"corrupted in {self.storage.url}. Nothing was deserialized."
             ) from exc
+
+
+def _put_blob(storage: Storage, data: bytes) -> str:
+    # Through blob_writer rather than put_blob: Storage.write() (used by put_blob) drops
+    # the storage's cached log tails, which would make the next append list the whole
+    # versions log, a cost that grows with every version.
+    with storage.blob_writer() as writer:
+        writer.write(data)
+    return writer.digest
 
 
 def _parse(ref: object) -> ModelRef:
