@@ -17,7 +17,14 @@ from mlops_kit.core.clock import Clock, current_user
 from mlops_kit.core.errors import ConflictError, InvalidNameError, NotFoundError
 from mlops_kit.core.names import check_name
 from mlops_kit.registry._records import EventKind, ModelEvent, ModelVersion
-from mlops_kit.registry._state import ModelState, StateCache, events_log, model_names, versions_log
+from mlops_kit.registry._state import (
+    SNAPSHOT_EVERY,
+    ModelState,
+    StateCache,
+    events_log,
+    model_names,
+    versions_log,
+)
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
@@ -227,7 +234,7 @@ class Lifecycle:
         versions = [e.record for e in self.storage.read_log(versions_log(name), ModelVersion)]
         if not versions:
             raise NotFoundError(self._no_model(name))
-        events = self._cache.read(name, lambda state: list(state.events))
+        events = [e.record for e in self.storage.read_log(events_log(name), ModelEvent)]
         merged: list[ModelEvent] = []
         pending = iter(versions)
         upcoming = next(pending, None)
@@ -251,6 +258,8 @@ class Lifecycle:
             return self._cache.read(name, build)
 
         seq = self.storage.append(events_log(name), make)
+        if seq % SNAPSHOT_EVERY == 0:  # keeps a cold start to one read plus a few events
+            self._cache.write_snapshot(name)
         return self.storage.read_entry(events_log(name), seq, ModelEvent)
 
     def _event(

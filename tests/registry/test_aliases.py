@@ -199,3 +199,38 @@ TestRegistryMachine = RegistryMachine.TestCase
 TestRegistryMachine.settings = settings(
     max_examples=40, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+
+
+def test_a_cold_start_reads_the_snapshot_and_the_few_events_after_it() -> None:
+    from mlops_kit.testing import FaultyStorage
+
+    store = mk.MemoryStorage()
+    reg = mk.Registry(store)
+    for i in range(3):
+        reg.register("m", i)
+    for i in range(25):
+        reg.set_alias("m", "prod", i % 3 + 1)
+    assert store.exists("models/m/snapshot.json")
+    counting = FaultyStorage(store)  # fail_at=None: only counts storage operations
+    assert mk.Registry(counting).get("m@prod").version == 24 % 3 + 1  # the last move
+    # snapshot (at event 20) + events 21..25 + the missing 26 + the version record
+    assert counting.calls == 1 + 5 + 1 + 1
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_a_tampered_or_corrupt_snapshot_is_ignored(signed: bool) -> None:
+    import json
+
+    store = mk.MemoryStorage(signing_key="k" if signed else None)
+    reg = mk.Registry(store)
+    for i in range(3):
+        reg.register("m", i)
+    for i in range(10):
+        reg.set_alias("m", "prod", 3 if i == 9 else 1)
+    raw = json.loads(store.read("models/m/snapshot.json"))
+    if signed:
+        raw["data"]["aliases"]["prod"] = 2  # a valid-looking lie, but the signature breaks
+        store.write("models/m/snapshot.json", json.dumps(raw).encode())
+    else:
+        store.write("models/m/snapshot.json", b"{not json")
+    assert mk.Registry(store).get("m@prod").version == 3  # rebuilt from the events

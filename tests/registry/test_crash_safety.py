@@ -85,4 +85,4 @@ def test_failure_at_every_operation(
         assert reg.register("m", Scale(count + 1)).version == count + 1
         assert reg.load("m").factor == count + 1
         assert check_consistent(inner) == count + 1
-    assert failures > total * 0.8
+    assert failures == total if when == "before" else failures > total // 2
