@@ -1,7 +1,7 @@
 """Registry cycle vs MLflow 3 (SQLite) and the floor, side by side; get(name@alias) growth.
 
     python benchmarks/bench_registry.py [--cycles 50] [--mlflow-cycles 20] [--mlflow-default-cycles 3]
-                                        [--versions 1000] [--skip-mlflow]
+                                        [--repeat 3] [--versions 1000] [--skip-mlflow]
 
 The cycle: register a fitted LogisticRegression (20 features), point the alias
 "production" at it, load the model by alias, predict 100 rows. Every cycle registers a
@@ -141,7 +141,10 @@ def worker_mlflow(cycles: int, folder: str, tuned: bool) -> dict[str, float]:
         t0 = time.perf_counter()
         with mlflow.start_run():
             info = mlflow.sklearn.log_model(
-                model, name="model", registered_model_name="bench", pip_requirements=requirements if tuned else None
+                model,
+                name="model",
+                registered_model_name="bench",
+                pip_requirements=requirements if tuned else None,
             )
         t1 = time.perf_counter()
         client.set_registered_model_alias("bench", "production", info.registered_model_version)
@@ -178,7 +181,9 @@ def worker_growth(versions: int, folder: str, checkpoints: list[int]) -> dict[st
                 calls.append(time.perf_counter() - t)
             cold = subprocess.run(
                 [sys.executable, __file__, "--worker", "cold-get", "--folder", folder],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             out[str(n)] = {
                 "get_warm": statistics.median(calls),
@@ -226,7 +231,8 @@ def run(python: str, tool: str, *args: str) -> dict:  # type: ignore[type-arg]
     with tempfile.TemporaryDirectory(dir=BENCH) as folder:
         out = subprocess.run(
             [python, __file__, "--worker", tool, "--folder", folder, *args],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
     if out.returncode != 0:
         raise RuntimeError(f"{tool} failed:\n{out.stderr[-3000:]}")
@@ -234,11 +240,16 @@ def run(python: str, tool: str, *args: str) -> dict:  # type: ignore[type-arg]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cycles", type=int, default=50)
     parser.add_argument("--mlflow-cycles", type=int, default=20)
     parser.add_argument("--mlflow-default-cycles", type=int, default=3)
     parser.add_argument("--versions", type=int, default=1000)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="interleaved runs of floor, mlops_kit, mlflow-tuned"
+    )
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--worker")
     parser.add_argument("--folder")
@@ -258,20 +269,32 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    results = {
-        "floor": run(sys.executable, "floor", "--cycles", str(args.cycles)),
-        "mlops_kit": run(sys.executable, "mlops_kit", "--cycles", str(args.cycles)),
-    }
     mlflow = None if args.skip_mlflow else ensure_mlflow()
     if args.skip_mlflow:
         print("MLflow skipped (--skip-mlflow).")
+    runs: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for _ in range(args.repeat):  # interleaved, so drift in machine load hits every tool alike
+        runs.setdefault("floor", []).append(run(sys.executable, "floor", "--cycles", str(args.cycles)))
+        runs.setdefault("mlops_kit", []).append(
+            run(sys.executable, "mlops_kit", "--cycles", str(args.cycles))
+        )
+        if mlflow is not None:
+            tuned = run(mlflow, "mlflow-tuned", "--cycles", str(args.mlflow_cycles))
+            runs.setdefault("mlflow-tuned", []).append(tuned)
     if mlflow is not None:
-        results["mlflow-tuned"] = run(mlflow, "mlflow-tuned", "--cycles", str(args.mlflow_cycles))
-        results["mlflow-default"] = run(mlflow, "mlflow-default", "--cycles", str(args.mlflow_default_cycles))
+        default = run(mlflow, "mlflow-default", "--cycles", str(args.mlflow_default_cycles))
+        runs["mlflow-default"] = [default]
+    results = {
+        tool: {k: statistics.median(r[k] for r in rs) for k in (*PHASES, "cycle")}
+        | {"version": rs[0].get("version")}
+        for tool, rs in runs.items()
+    }
     ours = results["mlops_kit"]["cycle"]
     version = results.get("mlflow-tuned", {}).get("version")
-    print(f"\ncycle = register + alias + load by alias + predict 100 rows; median ms"
-          f"{f'; MLflow {version} + SQLite' if version else ''}")
+    print(
+        f"\ncycle = register + alias + load by alias + predict 100 rows; median ms of {args.repeat} runs"
+        f"{f'; MLflow {version} + SQLite' if version else ''}"
+    )
     print(f"{'tool':<16}" + "".join(f"{p:>10}" for p in (*PHASES, "cycle")) + f"{'vs mlops_kit':>14}")
     for tool, r in results.items():
         cells = "".join(f"{r[p] * 1e3:>10.2f}" for p in (*PHASES, "cycle"))
@@ -284,7 +307,7 @@ def main() -> None:
         print(f"MLflow default / mlops_kit: {results['mlflow-default']['cycle'] / ours:.0f}x")
 
     growth = run(sys.executable, "growth", "--versions", str(args.versions))
-    print(f"\nget('bench@production') and register as versions grow (alias moved at every version), ms")
+    print("\nget('bench@production') and register as versions grow (alias moved at every version), ms")
     print(f"{'versions':>9}{'get warm':>11}{'get cold':>11}{'register':>11}")
     for n, g in growth.items():
         print(f"{n:>9}{g['get_warm'] * 1e3:>11.3f}{g['get_cold'] * 1e3:>11.2f}{g['register'] * 1e3:>11.2f}")
