@@ -121,6 +121,15 @@ class Lifecycle:
         ------
         NotFoundError
             If the model or the alias does not exist; the message lists the aliases.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("churn", "v1")
+        >>> _ = reg.set_alias("churn", "staging", 1)
+        >>> reg.delete_alias("churn", "staging").from_version, reg.aliases("churn")
+        (1, {})
         """
         name = check_name(name, "model name")
         alias = _check_alias(alias)
@@ -141,6 +150,15 @@ class Lifecycle:
         ------
         NotFoundError
             If the model does not exist.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("churn", "v1")
+        >>> _ = reg.set_alias("churn", "production", 1), reg.set_alias("churn", "canary", 1)
+        >>> reg.aliases("churn")
+        {'canary': 1, 'production': 1}
         """
         name = check_name(name, "model name")
         self._require_model(name)
@@ -163,6 +181,18 @@ class Lifecycle:
             If the model or version does not exist.
         ConflictError
             If an alias points to the version (without ``force``), or it is already archived.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("churn", "v1"), reg.register("churn", "v2")
+        >>> _ = reg.archive("churn", 2)
+        >>> reg.archived("churn"), reg.get("churn").version, reg.load("churn:2")
+        ([2], 1, 'v2')
+        >>> _ = reg.restore("churn", 2)
+        >>> reg.get("churn").version
+        2
         """
         name = check_name(name, "model name")
         target = self._version(name, _version_number(name, version)).version

@@ -140,6 +140,14 @@ class Registry(Lifecycle):
             serializer and the offending type. Nothing is written.
         SchemaError
             If the input example is not a supported DataFrame or ``predict`` fails on it.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> mv = reg.register("rules", {"threshold": 0.7}, metrics={"precision": 0.8}, tags={"owner": "risk"})
+        >>> mv.ref, mv.flavor, mv.serializer, dict(mv.metrics)
+        ('rules:1', 'object', 'cloudpickle', {'precision': 0.8})
         """
         name = check_name(name, "model name")
         checked_metrics = args.check_metrics(metrics)
@@ -197,6 +205,19 @@ class Registry(Lifecycle):
         NotFoundError
             If the model, version or alias does not exist; the message lists the
             models, the version range or the aliases that do.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("churn", "v1"), reg.register("churn", "v2")
+        >>> _ = reg.set_alias("churn", "production", 1)
+        >>> reg.get("churn").version, reg.get("churn:2").ref, reg.get("churn@production").version
+        (2, 'churn:2', 1)
+        >>> reg.get("churn:7")
+        Traceback (most recent call last):
+        ...
+        mlops_kit.core.errors.NotFoundError: Model 'churn' has no version 7; its versions are 1 to 2.
         """
         name, version, alias = _parse(ref)
         if alias is not None:
@@ -235,6 +256,14 @@ class Registry(Lifecycle):
         -----
         EnvironmentMismatchWarning
             If Python (major.minor) or a recorded library version differs here.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> mv = reg.register("scaler", {"mean": 3.0, "std": 2.0})
+        >>> reg.load("scaler"), reg.load(mv) == reg.load("scaler:1")
+        ({'mean': 3.0, 'std': 2.0}, True)
         """
         mv = self.get(ref)
         serializer = ser.get_serializer(mv.serializer)
@@ -278,7 +307,16 @@ class Registry(Lifecycle):
         return versions
 
     def models(self) -> list[str]:
-        """The names of the models with at least one version, sorted."""
+        """The names of the models with at least one version, sorted.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("fraud", 1), reg.register("churn", 1), reg.register("churn", 2)
+        >>> reg.models(), [v.version for v in reg.versions("churn")]
+        (['churn', 'fraud'], [1, 2])
+        """
         return model_names(self.storage)
 
     def search(
@@ -350,6 +388,15 @@ class Registry(Lifecycle):
         ------
         NotFoundError
             If no (matching, unarchived) version has the metric.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> for loss in (0.4, 0.2, 0.3):
+        ...     _ = reg.register("m", loss, metrics={"loss": loss})
+        >>> reg.best("m", "loss", mode="min").version
+        2
         """
         metric = check_name(metric, "metric name")
         if mode not in ("max", "min"):
