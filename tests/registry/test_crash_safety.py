@@ -25,14 +25,15 @@ class Scale:
 
 
 def workload(storage: Storage) -> list[float]:
-    """Register three versions (one with an input example), move and delete an alias."""
+    """Register three versions (one with an input example), move an alias nine times and
+    delete it: the tenth event also writes the alias snapshot."""
     reg = mk.Registry(storage)
     done = []
     for factor in (1.0, 2.0, 3.0):
         reg.register("m", Scale(factor), input_example=EXAMPLE if factor == 2.0 else None)
         done.append(factor)
-    reg.set_alias("m", "prod", 2)
-    reg.set_alias("m", "prod", 3)
+    for i in range(9):
+        reg.set_alias("m", "prod", 2 + i % 2)
     reg.delete_alias("m", "prod")
     return done
 
@@ -47,8 +48,15 @@ def check_consistent(storage: Storage) -> int:
         assert reg.load(v.ref).factor == v.version  # the model registered as that version
         if v.input_example is not None:
             pd.testing.assert_frame_equal(reg.input_example(v.ref), EXAMPLE)
+    aliases: dict[str, int] = {}
     for event in (e.record for e in storage.read_log("models/m/events", ModelEvent)):
         assert event.version is None or 1 <= event.version <= len(versions)
+        if event.kind == "alias_set":
+            aliases[event.alias] = event.version  # type: ignore[index]
+        elif event.kind == "alias_deleted":
+            aliases.pop(event.alias)  # type: ignore[arg-type]
+    if versions:  # a cold registry (snapshot + later events) agrees with the full fold
+        assert mk.Registry(storage).aliases("m") == aliases
     return len(versions)
 
 
@@ -79,7 +87,7 @@ def test_failure_at_every_operation(
             # is injected and the workload completes.
             assert when == "after"
             count = check_consistent(inner)
-            assert count == 3
+            assert count == 3 and inner.exists("models/m/snapshot.json")
         # The next registration, on a healthy storage, takes the next number and loads.
         reg = mk.Registry(inner)
         assert reg.register("m", Scale(count + 1)).version == count + 1
