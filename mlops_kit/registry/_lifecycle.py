@@ -46,8 +46,6 @@ class Lifecycle:
     clock: Clock
     _cache: StateCache
 
-    # -- aliases -------------------------------------------------------------------
-
     def set_alias(
         self, name: str, alias: str, version: int | ModelVersion, *, expected: int | _Any | None = ANY
     ) -> ModelEvent:
@@ -164,8 +162,6 @@ class Lifecycle:
         self._require_model(name)
         return self._cache.read(name, lambda state: dict(sorted(state.aliases.items())))
 
-    # -- archiving -----------------------------------------------------------------
-
     def archive(self, name: str, version: int | ModelVersion, *, force: bool = False) -> ModelEvent:
         """Hide a version from "latest" and :meth:`search`; it stays loadable by number.
 
@@ -237,8 +233,6 @@ class Lifecycle:
         self._require_model(name)
         return self._cache.read(name, lambda state: sorted(state.archived))
 
-    # -- history -------------------------------------------------------------------
-
     def history(self, name: str) -> list[ModelEvent]:
         """Every registration, alias move and archive/restore of a model, oldest first.
 
@@ -278,8 +272,6 @@ class Lifecycle:
             merged.append(_registered(upcoming))
             upcoming = next(pending, None)
         return merged
-
-    # -- helpers shared with Registry ----------------------------------------------
 
     def _append_event(self, name: str, build: Callable[[ModelState], ModelEvent]) -> ModelEvent:
         # storage.append calls make(seq) again with the next number after losing a race;
