@@ -22,9 +22,11 @@ _EXPORTS: dict[str, str] = {
     "InvalidNameError": "mlops_kit.core.errors",
     "MemoryStorage": "mlops_kit.core.storage",
     "MlopsKitError": "mlops_kit.core.errors",
+    "ModelVersion": "mlops_kit.registry",
     "NotFoundError": "mlops_kit.core.errors",
     "PipelineError": "mlops_kit.core.errors",
     "Profile": "mlops_kit.core.profile",
+    "Registry": "mlops_kit.registry",
     "Schema": "mlops_kit.core.schema",
     "SchemaError": "mlops_kit.core.errors",
     "Storage": "mlops_kit.core.storage",
@@ -83,3 +85,4 @@ if TYPE_CHECKING:
         log_metric,
         step,
     )
+    from mlops_kit.registry import ModelVersion, Registry
