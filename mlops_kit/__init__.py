@@ -22,9 +22,11 @@ _EXPORTS: dict[str, str] = {
     "InvalidNameError": "mlops_kit.core.errors",
     "MemoryStorage": "mlops_kit.core.storage",
     "MlopsKitError": "mlops_kit.core.errors",
+    "ModelVersion": "mlops_kit.registry",
     "NotFoundError": "mlops_kit.core.errors",
     "PipelineError": "mlops_kit.core.errors",
     "Profile": "mlops_kit.core.profile",
+    "Registry": "mlops_kit.registry",
     "Schema": "mlops_kit.core.schema",
     "SchemaError": "mlops_kit.core.errors",
     "Storage": "mlops_kit.core.storage",
@@ -64,3 +66,4 @@ if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema
     from mlops_kit.core.storage import FsspecStorage, MemoryStorage, Storage, storage
     from mlops_kit.datasets import Dataset, DatasetVersion
+    from mlops_kit.registry import ModelVersion, Registry

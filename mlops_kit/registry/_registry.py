@@ -1,0 +1,417 @@
+"""The model registry: versioned models with aliases, lineage, signatures and verified artifacts."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
+from mlops_kit.core.errors import ConfigError, IntegrityError, NotFoundError, SchemaError
+from mlops_kit.core.names import check_name
+from mlops_kit.core.refs import ModelRef, parse_ref
+from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.registry import _arguments as args
+from mlops_kit.registry import _serializers as ser
+from mlops_kit.registry._environment import capture_environment, check_environment
+from mlops_kit.registry._lifecycle import Lifecycle, _missing_alias
+from mlops_kit.registry._records import ModelVersion, Signature
+from mlops_kit.registry._search import filter_versions, order_versions
+from mlops_kit.registry._signature import flavor_of, infer_signature, model_class, top_package
+from mlops_kit.registry._state import StateCache, model_names, versions_log
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlops_kit.datasets import DatasetLink, DatasetVersion
+
+__all__ = ["Registry"]
+
+
+class Registry(Lifecycle):
+    """Versioned models in a storage, with aliases, an audit history and verified artifacts.
+
+    Each :meth:`register` appends an immutable :class:`ModelVersion` (1, 2, ...):
+    the serialized model is stored as a content-addressed blob first, then the
+    version record pointing to it, so concurrent registrations from many processes
+    or machines never lose or overwrite a version and a crash never leaves a record
+    without its artifact. :meth:`load` verifies the artifact's sha256 before
+    deserializing anything.
+
+    Parameters
+    ----------
+    storage : Storage, str or None
+        Where models live; default ``$MLOPS_KIT_STORAGE`` or ``./.mlops``.
+    clock : Clock, optional
+        Source of timestamps (a fake clock in tests).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> import mlops_kit as mk
+    >>> X = pd.DataFrame({"age": [25, 40, 61, 33], "spend": [10.0, 80.5, 5.2, 42.0]})
+    >>> model = LogisticRegression().fit(X, [0, 1, 0, 1])
+    >>> reg = mk.Registry(mk.MemoryStorage())
+    >>> mv = reg.register("churn", model, metrics={"auc": 0.91}, input_example=X.head(2))
+    >>> mv.ref, mv.flavor, mv.signature.inputs.names
+    ('churn:1', 'sklearn', ['age', 'spend'])
+    >>> _ = reg.set_alias("churn", "production", mv.version)
+    >>> reg.load("churn@production").predict(X).tolist()
+    [0, 1, 0, 1]
+    >>> [v.ref for v in reg.versions("churn")], reg.models()
+    (['churn:1'], ['churn'])
+    """
+
+    def __init__(self, storage: Storage | str | None = None, *, clock: Clock | None = None) -> None:
+        self.storage = resolve_storage(storage)
+        self.clock = clock or SYSTEM_CLOCK
+        self._cache = StateCache(self.storage)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.storage!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_cache"]  # locks and folded state stay in their process
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._cache = StateCache(self.storage)
+
+    # -- writing -------------------------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        model: Any,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str = "",
+        dataset: DatasetVersion | DatasetLink | None = None,
+        run: Any = None,
+        input_example: pd.DataFrame | None = None,
+        serializer: str = "cloudpickle",
+    ) -> ModelVersion:
+        """Store ``model`` as the next version of ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The model's name (letters, digits, '.', '_', '-').
+        model : object
+            A fitted estimator, pipeline or any object the serializer handles.
+        metrics : dict of str to float, optional
+            Finite numbers (``{"auc": 0.91}``), searchable with :meth:`search` and :meth:`best`.
+        params : dict of str to scalar, optional
+            Hyperparameters: str, int, float, bool or None values.
+        tags : dict of str to str, optional
+            Free-form labels, filterable in :meth:`search`.
+        description : str
+            A sentence about this version.
+        dataset : DatasetVersion or DatasetLink, optional
+            The training data (lineage: name, version, fingerprint).
+        run : RunRecord, RunLink or str, optional
+            The pipeline run that produced the model (anything with ``.id``, or an id).
+        input_example : pandas.DataFrame, optional
+            A few rows of input. It gives the signature (input schema, and output
+            schema from ``model.predict`` on it) and is stored for
+            :meth:`input_example`. Keep it small.
+        serializer : str
+            ``"cloudpickle"`` (default), ``"joblib"``, ``"skops"`` or a name given to
+            :func:`register_serializer`.
+
+        Returns
+        -------
+        ModelVersion
+            The new version.
+
+        Raises
+        ------
+        InvalidNameError
+            If ``name`` is invalid. Nothing is written.
+        ConfigError
+            If an argument is invalid or the serializer is unknown. Nothing is written.
+        SerializationError
+            If the serializer cannot serialize the model; the message names the
+            serializer and the offending type. Nothing is written.
+        SchemaError
+            If the input example is not a supported DataFrame or ``predict`` fails on it.
+        """
+        name = check_name(name, "model name")
+        checked_metrics = args.check_metrics(metrics)
+        checked_params = args.check_params(params)
+        checked_tags = args.check_tags(tags)
+        description = args.check_description(description)
+        dataset_link = args.dataset_link(dataset)
+        run_link = args.run_link(run)
+        chosen = ser.get_serializer(serializer)
+        signature, example = _signature_and_example(model, input_example)
+        artifact = ser.dumps(chosen, model)
+        environment = capture_environment([getattr(chosen, "library", None), top_package(model)])
+        # Blobs before the record that points to them: a crash in between leaves an
+        # unreferenced blob, never a version whose artifact is missing.
+        digest = self.storage.put_blob(artifact)
+        example_digest = self.storage.put_blob(example) if example is not None else None
+        fields = {
+            "name": name,
+            "fingerprint": digest,
+            "size_bytes": len(artifact),
+            "serializer": chosen.name,
+            "flavor": flavor_of(model),
+            "model_class": model_class(model),
+            "signature": signature,
+            "input_example": example_digest,
+            "metrics": checked_metrics,
+            "params": checked_params,
+            "tags": checked_tags,
+            "description": description,
+            "dataset": dataset_link,
+            "run": run_link,
+            "environment": environment,
+            "created_at": self.clock.now(),
+            "created_by": current_user(),
+        }
+        version = self.storage.append(versions_log(name), lambda seq: ModelVersion(version=seq, **fields))
+        self._cache.saw_version(name, version)
+        return self.storage.read_entry(versions_log(name), version, ModelVersion)
+
+    # -- reading -------------------------------------------------------------------
+
+    def get(self, ref: str | ModelRef | ModelVersion) -> ModelVersion:
+        """The record of a version, by reference, without loading the model.
+
+        Parameters
+        ----------
+        ref : str
+            ``"name"`` (the latest version that is not archived), ``"name:3"`` or
+            ``"name@production"``.
+
+        Raises
+        ------
+        InvalidNameError
+            If ``ref`` is malformed. Storage is not touched.
+        NotFoundError
+            If the model, version or alias does not exist; the message lists the
+            models, the version range or the aliases that do.
+        """
+        name, version, alias = _parse(ref)
+        if alias is not None:
+            version = self._cache.read(name, lambda state: state.aliases.get(alias))
+            if version is None:
+                self._require_model(name)
+                aliases = self._cache.read(name, lambda state: dict(state.aliases))
+                raise NotFoundError(_missing_alias(name, alias, aliases))
+        elif version is None:
+            version = self._latest(name)
+        return self._version(name, version)
+
+    def load(self, ref: str | ModelRef | ModelVersion, **options: Any) -> Any:
+        """Load a model, after verifying its artifact against the recorded sha256.
+
+        Parameters
+        ----------
+        ref : str or ModelVersion
+            ``"name"``, ``"name:3"`` or ``"name@alias"``.
+        **options
+            Passed to the serializer's ``loads``: ``trusted=[...]`` for ``skops``.
+
+        Raises
+        ------
+        NotFoundError
+            If the version or its artifact does not exist.
+        IntegrityError
+            If the stored bytes do not match the recorded sha256, or (with a
+            signing key) the record's signature does not verify. Nothing is
+            deserialized.
+        SerializationError
+            If the serializer fails; :class:`UntrustedTypesError` if a skops artifact
+            holds types not passed in ``trusted``.
+
+        Warns
+        -----
+        EnvironmentMismatchWarning
+            If Python (major.minor) or a recorded library version differs here.
+        """
+        mv = self.get(ref)
+        serializer = ser.get_serializer(mv.serializer)
+        data = self._artifact(mv, mv.fingerprint, "artifact")
+        check_environment(mv.environment, f"Model {mv}")
+        return ser.loads(serializer, data, f"model {mv}", options)
+
+    def input_example(self, ref: str | ModelRef | ModelVersion) -> pd.DataFrame | None:
+        """The input example stored with a version, or ``None`` if it has none.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("m", lambda: None)
+        >>> reg.input_example("m") is None
+        True
+        """
+        import pandas as pd
+
+        mv = self.get(ref)
+        if mv.input_example is None:
+            return None
+        data = self._artifact(mv, mv.input_example, "input example")
+        return pd.read_parquet(io.BytesIO(data))
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        """Every version of a model, oldest first, archived ones included.
+
+        Raises
+        ------
+        NotFoundError
+            If the model does not exist.
+        """
+        name = check_name(name, "model name")
+        versions = [entry.record for entry in self.storage.read_log(versions_log(name), ModelVersion)]
+        if not versions:
+            raise NotFoundError(self._no_model(name))
+        self._cache.saw_version(name, versions[-1].version)
+        return versions
+
+    def models(self) -> list[str]:
+        """The names of the models with at least one version, sorted."""
+        return model_names(self.storage)
+
+    def search(
+        self,
+        name: str | None = None,
+        *,
+        tags: Mapping[str, str] | None = None,
+        where: Callable[[ModelVersion], object] | None = None,
+        order_by: str = "-version",
+        limit: int | None = None,
+        include_archived: bool = False,
+    ) -> list[ModelVersion]:
+        """Filter and order versions of one model (or of every model with ``name=None``).
+
+        Parameters
+        ----------
+        name : str, optional
+            The model; ``None`` searches every model.
+        tags : dict of str to str, optional
+            Keep versions carrying all these tags.
+        where : callable, optional
+            Keep versions for which ``where(version)`` is true
+            (``lambda v: v.metrics.get("auc", 0) > 0.8``).
+        order_by : str
+            ``"version"``, ``"created_at"``, ``"size_bytes"``, ``"metrics.<name>"``,
+            ``"params.<name>"`` or ``"tags.<name>"``; prefix ``-`` for descending.
+            Versions lacking the key come last; ties go to the newest version.
+        limit : int, optional
+            Return at most this many.
+        include_archived : bool
+            Include archived versions.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> for auc, team in [(0.81, "a"), (0.93, "b"), (0.88, "a")]:
+        ...     _ = reg.register("churn", [auc], metrics={"auc": auc}, tags={"team": team})
+        >>> [v.version for v in reg.search("churn", tags={"team": "a"}, order_by="-metrics.auc")]
+        [3, 1]
+        >>> reg.best("churn", "auc").version
+        2
+        """
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ConfigError(f"limit= must be a non-negative integer, got {limit!r}.")
+        names = [check_name(name, "model name")] if name is not None else self.models()
+        found: list[ModelVersion] = []
+        for model in names:
+            versions = self.versions(model)
+            hidden = set(self.archived(model)) if not include_archived else set()
+            found.extend(v for v in versions if v.version not in hidden)
+        ordered = order_versions(filter_versions(found, tags=tags, where=where), order_by)
+        return ordered if limit is None else ordered[:limit]
+
+    def best(
+        self,
+        name: str,
+        metric: str,
+        *,
+        mode: Literal["max", "min"] = "max",
+        tags: Mapping[str, str] | None = None,
+        where: Callable[[ModelVersion], object] | None = None,
+    ) -> ModelVersion:
+        """The version with the highest (``mode="max"``) or lowest metric, archived ones excluded.
+
+        Ties go to the newest version.
+
+        Raises
+        ------
+        NotFoundError
+            If no (matching, unarchived) version has the metric.
+        """
+        metric = check_name(metric, "metric name")
+        if mode not in ("max", "min"):
+            raise ConfigError(f"mode= must be 'max' or 'min', got {mode!r}.")
+        order = f"{'-' if mode == 'max' else ''}metrics.{metric}"
+        candidates = self.search(name, tags=tags, where=where, order_by=order)
+        if not candidates or metric not in candidates[0].metrics:
+            recorded = sorted({k for v in candidates for k in v.metrics})
+            raise NotFoundError(
+                f"No {'matching ' if tags or where else ''}version of model {name!r} has the metric "
+                f"{metric!r}; metrics recorded: {recorded or 'none'}."
+            )
+        return candidates[0]
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _latest(self, name: str) -> int:
+        last = self._cache.last_version(name)
+        if last == 0:
+            raise NotFoundError(self._no_model(name))
+        archived = self._cache.read(name, lambda state: set(state.archived) if state.archived else None)
+        if not archived:
+            return last
+        for version in range(last, 0, -1):
+            if version not in archived:
+                return version
+        raise NotFoundError(
+            f"Every version of model {name!r} (1 to {last}) is archived; ask for one by number "
+            f"('{name}:{last}') or restore one with registry.restore({name!r}, version)."
+        )
+
+    def _artifact(self, mv: ModelVersion, digest: str, what: str) -> bytes:
+        try:
+            return self.storage.get_blob(digest)
+        except NotFoundError:
+            raise NotFoundError(
+                f"The {what} of {mv} (sha256 {digest}) is missing from {self.storage.url}; it was "
+                "deleted from the storage. Restore it from a backup."
+            ) from None
+        except IntegrityError as exc:
+            raise IntegrityError(
+                f"The {what} of {mv} does not match its recorded sha256 {digest}: it was modified or "
+                f"corrupted in {self.storage.url}. Nothing was deserialized."
+            ) from exc
+
+
+def _parse(ref: object) -> ModelRef:
+    if isinstance(ref, ModelVersion):
+        return ModelRef(ref.name, ref.version)
+    return parse_ref(ref)
+
+
+def _signature_and_example(model: Any, example: Any) -> tuple[Signature | None, bytes | None]:
+    if example is None:
+        return None, None
+    from mlops_kit.core.dtypes import check_frame
+
+    example = check_frame(example, "input_example")
+    signature = infer_signature(model, example)
+    buffer = io.BytesIO()
+    try:
+        example.to_parquet(buffer)
+    except (ValueError, TypeError, ImportError) as exc:  # pyarrow's errors derive from these
+        raise SchemaError(f"Cannot store the input example as Parquet: {exc}") from exc
+    return signature, buffer.getvalue()
