@@ -400,7 +400,7 @@ class LocalDeployer(Deployer):
         **fields: Any,
     ) -> DeploymentEvent:
         return DeploymentEvent(
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             endpoint=name,
             model=None if slot is None else slot.model,
             version=None if slot is None else slot.version,

@@ -161,7 +161,7 @@ class InputChecker:
             if actual == expected or (expected, actual) in _PASS:
                 if definite or expected in ("string", "category"):
                     return series, definite
-                return series.astype(_NUMPY[expected]), False  # an object column of ints, floats, bools
+                return series.astype(_NUMPY[expected]), False  # type: ignore[call-overload]  # an object column of ints, floats, bools
             if expected == "float" and actual in ("int", "empty"):
                 return series.astype("float64"), False
             if expected == "category" and actual in ("string", "empty"):

@@ -233,7 +233,7 @@ def _inputs_frame(entries: list[Entry]) -> pd.DataFrame:
 
     def close_run() -> None:
         if run:
-            frames.append(pd.DataFrame(_columns([dict(e.inputs) for e in run], [e.n_rows for e in run])))  # type: ignore[arg-type]
+            frames.append(pd.DataFrame(_columns([dict(e.inputs) for e in run], [e.n_rows for e in run])))
             run.clear()
 
     for entry in entries:

@@ -65,7 +65,7 @@ class DeploymentEvent(Record):
         when = f"{self.at:%Y-%m-%d %H:%M:%S} {self.by}"
         before = "" if self.from_model is None else f" (primary was {self.from_model}:{self.from_version})"
         if self.kind == "deploy":
-            how = self.strategy or "replace"
+            how: str = self.strategy or "replace"
             if self.strategy == "canary":
                 how = f"canary {self.weight:g}" + (f" by {self.key!r}" if self.key else "")
             return f"{when}: deploy {self.target} ({self.ref}) as {how} on {self.endpoint!r}{before}"

@@ -60,5 +60,5 @@ class Stats:
             )
         for label, role in roles.items():  # live versions without traffic yet
             if label not in out and not (role == "shadow" and f"{label} (shadow)" in out):
-                out[label if role != "shadow" else f"{label} (shadow)"] = VersionStats(role=role)  # type: ignore[arg-type]
+                out[label if role != "shadow" else f"{label} (shadow)"] = VersionStats(role=role)
         return out
