@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+
 import click
 
 from mlops_kit.cli._app import main, state
@@ -85,6 +88,9 @@ def serve(
         "Ctrl-C to stop",
         err=True,
     )
+    # uvicorn shuts down gracefully on SIGTERM (flushing the prediction log), then
+    # re-raises the signal: make that an ordinary exit, status 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         run_server(
             handle, host=host, port=port, workers=workers, max_body_bytes=max_body_bytes, log_level=log_level
