@@ -97,7 +97,7 @@ def test_a_restart_joins_the_endpoint_instead_of_undoing_a_promote(tmp_path: Pat
     dep.deploy("m:1")
     dep.deploy("m:3", strategy=mk.Canary(0.5))
     dep.promote("m")
-    with serving(store, "m@production") as (client, proc, _):
+    with serving(store, "m@production") as (client, _, _):
         assert version(client) == "m:3"
         assert client.get("/healthz").json()["primary"] == "m:3"
     assert len(dep.history("m")) == 3

@@ -70,9 +70,8 @@ def registry() -> mk.Registry:
 
 
 @pytest.fixture
-def deployer(registry: mk.Registry) -> Iterator[mk.LocalDeployer]:
-    dep = mk.LocalDeployer(registry, poll_interval=0.2)
-    yield dep
+def deployer(registry: mk.Registry) -> mk.LocalDeployer:
+    return mk.LocalDeployer(registry, poll_interval=0.2)
 
 
 @contextmanager

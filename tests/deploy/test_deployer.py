@@ -14,7 +14,7 @@ from mlops_kit.core.storage.blobs import blob_key
 from mlops_kit.deploy import DeploymentError
 from mlops_kit.deploy._state import EndpointState, Slot, fold
 from mlops_kit.testing import FakeClock
-from tests.deploy.conftest import X, Flaky, make_registry
+from tests.deploy.conftest import Flaky, X, make_registry
 
 
 def served(ep: mk.Endpoint) -> float:

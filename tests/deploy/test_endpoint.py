@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import mlops_kit as mk
 from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.testing import FakeClock, FaultyStorage
-from tests.deploy.conftest import X, Picky, make_registry
+from tests.deploy.conftest import Picky, X
 
 
 def test_input_is_checked_against_the_signature(deployer: mk.LocalDeployer) -> None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mlops_kit as mk
-from tests.deploy.conftest import X, Picky, make_registry, running
+from tests.deploy.conftest import Picky, X, make_registry, running
 
 ROW = {"age": 30, "spend": 50.0, "plan": "pro"}
 
@@ -165,7 +165,7 @@ def test_bad_oip_requests(
 def test_a_model_that_raises_gives_500_and_the_server_keeps_serving(
     server: tuple[httpx.Client, mk.LocalDeployer, mk.Endpoint],
 ) -> None:
-    client, dep, ep = server
+    client, dep, _ = server
     dep.deploy("m:4", endpoint="m", strategy=mk.Canary(1.0))
     try:
         r = client.post("/invocations", json={"instances": [{**ROW, "age": 13}]})
