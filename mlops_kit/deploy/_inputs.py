@@ -24,6 +24,7 @@ _JSONISH = {"integer": "int", "floating": "float", "mixed-integer-float": "float
 _NUMPY = {"int": "int64", "float": "float64", "bool": "bool"}
 _PASS = {("string", "category"), ("string", "empty")}  # (expected, actual) taken as they are
 _MAX_FAST = 32
+_SMALL = 64  # below this many rows, building a frame from records is cheaper than from columns
 
 
 def as_frame(data: Any) -> pd.DataFrame:
@@ -39,6 +40,10 @@ def as_frame(data: Any) -> pd.DataFrame:
     try:
         if isinstance(data, Mapping):
             if data and all(_is_sequence(v) for v in data.values()):
+                lengths = {len(v) for v in data.values()}
+                if len(lengths) == 1 and lengths.pop() <= _SMALL:  # one-row HTTP requests: the fast way
+                    names = pd.Index(list(data), dtype=object)
+                    return pd.DataFrame.from_records(list(zip(*data.values())), columns=names)
                 return pd.DataFrame(dict(data))  # columns -> values
             return pd.DataFrame([dict(data)])  # one record
         if (

@@ -10,12 +10,13 @@ it directly, so every handle sees them at once.
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
+import os
 import queue
 import random
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,9 @@ __all__ = ["Live", "Outcome", "attach", "detach", "find"]
 
 _log = logging.getLogger("mlops_kit.deploy")
 _SHADOW_QUEUE = 1_000
+# Request ids unique across processes and restarts, without a uuid per request.
+_ID_PREFIX = f"{os.urandom(6).hex()}-"
+_IDS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ class Live:
                 f"Deploy one with deployer.deploy('model@alias', endpoint={self.name!r})."
             )
         frame = as_frame(data)
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or f"{_ID_PREFIX}{next(_IDS)}"
         target: Served = primary
         mask: np.ndarray | None = None
         candidate = snap.candidate

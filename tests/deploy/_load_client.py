@@ -1,8 +1,9 @@
 """A load generator run as its own process by the load tests and the serving benchmark.
 
-    python _load_client.py URL REQUESTS CONCURRENCY OUT.json [PATH]
+    python _load_client.py URL REQUESTS CONCURRENCY OUT.json [PATH [BODY]]
 
-Sends 1-row ``dataframe_split`` requests to ``URL/PATH`` (default ``/invocations``)
+Sends a 1-row ``dataframe_split`` request (or the JSON ``BODY``) to ``URL/PATH``
+(default ``/invocations``)
 over ``CONCURRENCY`` keep-alive connections, prints ``progress N`` every 500
 responses, and writes one ``[send, receive, status, version]`` record per request
 (times from ``time.monotonic``, which is system-wide on Linux).
@@ -46,13 +47,13 @@ async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reques
     return status, version
 
 
-async def main(url: str, total: int, concurrency: int, out: str, path: str) -> None:
+async def main(url: str, total: int, concurrency: int, out: str, path: str, body: bytes) -> None:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     request = (
         f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(BODY)}\r\n\r\n"
-    ).encode() + BODY
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
     records: list[list[object]] = []
     counter = iter(range(total))
 
@@ -81,4 +82,5 @@ async def main(url: str, total: int, concurrency: int, out: str, path: str) -> N
 
 if __name__ == "__main__":
     path = sys.argv[5] if len(sys.argv) > 5 else "/invocations"
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], path))
+    body = sys.argv[6].encode() if len(sys.argv) > 6 else BODY
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], path, body))
