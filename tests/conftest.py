@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -20,11 +22,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _make_moto_conditional_puts_atomic() -> None:
+    """moto checks ``If-None-Match: *`` and then stores the object without a lock, so under
+    its threaded server two concurrent creates of one key can both succeed, which S3 never
+    allows. Serialize moto's object PUTs so that the fake keeps S3's guarantee."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response._key_response_put
+    if getattr(original, "atomic", False):
+        return
+    lock = threading.Lock()
+
+    @functools.wraps(original)
+    def put(self: S3Response, *args: object, **kwargs: object) -> object:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    put.atomic = True  # type: ignore[attr-defined]
+    S3Response._key_response_put = put  # type: ignore[method-assign,assignment]
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 with a bucket named ``test``; yields its URL."""
     from moto.server import ThreadedMotoServer
 
+    _make_moto_conditional_puts_atomic()
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ[name] = "testing"
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"

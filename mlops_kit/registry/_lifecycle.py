@@ -17,7 +17,14 @@ from mlops_kit.core.clock import Clock, current_user
 from mlops_kit.core.errors import ConflictError, InvalidNameError, NotFoundError
 from mlops_kit.core.names import check_name
 from mlops_kit.registry._records import EventKind, ModelEvent, ModelVersion
-from mlops_kit.registry._state import ModelState, StateCache, events_log, model_names, versions_log
+from mlops_kit.registry._state import (
+    SNAPSHOT_EVERY,
+    ModelState,
+    StateCache,
+    events_log,
+    model_names,
+    versions_log,
+)
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
@@ -38,8 +45,6 @@ class Lifecycle:
     storage: Storage
     clock: Clock
     _cache: StateCache
-
-    # -- aliases -------------------------------------------------------------------
 
     def set_alias(
         self, name: str, alias: str, version: int | ModelVersion, *, expected: int | _Any | None = ANY
@@ -114,6 +119,15 @@ class Lifecycle:
         ------
         NotFoundError
             If the model or the alias does not exist; the message lists the aliases.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("churn", "v1")
+        >>> _ = reg.set_alias("churn", "staging", 1)
+        >>> reg.delete_alias("churn", "staging").from_version, reg.aliases("churn")
+        (1, {})
         """
         name = check_name(name, "model name")
         alias = _check_alias(alias)
@@ -134,12 +148,19 @@ class Lifecycle:
         ------
         NotFoundError
             If the model does not exist.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("churn", "v1")
+        >>> _ = reg.set_alias("churn", "production", 1), reg.set_alias("churn", "canary", 1)
+        >>> reg.aliases("churn")
+        {'canary': 1, 'production': 1}
         """
         name = check_name(name, "model name")
         self._require_model(name)
         return self._cache.read(name, lambda state: dict(sorted(state.aliases.items())))
-
-    # -- archiving -----------------------------------------------------------------
 
     def archive(self, name: str, version: int | ModelVersion, *, force: bool = False) -> ModelEvent:
         """Hide a version from "latest" and :meth:`search`; it stays loadable by number.
@@ -156,6 +177,18 @@ class Lifecycle:
             If the model or version does not exist.
         ConflictError
             If an alias points to the version (without ``force``), or it is already archived.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("churn", "v1"), reg.register("churn", "v2")
+        >>> _ = reg.archive("churn", 2)
+        >>> reg.archived("churn"), reg.get("churn").version, reg.load("churn:2")
+        ([2], 1, 'v2')
+        >>> _ = reg.restore("churn", 2)
+        >>> reg.get("churn").version
+        2
         """
         name = check_name(name, "model name")
         target = self._version(name, _version_number(name, version)).version
@@ -200,8 +233,6 @@ class Lifecycle:
         self._require_model(name)
         return self._cache.read(name, lambda state: sorted(state.archived))
 
-    # -- history -------------------------------------------------------------------
-
     def history(self, name: str) -> list[ModelEvent]:
         """Every registration, alias move and archive/restore of a model, oldest first.
 
@@ -227,7 +258,7 @@ class Lifecycle:
         versions = [e.record for e in self.storage.read_log(versions_log(name), ModelVersion)]
         if not versions:
             raise NotFoundError(self._no_model(name))
-        events = self._cache.read(name, lambda state: list(state.events))
+        events = [e.record for e in self.storage.read_log(events_log(name), ModelEvent)]
         merged: list[ModelEvent] = []
         pending = iter(versions)
         upcoming = next(pending, None)
@@ -242,8 +273,6 @@ class Lifecycle:
             upcoming = next(pending, None)
         return merged
 
-    # -- helpers shared with Registry ----------------------------------------------
-
     def _append_event(self, name: str, build: Callable[[ModelState], ModelEvent]) -> ModelEvent:
         # storage.append calls make(seq) again with the next number after losing a race;
         # the state it reads then includes every entry below that number.
@@ -251,6 +280,8 @@ class Lifecycle:
             return self._cache.read(name, build)
 
         seq = self.storage.append(events_log(name), make)
+        if seq % SNAPSHOT_EVERY == 0:  # keeps a cold start to one read plus a few events
+            self._cache.write_snapshot(name)
         return self.storage.read_entry(events_log(name), seq, ModelEvent)
 
     def _event(

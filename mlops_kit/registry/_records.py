@@ -69,6 +69,13 @@ class ModelVersion(Record):
         Python and library versions at registration.
     created_at, created_by : datetime, str
         When and by whom (``user@host``).
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> mv = mk.Registry(mk.MemoryStorage()).register("churn", [0.5], params={"C": 1.0})
+    >>> mv.ref, mv.version, mv.params["C"], len(mv.fingerprint)
+    ('churn:1', 1, 1.0, 64)
     """
 
     SCHEMA_VERSION = 1
@@ -122,6 +129,16 @@ class ModelEvent(Record):
     or ``"restored"``. ``version`` is the version concerned (for an alias move, the
     version it now points to; ``None`` after a deletion) and ``from_version`` the
     version the alias pointed to before (``None`` if it was new).
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> reg = mk.Registry(mk.MemoryStorage())
+    >>> _ = reg.register("churn", 1), reg.register("churn", 2)
+    >>> _ = reg.set_alias("churn", "production", 1)
+    >>> event = reg.set_alias("churn", "production", 2)
+    >>> event.kind, event.alias, event.from_version, event.version
+    ('alias_set', 'production', 1, 2)
     """
 
     SCHEMA_VERSION = 1

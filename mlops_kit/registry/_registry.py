@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
-from mlops_kit.core.errors import ConfigError, IntegrityError, NotFoundError, SchemaError
+from mlops_kit.core.errors import IntegrityError, NotFoundError, SchemaError
 from mlops_kit.core.names import check_name
 from mlops_kit.core.refs import ModelRef, parse_ref
 from mlops_kit.core.storage import Storage, resolve_storage
@@ -16,7 +16,7 @@ from mlops_kit.registry import _serializers as ser
 from mlops_kit.registry._environment import capture_environment, check_environment
 from mlops_kit.registry._lifecycle import Lifecycle, _missing_alias
 from mlops_kit.registry._records import ModelVersion, Signature
-from mlops_kit.registry._search import filter_versions, order_versions
+from mlops_kit.registry._search import Searching
 from mlops_kit.registry._signature import flavor_of, infer_signature, model_class, top_package
 from mlops_kit.registry._state import StateCache, model_names, versions_log
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["Registry"]
 
 
-class Registry(Lifecycle):
+class Registry(Lifecycle, Searching):
     """Versioned models in a storage, with aliases, an audit history and verified artifacts.
 
     Each :meth:`register` appends an immutable :class:`ModelVersion` (1, 2, ...):
@@ -79,8 +79,6 @@ class Registry(Lifecycle):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._cache = StateCache(self.storage)
-
-    # -- writing -------------------------------------------------------------------
 
     def register(
         self,
@@ -140,6 +138,14 @@ class Registry(Lifecycle):
             serializer and the offending type. Nothing is written.
         SchemaError
             If the input example is not a supported DataFrame or ``predict`` fails on it.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> mv = reg.register("rules", {"threshold": 0.7}, metrics={"precision": 0.8}, tags={"owner": "risk"})
+        >>> mv.ref, mv.flavor, mv.serializer, dict(mv.metrics)
+        ('rules:1', 'object', 'cloudpickle', {'precision': 0.8})
         """
         name = check_name(name, "model name")
         checked_metrics = args.check_metrics(metrics)
@@ -154,8 +160,8 @@ class Registry(Lifecycle):
         environment = capture_environment([getattr(chosen, "library", None), top_package(model)])
         # Blobs before the record that points to them: a crash in between leaves an
         # unreferenced blob, never a version whose artifact is missing.
-        digest = self.storage.put_blob(artifact)
-        example_digest = self.storage.put_blob(example) if example is not None else None
+        digest = _put_blob(self.storage, artifact)
+        example_digest = _put_blob(self.storage, example) if example is not None else None
         fields = {
             "name": name,
             "fingerprint": digest,
@@ -179,8 +185,6 @@ class Registry(Lifecycle):
         self._cache.saw_version(name, version)
         return self.storage.read_entry(versions_log(name), version, ModelVersion)
 
-    # -- reading -------------------------------------------------------------------
-
     def get(self, ref: str | ModelRef | ModelVersion) -> ModelVersion:
         """The record of a version, by reference, without loading the model.
 
@@ -197,6 +201,19 @@ class Registry(Lifecycle):
         NotFoundError
             If the model, version or alias does not exist; the message lists the
             models, the version range or the aliases that do.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("churn", "v1"), reg.register("churn", "v2")
+        >>> _ = reg.set_alias("churn", "production", 1)
+        >>> reg.get("churn").version, reg.get("churn:2").ref, reg.get("churn@production").version
+        (2, 'churn:2', 1)
+        >>> reg.get("churn:7")
+        Traceback (most recent call last):
+        ...
+        mlops_kit.core.errors.NotFoundError: Model 'churn' has no version 7; its versions are 1 to 2.
         """
         name, version, alias = _parse(ref)
         if alias is not None:
@@ -235,6 +252,14 @@ class Registry(Lifecycle):
         -----
         EnvironmentMismatchWarning
             If Python (major.minor) or a recorded library version differs here.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> mv = reg.register("scaler", {"mean": 3.0, "std": 2.0})
+        >>> reg.load("scaler"), reg.load(mv) == reg.load("scaler:1")
+        ({'mean': 3.0, 'std': 2.0}, True)
         """
         mv = self.get(ref)
         serializer = ser.get_serializer(mv.serializer)
@@ -278,93 +303,17 @@ class Registry(Lifecycle):
         return versions
 
     def models(self) -> list[str]:
-        """The names of the models with at least one version, sorted."""
-        return model_names(self.storage)
-
-    def search(
-        self,
-        name: str | None = None,
-        *,
-        tags: Mapping[str, str] | None = None,
-        where: Callable[[ModelVersion], object] | None = None,
-        order_by: str = "-version",
-        limit: int | None = None,
-        include_archived: bool = False,
-    ) -> list[ModelVersion]:
-        """Filter and order versions of one model (or of every model with ``name=None``).
-
-        Parameters
-        ----------
-        name : str, optional
-            The model; ``None`` searches every model.
-        tags : dict of str to str, optional
-            Keep versions carrying all these tags.
-        where : callable, optional
-            Keep versions for which ``where(version)`` is true
-            (``lambda v: v.metrics.get("auc", 0) > 0.8``).
-        order_by : str
-            ``"version"``, ``"created_at"``, ``"size_bytes"``, ``"metrics.<name>"``,
-            ``"params.<name>"`` or ``"tags.<name>"``; prefix ``-`` for descending.
-            Versions lacking the key come last; ties go to the newest version.
-        limit : int, optional
-            Return at most this many.
-        include_archived : bool
-            Include archived versions.
+        """The names of the models with at least one version, sorted.
 
         Examples
         --------
         >>> import mlops_kit as mk
         >>> reg = mk.Registry(mk.MemoryStorage())
-        >>> for auc, team in [(0.81, "a"), (0.93, "b"), (0.88, "a")]:
-        ...     _ = reg.register("churn", [auc], metrics={"auc": auc}, tags={"team": team})
-        >>> [v.version for v in reg.search("churn", tags={"team": "a"}, order_by="-metrics.auc")]
-        [3, 1]
-        >>> reg.best("churn", "auc").version
-        2
+        >>> _ = reg.register("fraud", 1), reg.register("churn", 1), reg.register("churn", 2)
+        >>> reg.models(), [v.version for v in reg.versions("churn")]
+        (['churn', 'fraud'], [1, 2])
         """
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-            raise ConfigError(f"limit= must be a non-negative integer, got {limit!r}.")
-        names = [check_name(name, "model name")] if name is not None else self.models()
-        found: list[ModelVersion] = []
-        for model in names:
-            versions = self.versions(model)
-            hidden = set(self.archived(model)) if not include_archived else set()
-            found.extend(v for v in versions if v.version not in hidden)
-        ordered = order_versions(filter_versions(found, tags=tags, where=where), order_by)
-        return ordered if limit is None else ordered[:limit]
-
-    def best(
-        self,
-        name: str,
-        metric: str,
-        *,
-        mode: Literal["max", "min"] = "max",
-        tags: Mapping[str, str] | None = None,
-        where: Callable[[ModelVersion], object] | None = None,
-    ) -> ModelVersion:
-        """The version with the highest (``mode="max"``) or lowest metric, archived ones excluded.
-
-        Ties go to the newest version.
-
-        Raises
-        ------
-        NotFoundError
-            If no (matching, unarchived) version has the metric.
-        """
-        metric = check_name(metric, "metric name")
-        if mode not in ("max", "min"):
-            raise ConfigError(f"mode= must be 'max' or 'min', got {mode!r}.")
-        order = f"{'-' if mode == 'max' else ''}metrics.{metric}"
-        candidates = self.search(name, tags=tags, where=where, order_by=order)
-        if not candidates or metric not in candidates[0].metrics:
-            recorded = sorted({k for v in candidates for k in v.metrics})
-            raise NotFoundError(
-                f"No {'matching ' if tags or where else ''}version of model {name!r} has the metric "
-                f"{metric!r}; metrics recorded: {recorded or 'none'}."
-            )
-        return candidates[0]
-
-    # -- helpers -------------------------------------------------------------------
+        return model_names(self.storage)
 
     def _latest(self, name: str) -> int:
         last = self._cache.last_version(name)
@@ -394,6 +343,15 @@ class Registry(Lifecycle):
                 f"The {what} of {mv} does not match its recorded sha256 {digest}: it was modified or "
                 f"corrupted in {self.storage.url}. Nothing was deserialized."
             ) from exc
+
+
+def _put_blob(storage: Storage, data: bytes) -> str:
+    # Through blob_writer rather than put_blob: Storage.write() (used by put_blob) drops
+    # the storage's cached log tails, which would make the next append list the whole
+    # versions log, a cost that grows with every version.
+    with storage.blob_writer() as writer:
+        writer.write(data)
+    return writer.digest
 
 
 def _parse(ref: object) -> ModelRef:

@@ -286,8 +286,9 @@ def loads(serializer: Serializer, data: bytes, what: str, options: dict[str, Any
     except Exception as exc:
         raise SerializationError(
             f"Serializer {serializer.name!r} could not load {what}: {type(exc).__name__}: {exc}. The bytes "
-            "match their recorded sha256, so the environment differs: install the libraries (and the "
-            "code defining the model's classes) it was registered with."
+            "match their recorded sha256, so they are as registered: check that the code defining the "
+            "model's classes is importable here and that the library versions match (see the version's "
+            "environment)."
         ) from exc
 
 

@@ -3,9 +3,15 @@
 Each model has two append-only logs: ``models/<name>/versions`` (one record per
 version; the sequence number *is* the version) and ``models/<name>/events`` (alias
 moves, archiving). The current aliases and the archived set are a fold over the
-events. Logs have no gaps, so after the first full read the fold catches up by
-reading entry ``tail + 1`` until it is missing: one failed read when nothing
-changed, instead of listing a prefix that grows with every version.
+events. Logs have no gaps, so the fold catches up by reading entry ``tail + 1``
+until it is missing: one failed read when nothing changed, instead of listing a
+prefix that grows with every event.
+
+A process that has never seen the model starts from ``models/<name>/snapshot.json``,
+the fold at some position, rewritten every :data:`SNAPSHOT_EVERY` events, and reads
+only the events after it. The snapshot is only a shortcut: it is a signed record
+like the others, and if it is missing or does not verify the fold starts from the
+first event.
 """
 
 from __future__ import annotations
@@ -17,18 +23,20 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from mlops_kit.core.errors import NotFoundError
+from mlops_kit.core.errors import IntegrityError, NotFoundError
+from mlops_kit.core.record import FrozenMap, Record
 from mlops_kit.registry._records import ModelEvent, ModelVersion
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
 
-__all__ = ["ModelState", "StateCache", "events_log", "model_names", "versions_log"]
+__all__ = ["SNAPSHOT_EVERY", "ModelState", "StateCache", "events_log", "model_names", "versions_log"]
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)
 
 _PREFIX = "models"
+SNAPSHOT_EVERY = 10
 
 
 def versions_log(name: str) -> str:
@@ -41,6 +49,10 @@ def events_log(name: str) -> str:
     return f"{_PREFIX}/{name}/events"
 
 
+def _snapshot_key(name: str) -> str:
+    return f"{_PREFIX}/{name}/snapshot.json"
+
+
 def model_names(storage: Storage) -> list[str]:
     """Names of the models with at least one version (lists the whole registry)."""
     names = set()
@@ -51,18 +63,24 @@ def model_names(storage: Storage) -> list[str]:
     return sorted(names)
 
 
+class _Snapshot(Record):
+    """The fold of a model's events log up to entry ``tail``."""
+
+    tail: int
+    aliases: FrozenMap[int] = {}
+    archived: tuple[int, ...] = ()
+
+
 @dataclass
 class ModelState:
     """The fold of a model's events log up to entry ``tail``."""
 
     tail: int = 0
-    events: list[ModelEvent] = field(default_factory=list)
     aliases: dict[str, int] = field(default_factory=dict)
     archived: set[int] = field(default_factory=set)
 
     def apply(self, event: ModelEvent) -> None:
         self.tail += 1
-        self.events.append(event)
         if event.kind == "alias_set" and event.alias is not None and event.version is not None:
             self.aliases[event.alias] = event.version
         elif event.kind == "alias_deleted" and event.alias is not None:
@@ -94,14 +112,19 @@ class StateCache:
         with self._lock:
             state = self._states.get(name)
             if state is None:
-                state = ModelState()
-                for entry in self.storage.read_log(events_log(name), ModelEvent):
-                    state.apply(entry.record)
-                self._states[name] = state
-            else:
-                while (event := self._next(events_log(name), state.tail, ModelEvent)) is not None:
-                    state.apply(event)
+                state = self._start(name)
+            prefix = events_log(name)
+            while (event := self._next(prefix, state.tail, ModelEvent)) is not None:
+                state.apply(event)
+            self._states[name] = state  # only once caught up: a failed read leaves nothing half-done
             return fn(state)
+
+    def write_snapshot(self, name: str) -> None:
+        """Store the current fold as the starting point for processes that come later."""
+        state = self.read(
+            name, lambda s: _Snapshot(tail=s.tail, aliases=s.aliases, archived=sorted(s.archived))
+        )
+        self.storage.put_record(_snapshot_key(name), state)
 
     def last_version(self, name: str) -> int:
         """The highest version number of the model (0 if it has none)."""
@@ -119,6 +142,13 @@ class StateCache:
         with self._lock:
             if name in self._tails:
                 self._tails[name] = max(self._tails[name], version)
+
+    def _start(self, name: str) -> ModelState:
+        try:
+            snapshot = self.storage.get_record(_snapshot_key(name), _Snapshot)
+        except (NotFoundError, IntegrityError):  # absent, or not to be trusted: fold everything
+            return ModelState()
+        return ModelState(tail=snapshot.tail, aliases=dict(snapshot.aliases), archived=set(snapshot.archived))
 
     def _next(self, prefix: str, tail: int, model: type[R]) -> R | None:
         try:

@@ -83,3 +83,27 @@ def test_processes_never_lose_entries(tmp_path) -> None:  # type: ignore[no-unty
     for writer, seqs in enumerate(results):
         assert [e.record.n for e in entries if e.record.writer == writer] == list(range(25))
         assert all(entries[s - 1].record.writer == writer for s in seqs)
+
+
+class _CountingStorage(MemoryStorage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lists = 0
+
+    def _list(self, prefix: str) -> list[str]:
+        self.lists += 1
+        return super()._list(prefix)
+
+
+def test_a_lost_race_tries_the_next_number_before_listing() -> None:
+    store = _CountingStorage()
+    for i in range(40):
+        store.append("log", Event(writer=0, n=i))
+    store._cache.tails["log"] = 37  # as if 3 entries had been appended elsewhere meanwhile
+    before = store.lists
+    assert store.append("log", Event(writer=1, n=0)) == 41
+    assert store.lists == before  # three lost creates, no listing
+    store._cache.tails["log"] = 0  # far behind: probing gives up and lists once
+    assert store.append("log", Event(writer=1, n=1)) == 42
+    assert store.lists == before + 1
+    assert [e.seq for e in store.read_log("log", Event)] == list(range(1, 43))
