@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["DeploymentError", "Deployer", "LocalDeployer"]
 
 _MODEL_CACHE = 8  # loaded versions kept per deployer beyond those serving
+_log = logging.getLogger("mlops_kit.deploy")
 
 
 class DeploymentError(MlopsKitError):
@@ -274,7 +276,17 @@ class LocalDeployer(Deployer):
                 )
             return self._event("rollback", endpoint, state, slot=state.previous[0], reason=reason)
 
-        return self._append(self._existing(endpoint), build)
+        name = self._existing(endpoint)
+        state = self._state(name)
+        if state.candidate is None and state.previous:
+            try:  # load it before recording the move, so a failure changes nothing
+                self._served(state.previous[0])
+            except Exception as exc:
+                raise DeploymentError(
+                    f"Cannot roll endpoint {name!r} back to {state.previous[0]}: {_why(exc)}. It still "
+                    f"serves {state.primary}."
+                ) from exc
+        return self._append(name, build)
 
     def undeploy(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
         """Stop serving: handles then refuse requests until the next deploy. History is kept.
@@ -387,7 +399,10 @@ class LocalDeployer(Deployer):
         self._state(name)
         live = _live.find(self, name)
         if live is not None:
-            live.refresh()  # every handle in this process sees the change now
+            try:
+                live.refresh()  # every handle in this process sees the change now
+            except Exception as exc:  # recorded; the endpoint's thread retries at its next poll
+                _log.warning("Endpoint %r: %s recorded, but not applied yet here: %s", name, event.kind, exc)
         return event
 
     def _event(

@@ -193,3 +193,14 @@ def test_deployer_pickles_without_its_process_state(deployer: mk.LocalDeployer) 
     deployer.deploy("m:1")
     copy = pickle.loads(pickle.dumps(deployer))
     assert copy.status("m").primary == "m:1"
+
+
+def test_a_rollback_to_a_version_that_cannot_load_changes_nothing(registry: mk.Registry) -> None:
+    dep = mk.LocalDeployer(registry)
+    dep.deploy("m:1")
+    dep.deploy("m:2")
+    dep._models.clear()  # as if m:1 had been evicted from the cache
+    registry.storage.delete(blob_key(registry.get("m:1").fingerprint))
+    with pytest.raises(DeploymentError, match="Cannot roll endpoint 'm' back to m:1"):
+        dep.rollback("m")
+    assert dep.status("m").primary == "m:2" and len(dep.history("m")) == 2
