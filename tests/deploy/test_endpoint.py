@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +18,7 @@ from hypothesis import strategies as st
 import mlops_kit as mk
 from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.testing import FakeClock, FaultyStorage
-from tests.deploy.conftest import Picky, X
+from tests.deploy.conftest import Picky, X, make_registry
 
 
 def test_input_is_checked_against_the_signature(deployer: mk.LocalDeployer) -> None:
@@ -238,4 +241,20 @@ def test_log_rows_carry_signature_types_for_json_requests(deployer: mk.LocalDepl
     assert isinstance(frame["time"].iloc[0], pd.Timestamp) and frame["time"].iloc[0] <= pd.Timestamp(
         dt.datetime.now(dt.UTC)
     )
+    ep.close()
+
+
+def test_rows_buffered_at_interpreter_exit_are_flushed(tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    make_registry(mk.storage(store))
+    script = (
+        "import mlops_kit as mk\n"
+        f"reg = mk.Registry({store!r})\n"
+        "ep = mk.LocalDeployer(reg).deploy('m:1')\n"
+        "ep.predict([{'age': 1, 'spend': 2.0, 'plan': 'a'}] * 3)\n"  # no close(), no flush()
+    )
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", script], cwd=root, check=True, timeout=120)
+    ep = mk.LocalDeployer(mk.Registry(store)).endpoint("m")
+    assert len(ep.predictions()) == 3
     ep.close()
