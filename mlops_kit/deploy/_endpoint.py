@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.errors import ConfigError
 from mlops_kit.core.names import check_name
 from mlops_kit.deploy import _live
 from mlops_kit.deploy._served import ModelFailed
@@ -150,10 +151,13 @@ class Endpoint:
         since : datetime, optional
             Only rows logged at or after this time (timezone-aware).
         """
+        if since is not None and (not isinstance(since, dt.datetime) or since.tzinfo is None):
+            raise ConfigError(
+                f"since= must be a timezone-aware datetime (the log is in UTC), got {since!r}; "
+                "for example datetime.now(timezone.utc) - timedelta(hours=1)."
+            )
         log = self.live.log
         if log is None:
-            from mlops_kit.core.errors import ConfigError
-
             raise ConfigError(
                 f"Endpoint {self.name!r} keeps no prediction log: its deployer has log_predictions=False."
             )

@@ -68,7 +68,9 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20) -> Any:
 
     async def body_of(request: Request) -> bytes:
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > max_body_bytes):
+        if declared is not None and not declared.isdigit():
+            raise BadRequest(f"Invalid Content-Length {declared!r}.")
+        if declared is not None and int(declared) > max_body_bytes:
             raise BadRequest(
                 f"The request body is larger than the limit of {max_body_bytes} bytes.", status=413
             )

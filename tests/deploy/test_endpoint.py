@@ -194,6 +194,8 @@ def test_prediction_log_flushes_on_size_interval_and_close(registry: mk.Registry
     assert frame["time"].dt.tz is not None and set(frame["version"]) == {"m:1"}
     later = fresh.predictions(since=frame["time"].iloc[-1].to_pydatetime())
     assert len(later) >= 1
+    with pytest.raises(ConfigError, match="timezone-aware"):
+        fresh.predictions(since=dt.datetime(2026, 1, 1))
     fresh.close()
 
 
