@@ -1,5 +1,5 @@
-"""Quickstart: version, validate and load a dataset, then train a model through a cached
-pipeline, on the default local storage (./.mlops).
+"""Quickstart: version, validate and load a dataset, train a model through a cached
+pipeline, then register, deploy and query it over HTTP, on the default local storage (./.mlops).
 
 Run it twice: the second run finds identical content and reuses the stored version,
 and the training pipeline is served from its cache.
@@ -50,8 +50,41 @@ def main() -> None:
     loaded = customers.load(version=v1.version)
     print(f"loaded {v1} back: {loaded.shape[0]:,} rows, dtypes {dict(loaded.dtypes.astype(str))}")
     print(f"versions in {store.url}: {[str(v) for v in customers.versions()]}")
-
     train_model(store, loaded)
+    deploy_and_query(store, loaded)
+
+
+def deploy_and_query(store: mk.Storage, customers: pd.DataFrame) -> None:
+    """Register a churn model, deploy it, and query it over HTTP on 127.0.0.1."""
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+    from sklearn.linear_model import LogisticRegression
+
+    features = customers[["age", "monthly_spend"]]
+    model = LogisticRegression().fit(features, customers["churned"])
+    registry = mk.Registry(store)
+    version = registry.register("churn", model, input_example=features.head(5))
+    registry.set_alias("churn", "production", version.version)
+    endpoint = mk.LocalDeployer(registry).deploy("churn@production")
+    print(f"deployed {endpoint.version} on endpoint {endpoint.name!r}")
+
+    server = uvicorn.Server(
+        uvicorn.Config(endpoint.asgi_app(), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    rows = {"dataframe_records": [{"age": 30, "monthly_spend": 12.0}, {"age": 64, "monthly_spend": 150.0}]}
+    answer = httpx.post(f"http://127.0.0.1:{port}/invocations", json=rows)
+    print(f"POST /invocations -> {answer.json()} from {answer.headers['x-model-version']}")
+    server.should_exit = True
+    thread.join()
+    endpoint.close()
 
 
 # -- training through a pipeline: steps are plain functions wired by parameter names ------

@@ -15,11 +15,15 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "ConfigError": "mlops_kit.core.errors",
     "ConflictError": "mlops_kit.core.errors",
+    "Canary": "mlops_kit.deploy",
     "Dataset": "mlops_kit.datasets",
     "DatasetVersion": "mlops_kit.datasets",
+    "Deployer": "mlops_kit.deploy",
+    "Endpoint": "mlops_kit.deploy",
     "FsspecStorage": "mlops_kit.core.storage",
     "IntegrityError": "mlops_kit.core.errors",
     "InvalidNameError": "mlops_kit.core.errors",
+    "LocalDeployer": "mlops_kit.deploy",
     "MemoryStorage": "mlops_kit.core.storage",
     "MlopsKitError": "mlops_kit.core.errors",
     "ModelVersion": "mlops_kit.registry",
@@ -27,10 +31,13 @@ _EXPORTS: dict[str, str] = {
     "PipelineError": "mlops_kit.core.errors",
     "Profile": "mlops_kit.core.profile",
     "Registry": "mlops_kit.registry",
+    "Replace": "mlops_kit.deploy",
     "Schema": "mlops_kit.core.schema",
     "SchemaError": "mlops_kit.core.errors",
+    "Shadow": "mlops_kit.deploy",
     "Storage": "mlops_kit.core.storage",
     "StorageError": "mlops_kit.core.errors",
+    "serve": "mlops_kit.deploy",
     "storage": "mlops_kit.core.storage",
     # pipeline block
     "DaskRunner": "mlops_kit.pipeline",
@@ -85,4 +92,5 @@ if TYPE_CHECKING:
         log_metric,
         step,
     )
+    from mlops_kit.deploy import Canary, Deployer, Endpoint, LocalDeployer, Replace, Shadow, serve
     from mlops_kit.registry import ModelVersion, Registry

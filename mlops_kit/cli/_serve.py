@@ -1,0 +1,99 @@
+"""``mlops-kit serve NAME@ALIAS``: serve a registry model over HTTP."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import click
+
+from mlops_kit.cli._app import main, state
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--storage", "url", metavar="URL", help="Storage URL or path (overrides the global --storage).")
+@click.option("--endpoint", help="Endpoint name (default: the model's name).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Worker processes.")
+@click.option(
+    "--poll-interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds between reads of the deployment log (deploys made elsewhere show up this fast).",
+)
+@click.option(
+    "--max-body-bytes",
+    default=10 * 2**20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Larger request bodies get 413.",
+)
+@click.option("--log-level", default="warning", show_default=True, help="uvicorn's log level.")
+@click.option(
+    "--deploy",
+    "force",
+    is_flag=True,
+    help="Deploy REF (replace) even if the endpoint already serves another version.",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    ref: str,
+    url: str | None,
+    endpoint: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    poll_interval: float,
+    max_body_bytes: int,
+    log_level: str,
+    force: bool,
+) -> None:
+    """Serve model REF (name, name:3 or name@alias) over HTTP until stopped.
+
+    If the endpoint already serves a model (a restart, another replica), the server
+    joins it as it is, canary or shadow included, so a restart never undoes a
+    promote; with --deploy, or if the endpoint serves nothing, REF is deployed
+    (replace) first. Routes: Open Inference Protocol v2 (/v2/...), MLflow's
+    /invocations, /healthz and /metrics.
+    """
+    from mlops_kit.core.errors import NotFoundError
+    from mlops_kit.core.storage import storage as open_storage
+    from mlops_kit.deploy import LocalDeployer
+    from mlops_kit.deploy import serve as run_server
+    from mlops_kit.registry import Registry
+
+    store = open_storage(url) if url else state(ctx).storage
+    deployer = LocalDeployer(Registry(store), poll_interval=poll_interval)
+    version = deployer.registry.get(ref)
+    name = endpoint or version.name
+    try:
+        current = deployer.status(name).primary
+    except NotFoundError:
+        current = None
+    if current is not None and not force:
+        handle = deployer.endpoint(name)
+        if current != version.ref:
+            click.echo(
+                f"endpoint {name!r} serves {current}, not {version.ref}; pass --deploy to replace it",
+                err=True,
+            )
+    else:
+        handle = deployer.deploy(ref, endpoint=name)
+    click.echo(
+        f"serving {handle.version} on endpoint {name!r} at http://{host}:{port} (storage {store.url}); "
+        "Ctrl-C to stop",
+        err=True,
+    )
+    # uvicorn shuts down gracefully on SIGTERM (flushing the prediction log), then
+    # re-raises the signal: make that an ordinary exit, status 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        run_server(
+            handle, host=host, port=port, workers=workers, max_body_bytes=max_body_bytes, log_level=log_level
+        )
+    finally:
+        handle.close()

@@ -1,0 +1,22 @@
+"""Deploy: endpoints that serve registry models in-process and over HTTP, with canary, shadow and rollback."""
+
+from mlops_kit.deploy._deployer import Deployer, DeploymentError, LocalDeployer
+from mlops_kit.deploy._endpoint import Endpoint
+from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus, PredictionBatch, VersionStats
+from mlops_kit.deploy._serve import serve
+from mlops_kit.deploy._strategies import Canary, Replace, Shadow
+
+__all__ = [
+    "Canary",
+    "Deployer",
+    "DeploymentError",
+    "DeploymentEvent",
+    "Endpoint",
+    "EndpointStatus",
+    "LocalDeployer",
+    "PredictionBatch",
+    "Replace",
+    "Shadow",
+    "VersionStats",
+    "serve",
+]

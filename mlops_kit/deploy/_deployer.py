@@ -1,0 +1,481 @@
+"""Deployers: put registry versions behind endpoints, with an audit trail of every change."""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
+from mlops_kit.core.errors import ConfigError, ConflictError, MlopsKitError, NotFoundError
+from mlops_kit.core.names import check_name
+from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.deploy import _live
+from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus
+from mlops_kit.deploy._served import ModelFailed, Served, load_served
+from mlops_kit.deploy._state import EndpointState, Slot, endpoint_names, events_log, fold
+from mlops_kit.deploy._strategies import Canary, Replace, Shadow, check_strategy
+
+if TYPE_CHECKING:
+    from mlops_kit.deploy._endpoint import Endpoint
+    from mlops_kit.registry import ModelVersion, Registry
+
+__all__ = ["DeploymentError", "Deployer", "LocalDeployer"]
+
+_MODEL_CACHE = 8  # loaded versions kept per deployer beyond those serving
+_log = logging.getLogger("mlops_kit.deploy")
+
+
+class DeploymentError(MlopsKitError):
+    """A version failed to load or its health check; the endpoint kept what it served."""
+
+
+class Deployer(abc.ABC):
+    """What every deployer does: put model versions behind named endpoints and move them.
+
+    :class:`LocalDeployer` serves in this process (and over HTTP with
+    :meth:`Endpoint.asgi_app` or :func:`~mlops_kit.serve`); other deployers (a
+    cloud service, Kubernetes) implement the same methods.
+    """
+
+    @abc.abstractmethod
+    def deploy(self, ref: Any, endpoint: str | None = None, strategy: Any = None) -> Endpoint:
+        """Deploy a model version (``"name@alias"``, ``"name:3"``) to an endpoint."""
+
+    @abc.abstractmethod
+    def promote(self, endpoint: str) -> DeploymentEvent:
+        """Make the endpoint's candidate its primary."""
+
+    @abc.abstractmethod
+    def rollback(self, endpoint: str) -> DeploymentEvent:
+        """Drop the candidate, or return to the previous primary."""
+
+    @abc.abstractmethod
+    def undeploy(self, endpoint: str) -> DeploymentEvent:
+        """Stop serving anything on the endpoint."""
+
+    @abc.abstractmethod
+    def status(self, endpoint: str) -> EndpointStatus:
+        """What the endpoint serves, and request statistics."""
+
+    @abc.abstractmethod
+    def endpoints(self) -> list[str]:
+        """The names of the endpoints that serve a model."""
+
+
+class LocalDeployer(Deployer):
+    """Serve registry models in this process; deployment state lives in storage.
+
+    Every deploy, promote, rollback and undeploy is an event appended to the
+    endpoint's log in ``storage`` (who, when, what), and what an endpoint serves is a
+    fold over that log. So any process attached to the same storage serves the same
+    versions (it polls the log every ``poll_interval`` seconds), changes made through
+    this deployer take effect at once on every :class:`Endpoint` handle in this
+    process, and :meth:`history` is an audit trail.
+
+    Parameters
+    ----------
+    registry : Registry
+        Where models come from.
+    storage : Storage, str or None
+        Where deployment state and prediction logs go; default: the registry's storage.
+    clock : Clock, optional
+        Source of timestamps and of the flush interval (a fake clock in tests).
+    poll_interval : float
+        Seconds between two reads of the events log by a live endpoint (changes made
+        by other processes show up within this time).
+    log_predictions : bool
+        Keep a prediction log (see :meth:`Endpoint.predictions`).
+    flush_rows, flush_interval : int, float
+        Flush the prediction log when this many rows are buffered, or this many
+        seconds after the last flush (and always on close and at interpreter exit).
+    max_buffer_rows : int
+        At most this many unflushed rows are kept; if storage cannot keep up, the
+        oldest are dropped (counted, and warned about).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LinearRegression
+    >>> import mlops_kit as mk
+    >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    >>> reg = mk.Registry(mk.MemoryStorage())
+    >>> v1 = reg.register("price", LinearRegression().fit(X, [2.0, 4.0, 6.0]), input_example=X)
+    >>> v2 = reg.register("price", LinearRegression().fit(X, [3.0, 6.0, 9.0]), input_example=X)
+    >>> dep = mk.LocalDeployer(reg)
+    >>> ep = dep.deploy("price:1")
+    >>> ep.predict({"x": 10.0}).round(3).tolist()
+    [20.0]
+    >>> _ = dep.deploy("price:2", strategy=mk.Canary(weight=0.5))
+    >>> str(dep.promote("price")).split(": ", 1)[1]
+    "promote 'price' to price:2 (primary was price:1)"
+    >>> ep.predict({"x": 10.0}).round(3).tolist()
+    [30.0]
+    >>> _ = dep.rollback("price")
+    >>> dep.status("price").primary, dep.endpoints()
+    ('price:1', ['price'])
+    >>> ep.close()
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        storage: Storage | str | None = None,
+        *,
+        clock: Clock | None = None,
+        poll_interval: float = 1.0,
+        log_predictions: bool = True,
+        flush_rows: int = 10_000,
+        flush_interval: float = 60.0,
+        max_buffer_rows: int = 100_000,
+    ) -> None:
+        self.registry = registry
+        self.storage = resolve_storage(storage) if storage is not None else registry.storage
+        self.clock = clock or SYSTEM_CLOCK
+        self.poll_interval = _positive("poll_interval", poll_interval)
+        self.log_predictions = bool(log_predictions)
+        self.flush_rows = int(_positive("flush_rows", flush_rows))
+        self.flush_interval = _positive("flush_interval", flush_interval)
+        self.max_buffer_rows = int(_positive("max_buffer_rows", max_buffer_rows))
+        self._lock = threading.RLock()
+        self._states: dict[str, EndpointState] = {}
+        self._models: OrderedDict[Slot, Served] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"LocalDeployer({self.registry!r}, storage={self.storage!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in ("_lock", "_states", "_models"):
+            del state[name]  # loaded models, folds and locks stay in their process
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self._states = {}
+        self._models = OrderedDict()
+
+    # -- changes -------------------------------------------------------------------
+
+    def deploy(
+        self,
+        ref: str | ModelVersion,
+        endpoint: str | None = None,
+        strategy: Replace | Canary | Shadow | None = None,
+        *,
+        reason: str = "",
+    ) -> Endpoint:
+        """Deploy a model version to an endpoint.
+
+        Parameters
+        ----------
+        ref : str or ModelVersion
+            ``"name"`` (latest), ``"name:3"`` or ``"name@production"``; an alias is
+            resolved now, and the event records both the reference and the version.
+        endpoint : str, optional
+            The endpoint's name; default: the model's name.
+        strategy : Replace, Canary or Shadow
+            :class:`Replace` (default) makes the version the primary; :class:`Canary`
+            and :class:`Shadow` make it the candidate next to the current primary.
+        reason : str
+            A note recorded in the event.
+
+        Returns
+        -------
+        Endpoint
+            A live handle on the endpoint.
+
+        Raises
+        ------
+        InvalidNameError, NotFoundError
+            If the reference or endpoint name is invalid, or the version does not exist.
+        ConflictError
+            A canary or shadow on an endpoint without a primary, or of the primary itself.
+        DeploymentError
+            The version failed to load or to predict on its input example: an
+            ``auto_rollback`` event is recorded and the endpoint serves what it served.
+        """
+        mv = self.registry.get(ref)
+        name = check_name(endpoint if endpoint is not None else mv.name, "endpoint name")
+        chosen = check_strategy(strategy)
+        slot = Slot(mv.name, mv.version)
+        state = self._state(name)
+        _check_deploy(name, slot, chosen, state)
+        if isinstance(chosen, Replace) and state.primary == slot and state.candidate is None:
+            return self.endpoint(name)  # already serving exactly this: nothing to record
+        try:
+            self._served(slot)  # load, warm up and health-check before any switch
+        except Exception as exc:
+            self._auto_rollback(name, ref, slot, chosen, exc)
+            raise DeploymentError(
+                f"{slot} was not deployed to endpoint {name!r}: {_why(exc)}. The endpoint still serves "
+                f"{state.primary or 'nothing'}; the failure is in deployer.history({name!r})."
+            ) from exc
+
+        def build(current: EndpointState) -> DeploymentEvent:
+            _check_deploy(name, slot, chosen, current)
+            return self._event(
+                "deploy",
+                name,
+                current,
+                ref=str(ref),
+                slot=slot,
+                strategy=chosen.kind,
+                weight=getattr(chosen, "weight", None),
+                key=getattr(chosen, "key", None),
+                reason=reason,
+            )
+
+        self._append(name, build)
+        return self.endpoint(name)
+
+    def promote(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
+        """Make the candidate the primary; the old primary goes on the rollback stack.
+
+        Raises
+        ------
+        NotFoundError
+            If the endpoint has no events.
+        ConflictError
+            If the endpoint has no candidate.
+        """
+
+        def build(state: EndpointState) -> DeploymentEvent:
+            if state.candidate is None:
+                raise ConflictError(
+                    f"Endpoint {endpoint!r} has no candidate to promote (it serves {state.primary}). "
+                    "Deploy one with strategy=Canary(weight) or Shadow() first."
+                )
+            return self._event("promote", endpoint, state, slot=state.candidate, reason=reason)
+
+        return self._append(self._existing(endpoint), build)
+
+    def rollback(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
+        """Undo the last change: drop the candidate if there is one, else return to the previous primary.
+
+        Raises
+        ------
+        NotFoundError
+            If the endpoint has no events.
+        ConflictError
+            If there is neither a candidate nor a previous primary.
+        """
+
+        def build(state: EndpointState) -> DeploymentEvent:
+            if state.candidate is not None:
+                note = f"dropped candidate {state.candidate}" + (f"; {reason}" if reason else "")
+                return self._event("rollback", endpoint, state, slot=state.primary, reason=note)
+            if not state.previous:
+                raise ConflictError(
+                    f"Endpoint {endpoint!r} has nothing to roll back to: no candidate and no previous "
+                    f"primary (it serves {state.primary or 'nothing'})."
+                )
+            return self._event("rollback", endpoint, state, slot=state.previous[0], reason=reason)
+
+        name = self._existing(endpoint)
+        state = self._state(name)
+        if state.candidate is None and state.previous:
+            try:  # load it before recording the move, so a failure changes nothing
+                self._served(state.previous[0])
+            except Exception as exc:
+                raise DeploymentError(
+                    f"Cannot roll endpoint {name!r} back to {state.previous[0]}: {_why(exc)}. It still "
+                    f"serves {state.primary}."
+                ) from exc
+        return self._append(name, build)
+
+    def undeploy(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
+        """Stop serving: handles then refuse requests until the next deploy. History is kept.
+
+        Raises
+        ------
+        NotFoundError
+            If the endpoint serves nothing.
+        """
+
+        def build(state: EndpointState) -> DeploymentEvent:
+            if state.primary is None:
+                raise NotFoundError(f"Endpoint {endpoint!r} serves nothing; there is nothing to undeploy.")
+            return self._event("undeploy", endpoint, state, reason=reason)
+
+        return self._append(self._existing(endpoint), build)
+
+    # -- queries -------------------------------------------------------------------
+
+    def endpoint(self, name: str) -> Endpoint:
+        """A live handle on an endpoint (it attaches on first use; close it when done)."""
+        from mlops_kit.deploy._endpoint import Endpoint
+
+        return Endpoint(name, self)
+
+    def status(self, endpoint: str) -> EndpointStatus:
+        """What the endpoint serves, and request statistics of this process.
+
+        Raises
+        ------
+        NotFoundError
+            If the endpoint has no events.
+        """
+        name = self._existing(endpoint)
+        live = _live.find(self, name)
+        state = self._state(name)
+        stats = {}
+        if live is not None:
+            snap = live.snapshot
+            if snap.state.tail >= state.tail:
+                state = snap.state
+            roles = {str(s): r for s, r in ((state.primary, "primary"), (state.candidate, "candidate")) if s}
+            if state.candidate is not None and state.strategy == "shadow":
+                roles[str(state.candidate)] = "shadow"
+            stats = live.stats.snapshot(roles)
+        last = state.last
+        return EndpointStatus(
+            endpoint=name,
+            primary=None if state.primary is None else str(state.primary),
+            candidate=None if state.candidate is None else str(state.candidate),
+            strategy=state.strategy,
+            weight=state.weight,
+            key=state.key,
+            previous=tuple(str(s) for s in state.previous),
+            updated_at=None if last is None else last.at,
+            updated_by=None if last is None else last.by,
+            events=state.tail,
+            versions=stats,
+        )
+
+    def endpoints(self) -> list[str]:
+        """The endpoints that serve a model now, sorted."""
+        return [name for name in endpoint_names(self.storage) if self._state(name).primary is not None]
+
+    def history(self, endpoint: str) -> list[DeploymentEvent]:
+        """Every event of the endpoint, oldest first (deploys, promotes, rollbacks, failures).
+
+        Raises
+        ------
+        NotFoundError
+            If the endpoint has no events.
+        """
+        name = self._existing(endpoint)
+        return [e.record for e in self.storage.read_log(events_log(name), DeploymentEvent)]
+
+    # -- internals -----------------------------------------------------------------
+
+    def _existing(self, endpoint: str) -> str:
+        name = check_name(endpoint, "endpoint name")
+        if self._state(name).tail == 0:
+            known = endpoint_names(self.storage)
+            raise NotFoundError(
+                f"No endpoint {name!r} in {self.storage.url}; endpoints: {known or 'none'}. "
+                "Create one with deployer.deploy('model@alias', endpoint=...)."
+            )
+        return name
+
+    def _state(self, name: str) -> EndpointState:
+        with self._lock:
+            state = self._states.get(name, EndpointState())
+            state = fold(state, _live._new_entries(self.storage, name, state.tail))
+            self._states[name] = state
+            return state
+
+    def _append(self, name: str, build: Callable[[EndpointState], DeploymentEvent]) -> DeploymentEvent:
+        state = self._state(name)
+
+        def make(seq: int) -> DeploymentEvent:
+            nonlocal state
+            if seq != state.tail + 1:  # someone else appended meanwhile: rebuild on their state
+                missing = [
+                    (s, self.storage.read_entry(events_log(name), s, DeploymentEvent))
+                    for s in range(state.tail + 1, seq)
+                ]
+                state = fold(state, missing)
+            return build(state)
+
+        seq = self.storage.append(events_log(name), make)
+        event = self.storage.read_entry(events_log(name), seq, DeploymentEvent)
+        self._state(name)
+        live = _live.find(self, name)
+        if live is not None:
+            try:
+                live.refresh()  # every handle in this process sees the change now
+            except Exception as exc:  # recorded; the endpoint's thread retries at its next poll
+                _log.warning("Endpoint %r: %s recorded, but not applied yet here: %s", name, event.kind, exc)
+        return event
+
+    def _event(
+        self,
+        kind: str,
+        name: str,
+        state: EndpointState,
+        *,
+        slot: Slot | None = None,
+        **fields: Any,
+    ) -> DeploymentEvent:
+        return DeploymentEvent(
+            kind=kind,
+            endpoint=name,
+            model=None if slot is None else slot.model,
+            version=None if slot is None else slot.version,
+            from_model=None if state.primary is None else state.primary.model,
+            from_version=None if state.primary is None else state.primary.version,
+            at=self.clock.now(),
+            by=current_user(),
+            **fields,
+        )
+
+    def _auto_rollback(self, name: str, ref: Any, slot: Slot, strategy: Any, exc: BaseException) -> None:
+        def build(state: EndpointState) -> DeploymentEvent:
+            return self._event(
+                "auto_rollback",
+                name,
+                state,
+                ref=str(ref),
+                slot=slot,
+                strategy=strategy.kind,
+                reason=_why(exc),
+            )
+
+        self._append(name, build)
+
+    def _served(self, slot: Slot) -> Served:
+        """The loaded, health-checked model of a version (cached)."""
+        with self._lock:
+            served = self._models.get(slot)
+            if served is not None:
+                self._models.move_to_end(slot)
+                return served
+        served = load_served(self.registry, self.registry.get(f"{slot.model}:{slot.version}"))
+        with self._lock:
+            self._models[slot] = served
+            while len(self._models) > _MODEL_CACHE:
+                self._models.popitem(last=False)  # snapshots still hold the ones serving
+        return served
+
+
+def _check_deploy(name: str, slot: Slot, strategy: Any, state: EndpointState) -> None:
+    if isinstance(strategy, Replace):
+        return
+    if state.primary is None:
+        raise ConflictError(
+            f"Endpoint {name!r} has no primary version, so it cannot run a {strategy.kind} of {slot}. "
+            f"Deploy a first version with strategy=Replace() (the default)."
+        )
+    if state.primary == slot:
+        raise ConflictError(
+            f"{slot} is already the primary of endpoint {name!r}; a {strategy.kind} needs another version."
+        )
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, ModelFailed):
+        return f"its health check failed (predict on the input example): {exc}"
+    return f"it failed to load: {type(exc).__name__}: {exc}"
+
+
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{name}= must be a positive number, got {value!r}.")
+    return float(value)

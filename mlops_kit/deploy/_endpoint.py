@@ -1,0 +1,205 @@
+"""``Endpoint``: a live handle on a named endpoint, in-process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import TYPE_CHECKING, Any
+
+from mlops_kit.core.errors import ConfigError
+from mlops_kit.core.names import check_name
+from mlops_kit.deploy import _live
+from mlops_kit.deploy._served import ModelFailed
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlops_kit.deploy._deployer import LocalDeployer
+    from mlops_kit.deploy._records import EndpointStatus
+
+__all__ = ["Endpoint"]
+
+
+class Endpoint:
+    """A live handle on an endpoint: predict in-process, mount over HTTP, read its log.
+
+    A handle follows its endpoint by name: a deploy, promote or rollback made through a
+    deployer in this process takes effect on every handle at once, and one made by
+    another process within the deployer's ``poll_interval``. Requests in flight
+    during a switch finish on the version they started with. Handles of one endpoint
+    in a process share one routing state, statistics and prediction log.
+
+    Parameters
+    ----------
+    name : str
+        The endpoint.
+    deployer : LocalDeployer
+        Where its state, models and options come from.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> import mlops_kit as mk
+    >>> X = pd.DataFrame({"age": [25, 40, 61, 33], "spend": [10.0, 80.5, 5.2, 42.0]})
+    >>> reg = mk.Registry(mk.MemoryStorage())
+    >>> _ = reg.register("churn", LogisticRegression().fit(X, [0, 1, 0, 1]), input_example=X.head(2))
+    >>> ep = mk.LocalDeployer(reg).deploy("churn")
+    >>> ep.predict(X).tolist()
+    [0, 1, 0, 1]
+    >>> ep.predict([{"age": 30, "spend": 50}]).tolist()  # records work too
+    [1]
+    >>> ep.predict({"age": 30})
+    Traceback (most recent call last):
+    ...
+    mlops_kit.core.errors.SchemaError: Input does not match the signature of churn:1: missing column ['spend']...
+    >>> s = ep.status()
+    >>> s.primary, s.requests, s.errors
+    ('churn:1', 3, 1)
+    >>> ep.predictions()[["version", "age", "spend", "prediction"]]
+          version  age  spend  prediction
+    0  churn:1   25   10.0           0
+    1  churn:1   40   80.5           1
+    2  churn:1   61    5.2           0
+    3  churn:1   33   42.0           1
+    4  churn:1   30   50.0           1
+    >>> ep.close()
+    """
+
+    def __init__(self, name: str, deployer: LocalDeployer) -> None:
+        self.name = check_name(name, "endpoint name")
+        self.deployer = deployer
+        self._live: _live.Live | None = None
+        self._attach_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.name!r}, {self.deployer!r})"
+
+    @property
+    def live(self) -> _live.Live:
+        """The shared live state (attached on first use)."""
+        live = self._live
+        if live is None:
+            with self._attach_lock:
+                if self._live is None:
+                    self._live = _live.attach(self.deployer, self.name)
+                live = self._live
+        return live
+
+    def predict(self, data: pd.DataFrame | list[dict[str, Any]] | dict[str, Any]) -> Any:
+        """Predict with the version the router picks (the primary, or the canary's share).
+
+        Parameters
+        ----------
+        data : DataFrame, list of dict or dict
+            Rows to predict on: a DataFrame, a list of records, or one record. The
+            model gets the columns of its signature, in order, converted to their
+            types; other columns are kept in the prediction log only.
+
+        Returns
+        -------
+        Whatever the model's ``predict`` returns (rows in input order).
+
+        Raises
+        ------
+        SchemaError
+            If columns are missing or have the wrong type (the message names them).
+        NotFoundError
+            If nothing is deployed on the endpoint.
+        Exception
+            Whatever the model raised, unchanged.
+        """
+        return self._call(data, "predict")
+
+    def predict_proba(self, data: pd.DataFrame | list[dict[str, Any]] | dict[str, Any]) -> Any:
+        """Like :meth:`predict`, with the model's ``predict_proba``.
+
+        Raises
+        ------
+        ConfigError
+            If the answering model has no ``predict_proba``.
+        """
+        return self._call(data, "predict_proba")
+
+    def _call(self, data: Any, method: str) -> Any:
+        try:
+            return self.live.infer(data, method).output
+        except ModelFailed as exc:
+            raise exc.error from None  # the model's own exception, as if called directly
+
+    def status(self) -> EndpointStatus:
+        """Versions, weights, and request and error counts with p50/p99 latency per version."""
+        _ = self.live  # attach, so the statistics are this endpoint's
+        return self.deployer.status(self.name)
+
+    @property
+    def version(self) -> str | None:
+        """The primary version now, ``"model:version"`` (``None`` if nothing is deployed)."""
+        primary = self.live.snapshot.primary
+        return None if primary is None else primary.label
+
+    def predictions(self, since: dt.datetime | None = None) -> pd.DataFrame:
+        """The prediction log: flushed batches from every process plus this process's buffer.
+
+        Columns: ``time`` (UTC), ``request_id``, ``version`` (the answering version),
+        ``shadow_version``, ``latency_ms`` (of the whole request), the request's
+        columns, and the outputs: ``prediction`` (``prediction_<i>`` for 2-D outputs,
+        ``proba_<i>`` for ``predict_proba``) and ``shadow_prediction...`` for a shadow.
+
+        Parameters
+        ----------
+        since : datetime, optional
+            Only rows logged at or after this time (timezone-aware).
+        """
+        if since is not None and (not isinstance(since, dt.datetime) or since.tzinfo is None):
+            raise ConfigError(
+                f"since= must be a timezone-aware datetime (the log is in UTC), got {since!r}; "
+                "for example datetime.now(timezone.utc) - timedelta(hours=1)."
+            )
+        log = self.live.log
+        if log is None:
+            raise ConfigError(
+                f"Endpoint {self.name!r} keeps no prediction log: its deployer has log_predictions=False."
+            )
+        return log.read(since)
+
+    def flush(self) -> int:
+        """Write the buffered prediction rows to storage now; return how many."""
+        log = self.live.log
+        return 0 if log is None else log.flush()
+
+    def refresh(self) -> None:
+        """Read the endpoint's events now instead of waiting for the next poll."""
+        self.live.refresh()
+
+    def asgi_app(self, *, max_body_bytes: int = 10 * 2**20) -> Any:
+        """A Starlette app serving this endpoint (Open Inference Protocol v2 and MLflow routes).
+
+        Mount it in FastAPI or Starlette (``app.mount("/churn", ep.asgi_app())``) or
+        run it with any ASGI server; :func:`~mlops_kit.serve` runs it with uvicorn.
+
+        Parameters
+        ----------
+        max_body_bytes : int
+            Larger request bodies get a 413 answer without being read.
+
+        Raises
+        ------
+        MissingExtraError
+            If Starlette is not installed: ``pip install 'mlops-kit[serve]'``.
+        """
+        from mlops_kit.deploy._http import make_app
+
+        return make_app(self, max_body_bytes=max_body_bytes)
+
+    def close(self) -> None:
+        """Flush the prediction log and, with the last handle, stop the background thread."""
+        live, self._live = self._live, None
+        if live is not None:
+            _live.detach(live)
+
+    def __enter__(self) -> Endpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,260 @@
+"""Requests in, model inputs out: checked against the signature, converted to its types.
+
+This runs on every request, so the common case (the right columns with the right
+dtypes) costs one look at ``frame.dtypes`` and nothing else; the conversions and
+the detailed message are only computed when something differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mlops_kit.core.errors import SchemaError
+
+if TYPE_CHECKING:
+    from mlops_kit.core.schema import Schema
+
+__all__ = ["InputChecker", "as_frame"]
+
+_JSONISH = {"integer": "int", "floating": "float", "mixed-integer-float": "float", "boolean": "bool"}
+_NUMPY = {"int": "int64", "float": "float64", "bool": "bool"}
+_PASS = {("string", "category"), ("string", "empty")}  # (expected, actual) taken as they are
+_MAX_FAST = 32
+_SMALL = 64  # below this many rows, building a frame from records is cheaper than from columns
+
+
+def as_frame(data: Any) -> pd.DataFrame:
+    """A DataFrame from a DataFrame, a list of records, or one record (a dict of scalars).
+
+    Raises
+    ------
+    SchemaError
+        If ``data`` is none of those.
+    """
+    if isinstance(data, pd.DataFrame):
+        return data
+    try:
+        if isinstance(data, Mapping):
+            if data and all(_is_sequence(v) for v in data.values()):
+                lengths = {len(v) for v in data.values()}
+                if len(lengths) == 1 and lengths.pop() <= _SMALL:  # one-row HTTP requests: the fast way
+                    names = pd.Index(list(data), dtype=object)
+                    return pd.DataFrame.from_records(list(zip(*data.values())), columns=names)
+                return pd.DataFrame(dict(data))  # columns -> values
+            return pd.DataFrame([dict(data)])  # one record
+        if (
+            isinstance(data, Sequence)
+            and not isinstance(data, str | bytes)
+            and all(isinstance(row, Mapping) for row in data)
+        ):
+            return pd.DataFrame(list(data))
+    except (ValueError, TypeError) as exc:
+        raise SchemaError(f"Cannot make a table of the input: {exc}") from exc
+    raise SchemaError(
+        "Expected a pandas DataFrame, a list of records (dicts) or one record (a dict), got "
+        f"{type(data).__name__}."
+    )
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, list | tuple | np.ndarray)
+
+
+def _kind(series: pd.Series) -> str:
+    """The logical type of a column, leniently: object columns are inferred from values."""
+    dtype = series.dtype
+    kind = dtype.kind
+    if kind in "iu":
+        return "int"
+    if kind == "f":
+        return "float"
+    if kind == "b":
+        return "bool"
+    if kind == "M":
+        return "datetime"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if isinstance(dtype, pd.StringDtype):
+        return "string"
+    if kind == "O":
+        inferred = pd.api.types.infer_dtype(series, skipna=True)
+        if inferred in ("string", "empty", "datetime"):
+            return inferred
+        return _JSONISH.get(inferred, f"object holding {inferred} values")
+    return str(dtype)
+
+
+class InputChecker:
+    """Checks and converts request frames for one model version.
+
+    Parameters
+    ----------
+    schema : Schema or None
+        The signature's inputs; ``None`` (a model registered without an input
+        example) passes frames through unchecked.
+    label : str
+        The version (``"churn:3"``), for messages.
+    """
+
+    def __init__(self, schema: Schema | None, label: str) -> None:
+        self.label = label
+        self.schema = schema
+        self.names: list[str] = list(schema.columns) if schema is not None else []
+        self._expected = {n: c.dtype for n, c in schema.columns.items()} if schema is not None else {}
+        self._tz = {n: c.tz for n, c in schema.columns.items()} if schema is not None else {}
+        # dtype -> accepted without conversion, per column, filled as frames are seen
+        self._fast: dict[str, set[Any]] = {n: set() for n in self.names}
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame the model gets: the signature's columns, in order, with its types.
+
+        Raises
+        ------
+        SchemaError
+            Naming every missing column and every column of the wrong type.
+        """
+        if self.schema is None:
+            return frame
+        dtypes = frame.dtypes
+        names = self.names
+        if len(dtypes) == len(names):
+            same = True
+            for dtype, fast in zip(dtypes.values, self._fast.values()):
+                if dtype not in fast:
+                    same = False
+                    break
+            if same and list(dtypes.index) == names:
+                return frame  # the common case: nothing to check or convert
+        return self._convert(frame, dtypes)
+
+    def _convert(self, frame: pd.DataFrame, dtypes: pd.Series) -> pd.DataFrame:
+        if frame.columns.has_duplicates or not all(isinstance(c, str) for c in frame.columns):
+            raise SchemaError(f"Input column names must be unique strings; got {list(frame.columns)[:20]!r}.")
+        missing = [n for n in self.names if n not in dtypes.index]
+        problems: list[str] = []
+        columns: dict[str, Any] = {}
+        for name in self.names:
+            if name in missing:
+                continue
+            series = frame[name]
+            try:
+                columns[name], native = self._column(name, series)
+            except SchemaError as exc:
+                problems.append(str(exc))
+                continue
+            if native and len(self._fast[name]) < _MAX_FAST:
+                self._fast[name].add(series.dtype)
+        if missing or problems:
+            raise SchemaError(
+                self._message(missing, problems, [c for c in frame.columns if c not in self._expected])
+            )
+        return pd.DataFrame(columns, index=frame.index, copy=False)
+
+    def _column(self, name: str, series: pd.Series) -> tuple[pd.Series, bool]:
+        """The column in the expected type, and whether its dtype alone makes it acceptable."""
+        expected = self._expected[name]
+        actual = _kind(series)
+        definite = _is_definite(series.dtype)  # the dtype, not the values, says what it holds
+        try:
+            if expected == "datetime" and actual in ("datetime", "string", "empty"):
+                converted = self._datetime(name, series)
+                return converted, converted is series and definite
+            if actual == expected or (expected, actual) in _PASS:
+                if definite or expected in ("string", "category"):
+                    return series, definite
+                return series.astype(_NUMPY[expected]), False  # type: ignore[call-overload]  # an object column of ints, floats, bools
+            if expected == "float" and actual in ("int", "empty"):
+                return series.astype("float64"), False
+            if expected == "category" and actual in ("string", "empty"):
+                return series.astype("category"), False
+            if expected == "int" and actual == "float":
+                return _whole(name, series), False
+        except SchemaError:
+            raise
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise SchemaError(
+                f"column {name!r}: expected {expected}, could not convert: {_first_line(exc)}"
+            ) from None
+        if actual == "empty":
+            raise SchemaError(f"column {name!r}: expected {expected}, got only nulls")
+        raise SchemaError(
+            f"column {name!r}: expected {expected}, got {actual} ({series.dtype}), e.g. {_examples(series)}"
+        )
+
+    def _datetime(self, name: str, series: pd.Series) -> pd.Series:
+        tz = self._tz.get(name)
+        try:
+            if series.dtype.kind != "M":
+                series = pd.to_datetime(series, utc=tz is not None, format="ISO8601")
+            current = getattr(series.dtype, "tz", None)
+        except (ValueError, TypeError) as exc:
+            raise SchemaError(
+                f"column {name!r}: expected datetime, could not parse: {_first_line(exc)}"
+            ) from None
+        if tz is None and current is not None:
+            raise SchemaError(
+                f"column {name!r}: expected naive datetimes (no time zone), got time zone {current}"
+            )
+        if tz is not None and current is None:
+            return series.dt.tz_localize(tz)
+        if tz is not None and str(current) != tz:
+            return series.dt.tz_convert(tz)
+        return series
+
+    def _message(self, missing: list[str], problems: list[str], extra: list[str]) -> str:
+        parts = []
+        if missing:
+            parts.append(f"missing column{'s' if len(missing) > 1 else ''} {missing}")
+        parts.extend(problems)
+        takes = ", ".join(f"{n} ({self._expected[n]})" for n in self.names)
+        text = f"Input does not match the signature of {self.label}: {'; '.join(parts)}. The model takes: {takes}."
+        if missing and extra:
+            text += f" Columns it does not take were also sent: {extra[:10]}."
+        return text
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0].split(". ")[0].rstrip(":;. ") if lines else type(exc).__name__
+
+
+def _is_definite(dtype: Any) -> bool:
+    return dtype.kind != "O" or isinstance(dtype, pd.CategoricalDtype | pd.StringDtype)
+
+
+def _whole(name: str, series: pd.Series) -> pd.Series:
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    if not (np.isfinite(values).all() and (values == np.round(values)).all()):
+        bad = series[~(np.isfinite(values) & (values == np.round(values)))]
+        raise SchemaError(
+            f"column {name!r}: expected int, got float values that are not whole numbers or are "
+            f"null, e.g. {_examples(bad, dropna=False)}"
+        )
+    return series.astype("int64")
+
+
+def _examples(series: pd.Series, *, dropna: bool = True) -> list[Any]:
+    values = (series.dropna() if dropna else series).head(3).tolist()
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+def cast_like(checker: InputChecker | None, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the signature's columns converted to its types where possible (for the log).
+
+    Columns that cannot be converted, and columns the signature does not know, are
+    left as they are: the log keeps what was sent.
+    """
+    if checker is None or checker.schema is None:
+        return frame
+    converted = {}
+    for name in checker.names:
+        if name in frame.columns:
+            try:
+                converted[name] = checker._column(name, frame[name])[0]
+            except SchemaError:
+                continue
+    return frame.assign(**converted) if converted else frame

@@ -1,0 +1,301 @@
+"""Request bodies to columns and outputs to JSON: Open Inference Protocol v2 and MLflow's formats.
+
+Parsers return plain ``{column: list}`` dicts (cheap to log, cheap to turn into a
+DataFrame) or raise :class:`BadRequest` with the HTTP status that fits.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["BadRequest", "oip_outputs", "parse_invocations", "parse_oip", "to_json", "to_jsonable"]
+
+_OIP_INT = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
+_OIP_FLOAT = {"FP16", "FP32", "FP64"}
+OIP_DATATYPES = {
+    "int": "INT64",
+    "float": "FP64",
+    "bool": "BOOL",
+    "string": "BYTES",
+    "category": "BYTES",
+    "datetime": "BYTES",
+}
+_MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+
+
+class BadRequest(Exception):
+    """The request cannot be understood; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _json(body: bytes) -> Any:
+    if not body:
+        raise BadRequest("The request body is empty; expected a JSON object.")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
+
+
+def _json_type(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media in ("application/json", "") or media.endswith("+json")
+
+
+def parse_invocations(
+    body: bytes, content_type: str
+) -> tuple[pd.DataFrame | dict[str, list[Any]], dict[str, Any]]:
+    """An MLflow scoring request: ``dataframe_split``, ``dataframe_records``, ``instances``,
+    ``inputs`` (JSON) or CSV. Returns the columns and the ``params``."""
+    media = content_type.split(";")[0].strip().lower()
+    if media == "text/csv":
+        try:
+            return pd.read_csv(io.BytesIO(body)), {}
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise BadRequest(f"The CSV body cannot be parsed: {exc}.") from None
+    if not _json_type(content_type):
+        raise BadRequest(
+            f"Unsupported content type {content_type!r}; send application/json or text/csv.", status=415
+        )
+    payload = _json(body)
+    if not isinstance(payload, dict):
+        raise BadRequest(f"Expected a JSON object with one of {list(_MLFLOW_KEYS)}, got a {_kind(payload)}.")
+    present = [k for k in _MLFLOW_KEYS if k in payload]
+    unknown = [k for k in payload if k not in (*_MLFLOW_KEYS, "params")]
+    if len(present) != 1 or unknown:
+        raise BadRequest(
+            f"Expected exactly one of {list(_MLFLOW_KEYS)} (and optionally 'params'); got keys {sorted(payload)}."
+        )
+    params = payload.get("params") or {}
+    if not isinstance(params, dict):
+        raise BadRequest(f"'params' must be a JSON object, got a {_kind(params)}.")
+    key = present[0]
+    data = payload[key]
+    if key == "dataframe_split":
+        return _split(data), params
+    if isinstance(data, list):
+        return _records(data, key), params
+    if isinstance(data, dict) and key in ("instances", "inputs"):
+        return _columns(data, key), params
+    raise BadRequest(f"'{key}' must be a list of records (objects), got a {_kind(data)}.")
+
+
+def _split(data: Any) -> dict[str, list[Any]]:
+    if not isinstance(data, dict) or "columns" not in data or "data" not in data:
+        raise BadRequest(
+            "'dataframe_split' must be an object with 'columns' and 'data' (and optionally 'index')."
+        )
+    columns, rows = data["columns"], data["data"]
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise BadRequest("'dataframe_split.columns' must be a list of column names (strings).")
+    if len(set(columns)) != len(columns):
+        raise BadRequest(f"'dataframe_split.columns' has duplicated names: {columns}.")
+    if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == len(columns) for r in rows):
+        raise BadRequest(
+            f"'dataframe_split.data' must be a list of rows, each a list of {len(columns)} values."
+        )
+    out = {c: [row[i] for row in rows] for i, c in enumerate(columns)}
+    _check_scalars(out)
+    return out
+
+
+def _records(rows: list[Any], key: str) -> dict[str, list[Any]]:
+    if not all(isinstance(r, dict) for r in rows):
+        raise BadRequest(f"'{key}' must be a list of records (JSON objects, one per row).")
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    out = {n: [r.get(n) for r in rows] for n in names}
+    _check_scalars(out)
+    return out
+
+
+def _columns(data: dict[str, Any], key: str) -> dict[str, list[Any]]:
+    if not all(isinstance(v, list) for v in data.values()):
+        raise BadRequest(f"'{key}' as an object must map column names to lists of values.")
+    lengths = {len(v) for v in data.values()}
+    if len(lengths) > 1:
+        raise BadRequest(f"The columns of '{key}' have different lengths: {sorted(lengths)}.")
+    _check_scalars(data)
+    return dict(data)
+
+
+def _check_scalars(columns: dict[str, list[Any]]) -> None:
+    for name, values in columns.items():
+        for value in values:
+            if isinstance(value, list | dict):
+                raise BadRequest(
+                    f"Column {name!r} holds a nested {_kind(value)}; every cell must be a scalar."
+                )
+
+
+def parse_oip(body: bytes, content_type: str) -> tuple[dict[str, list[Any]], dict[str, Any], str | None]:
+    """An Open Inference Protocol v2 inference request: one input tensor per column.
+
+    Returns the columns, the ``parameters`` and the request ``id``.
+    """
+    if not _json_type(content_type):
+        raise BadRequest(f"Unsupported content type {content_type!r}; send application/json.", status=415)
+    payload = _json(body)
+    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list) or not payload["inputs"]:
+        raise BadRequest("Expected a JSON object with 'inputs': a non-empty list of tensors.")
+    request_id = payload.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise BadRequest(f"'id' must be a string, got a {_kind(request_id)}.")
+    parameters = payload.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise BadRequest(f"'parameters' must be a JSON object, got a {_kind(parameters)}.")
+    columns: dict[str, list[Any]] = {}
+    rows: int | None = None
+    for tensor in payload["inputs"]:
+        name, values = _tensor(tensor)
+        if name in columns:
+            raise BadRequest(f"Input {name!r} is given twice.")
+        if rows is not None and len(values) != rows:
+            raise BadRequest(f"Input {name!r} has {len(values)} rows; the inputs before it have {rows}.")
+        rows = len(values)
+        columns[name] = values
+    return columns, parameters, request_id
+
+
+def _tensor(tensor: Any) -> tuple[str, list[Any]]:
+    if not isinstance(tensor, dict):
+        raise BadRequest(
+            f"Each input must be an object with name, shape, datatype and data; got a {_kind(tensor)}."
+        )
+    name, shape, datatype, data = (tensor.get(k) for k in ("name", "shape", "datatype", "data"))
+    if not isinstance(name, str) or not name:
+        raise BadRequest("Each input needs a 'name' (a non-empty string).")
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        raise BadRequest(f"Input {name!r}: 'shape' must be a list of non-negative integers, got {shape!r}.")
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
+        raise BadRequest(f"Input {name!r}: shape {shape} is not a column; expected [rows] or [rows, 1].")
+    if not isinstance(datatype, str):
+        raise BadRequest(
+            f"Input {name!r}: 'datatype' must be a string such as 'FP64', 'INT64', 'BOOL' or 'BYTES'."
+        )
+    if not isinstance(data, list):
+        raise BadRequest(f"Input {name!r}: 'data' must be a list.")
+    values = _flatten(data, name)
+    if len(values) != shape[0]:
+        raise BadRequest(f"Input {name!r}: shape {shape} says {shape[0]} values, 'data' holds {len(values)}.")
+    _check_datatype(name, datatype, values)
+    return name, values
+
+
+def _flatten(data: list[Any], name: str) -> list[Any]:
+    if not any(isinstance(v, list) for v in data):
+        return data
+    flat: list[Any] = []
+    for value in data:
+        if isinstance(value, list):
+            if any(isinstance(v, list | dict) for v in value):
+                raise BadRequest(f"Input {name!r}: 'data' is nested too deep for a column.")
+            flat.extend(value)
+        else:
+            flat.append(value)
+    return flat
+
+
+def _check_datatype(name: str, datatype: str, values: list[Any]) -> None:
+    if datatype == "BOOL":
+        ok = all(isinstance(v, bool) or v is None for v in values)
+    elif datatype in _OIP_INT:
+        ok = all((isinstance(v, int) and not isinstance(v, bool)) or v is None for v in values)
+    elif datatype in _OIP_FLOAT:
+        ok = all((isinstance(v, int | float) and not isinstance(v, bool)) or v is None for v in values)
+    elif datatype == "BYTES":
+        ok = all(isinstance(v, str) or v is None for v in values)
+    else:
+        raise BadRequest(
+            f"Input {name!r}: unknown datatype {datatype!r}; expected BOOL, INT8-INT64, UINT8-UINT64, "
+            "FP16-FP64 or BYTES."
+        )
+    if not ok:
+        bad = next(v for v in values if v is not None and not _fits(datatype, v))
+        raise BadRequest(f"Input {name!r}: datatype {datatype} but 'data' holds {bad!r}.")
+
+
+def _fits(datatype: str, value: Any) -> bool:
+    if datatype == "BOOL":
+        return isinstance(value, bool)
+    if datatype in _OIP_INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if datatype in _OIP_FLOAT:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
+
+
+# -- outputs -----------------------------------------------------------------------
+
+
+def to_jsonable(output: Any) -> Any:
+    """Model output as JSON-ready lists (records for a DataFrame); NaN becomes null."""
+    if isinstance(output, pd.DataFrame):
+        return [{k: _clean(v) for k, v in row.items()} for row in output.to_dict(orient="records")]
+    array = output.to_numpy() if isinstance(output, pd.Series) else np.asarray(output)
+    return _array_list(array)
+
+
+def _array_list(array: np.ndarray) -> list[Any]:
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        array = np.where(np.isfinite(array), array, np.array(None, dtype=object)).astype(object)
+    if array.dtype.kind == "M":
+        return [None if pd.isna(v) else pd.Timestamp(v).isoformat() for v in array.ravel()]
+    values = array.tolist()
+    if array.dtype.kind == "O":
+        values = _clean_nested(values)
+    return values
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _clean(value.item())
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _clean_nested(values: Any) -> Any:
+    if isinstance(values, list):
+        return [_clean_nested(v) for v in values]
+    return _clean(values)
+
+
+def oip_outputs(output: Any) -> list[dict[str, Any]]:
+    """Model output as OIP v2 output tensors (one per DataFrame column, else one)."""
+    if isinstance(output, pd.DataFrame):
+        return [_tensor_out(str(c), output[c].to_numpy()) for c in output.columns]
+    array = output.to_numpy() if isinstance(output, pd.Series) else np.asarray(output)
+    return [_tensor_out("prediction", array)]
+
+
+def _tensor_out(name: str, array: np.ndarray) -> dict[str, Any]:
+    kind = array.dtype.kind
+    datatype = {"b": "BOOL", "i": "INT64", "u": "UINT64", "f": "FP64"}.get(kind, "BYTES")
+    flat = _array_list(array.ravel())
+    if datatype == "BYTES":
+        flat = [v if v is None or isinstance(v, str | bool | int | float) else str(v) for v in flat]
+    return {"name": name, "shape": list(array.shape), "datatype": datatype, "data": flat}
+
+
+def to_json(content: Any) -> bytes:
+    """Compact JSON bytes."""
+    return json.dumps(content, separators=(",", ":"), allow_nan=False).encode()

@@ -1,0 +1,155 @@
+"""The records of the deployer: deployment events, prediction batches, endpoint status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field
+
+from mlops_kit.core.record import FrozenMap, Record
+
+__all__ = ["DeploymentEvent", "EndpointStatus", "EventKind", "PredictionBatch", "VersionStats"]
+
+EventKind = Literal["deploy", "promote", "rollback", "auto_rollback", "undeploy"]
+StrategyKind = Literal["replace", "canary", "shadow"]
+
+
+class DeploymentEvent(Record):
+    """One entry of an endpoint's audit trail (see :meth:`LocalDeployer.history`).
+
+    Attributes
+    ----------
+    kind : str
+        ``"deploy"``, ``"promote"``, ``"rollback"``, ``"auto_rollback"`` (a deploy that
+        failed its load or health check; nothing changed) or ``"undeploy"``.
+    endpoint : str
+        The endpoint.
+    ref : str or None
+        For a deploy, the reference as given (``"churn@production"``).
+    model, version : str or None, int or None
+        The concrete version the event is about: deployed, promoted, returned to, or
+        refused.
+    strategy, weight, key : str or None, float or None, str or None
+        For a deploy: ``"replace"``, ``"canary"`` (with its weight and key) or ``"shadow"``.
+    from_model, from_version : str or None, int or None
+        The primary before the event.
+    reason : str
+        Why (an auto-rollback's error, or a note given by the caller).
+    at, by : datetime, str
+        When, and who (``user@host``).
+    """
+
+    SCHEMA_VERSION = 1
+
+    kind: EventKind
+    endpoint: str
+    ref: str | None = None
+    model: str | None = None
+    version: int | None = Field(default=None, ge=1)
+    strategy: StrategyKind | None = None
+    weight: float | None = None
+    key: str | None = None
+    from_model: str | None = None
+    from_version: int | None = None
+    reason: str = ""
+    at: dt.datetime
+    by: str
+
+    @property
+    def target(self) -> str | None:
+        """``"model:version"`` the event is about, if any."""
+        return None if self.model is None else f"{self.model}:{self.version}"
+
+    def __str__(self) -> str:
+        when = f"{self.at:%Y-%m-%d %H:%M:%S} {self.by}"
+        before = "" if self.from_model is None else f" (primary was {self.from_model}:{self.from_version})"
+        if self.kind == "deploy":
+            how: str = self.strategy or "replace"
+            if self.strategy == "canary":
+                how = f"canary {self.weight:g}" + (f" by {self.key!r}" if self.key else "")
+            return f"{when}: deploy {self.target} ({self.ref}) as {how} on {self.endpoint!r}{before}"
+        if self.kind == "auto_rollback":
+            return f"{when}: auto-rollback of {self.target} on {self.endpoint!r}: {self.reason}"
+        if self.kind == "undeploy":
+            return f"{when}: undeploy {self.endpoint!r}{before}"
+        return f"{when}: {self.kind} {self.endpoint!r} to {self.target}{before}"
+
+
+class PredictionBatch(Record):
+    """A flushed chunk of an endpoint's prediction log: a Parquet blob and its time span."""
+
+    SCHEMA_VERSION = 1
+
+    blob: str = Field(pattern=r"^[0-9a-f]{64}$")
+    n_rows: int = Field(ge=0)
+    first_at: dt.datetime
+    last_at: dt.datetime
+    by: str
+
+
+class VersionStats(Record):
+    """Traffic served by one version since this process attached to the endpoint."""
+
+    role: Literal["primary", "candidate", "shadow", "retired"]
+    requests: int = 0
+    errors: int = 0
+    rows: int = 0
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+
+
+class EndpointStatus(Record):
+    """What an endpoint serves now, and how it went (see :meth:`Endpoint.status`).
+
+    Attributes
+    ----------
+    endpoint : str
+        The endpoint.
+    primary, candidate : str or None
+        ``"model:version"`` of the primary and of the candidate (if any).
+    strategy, weight, key : str or None, float or None, str or None
+        How the candidate gets traffic (``"canary"`` or ``"shadow"``).
+    previous : tuple of str
+        The rollback stack, most recent first.
+    updated_at, updated_by : datetime or None, str or None
+        The last event.
+    events : int
+        How many events the endpoint's log holds.
+    versions : mapping of str to VersionStats
+        Requests, errors and p50/p99 latency per version in this process.
+    """
+
+    endpoint: str
+    primary: str | None = None
+    candidate: str | None = None
+    strategy: StrategyKind | None = None
+    weight: float | None = None
+    key: str | None = None
+    previous: tuple[str, ...] = ()
+    updated_at: dt.datetime | None = None
+    updated_by: str | None = None
+    events: int = 0
+    versions: FrozenMap[VersionStats] = {}
+
+    @property
+    def requests(self) -> int:
+        """Requests answered or refused by every version, shadows excluded."""
+        return sum(s.requests for s in self.versions.values() if s.role != "shadow")
+
+    @property
+    def errors(self) -> int:
+        """Requests that failed (bad input or a model error), shadows excluded."""
+        return sum(s.errors for s in self.versions.values() if s.role != "shadow")
+
+    def __str__(self) -> str:
+        if self.primary is None:
+            return f"endpoint {self.endpoint!r}: nothing deployed"
+        text = f"endpoint {self.endpoint!r}: primary {self.primary}"
+        if self.candidate is not None:
+            share = f" {self.weight:g}" if self.strategy == "canary" else ""
+            text += f", candidate {self.candidate} ({self.strategy}{share})"
+        for label, s in self.versions.items():
+            latency = "" if s.p50_ms is None else f", p50 {s.p50_ms:.2f} ms, p99 {s.p99_ms:.2f} ms"
+            text += f"\n  {label} [{s.role}]: {s.requests} requests, {s.errors} errors{latency}"
+        return text

@@ -1,0 +1,98 @@
+"""``serve``: run an endpoint's ASGI app with uvicorn, in one process or several."""
+
+from __future__ import annotations
+
+import base64
+import os
+import pickle
+from typing import TYPE_CHECKING, Any
+
+from mlops_kit.core.errors import ConfigError
+from mlops_kit.core.storage import MemoryStorage, MissingExtraError
+
+if TYPE_CHECKING:
+    from mlops_kit.deploy._endpoint import Endpoint
+
+__all__ = ["app_from_environment", "serve"]
+
+# For workers > 1, uvicorn starts each worker from an import string; the deployer
+# (registry and storage pickle as URL + options) and options travel in this variable.
+SPEC_ENV = "MLOPS_KIT_SERVE_SPEC"
+
+
+def serve(
+    endpoint: Endpoint,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    max_body_bytes: int = 10 * 2**20,
+    log_level: str = "warning",
+) -> None:
+    """Serve an endpoint over HTTP with uvicorn until interrupted (Ctrl-C, SIGTERM).
+
+    Routes are those of :meth:`Endpoint.asgi_app`. On shutdown the prediction log
+    is flushed.
+
+    Parameters
+    ----------
+    endpoint : Endpoint
+        What to serve (from :meth:`LocalDeployer.deploy` or :meth:`LocalDeployer.endpoint`).
+    host, port : str, int
+        Where to listen.
+    workers : int
+        Worker processes. With more than one, each worker attaches to the endpoint
+        through the deployer's storage, so that storage must be shared (a folder or
+        an object store, not a ``MemoryStorage``); they follow deploys within the
+        deployer's ``poll_interval``.
+    max_body_bytes : int
+        Request bodies above this size get a 413 answer.
+    log_level : str
+        uvicorn's log level.
+
+    Raises
+    ------
+    MissingExtraError
+        If uvicorn or Starlette is missing: ``pip install 'mlops-kit[serve]'``.
+    ConfigError
+        If ``workers`` is invalid, or above 1 with an in-memory storage.
+    """
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise MissingExtraError("Serving over HTTP needs uvicorn: pip install 'mlops-kit[serve]'") from exc
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers= must be a positive integer, got {workers!r}.")
+    if workers == 1:
+        app = endpoint.asgi_app(max_body_bytes=max_body_bytes)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+        return
+    deployer = endpoint.deployer
+    if isinstance(deployer.storage, MemoryStorage) or isinstance(deployer.registry.storage, MemoryStorage):
+        raise ConfigError(
+            "workers > 1 run in separate processes, which cannot share a MemoryStorage; "
+            "use a folder or an object store (mk.storage('./.mlops'), 's3://...')."
+        )
+    spec = pickle.dumps({"deployer": deployer, "endpoint": endpoint.name, "max_body_bytes": max_body_bytes})
+    os.environ[SPEC_ENV] = base64.b64encode(spec).decode()
+    uvicorn.run(
+        "mlops_kit.deploy._serve:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        lifespan="on",
+    )
+
+
+def app_from_environment() -> Any:
+    """The app of a worker process (uvicorn's factory for ``workers > 1``)."""
+    text = os.environ.get(SPEC_ENV)
+    if not text:
+        raise ConfigError(f"${SPEC_ENV} is not set; this factory is started by mlops_kit.serve(workers=N).")
+    # The variable is written by serve() in the parent process just before it starts
+    # the workers: it is as trusted as the parent's own memory.
+    spec = pickle.loads(base64.b64decode(text))
+    endpoint = spec["deployer"].endpoint(spec["endpoint"])
+    return endpoint.asgi_app(max_body_bytes=spec["max_body_bytes"])

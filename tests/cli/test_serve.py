@@ -1,0 +1,112 @@
+"""``mlops-kit serve``: a real server process on 127.0.0.1, followed by another process's deploys."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+import mlops_kit as mk
+from mlops_kit.cli import main
+from tests.conftest import free_port
+from tests.deploy.conftest import make_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+BODY = {"dataframe_split": {"columns": ["age", "spend", "plan"], "data": [[30, 50.0, "pro"]]}}
+
+
+@contextmanager
+def serving(store: str, *args: str) -> Iterator[tuple[httpx.Client, subprocess.Popen[str], float]]:
+    """Start ``mlops-kit serve`` in its own process; yield a client, the process, and seconds to ready."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlops_kit.cli", "serve", *args, "--storage", store, "--port", str(port)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"the server exited: {proc.stderr.read() if proc.stderr else ''}")
+            try:
+                if client.get("/v2/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() - started > 60:
+                raise AssertionError("the server was not ready within 60 s")
+            time.sleep(0.05)
+        yield client, proc, time.monotonic() - started
+    finally:
+        client.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+
+
+def version(client: httpx.Client) -> str:
+    r = client.post("/invocations", json=BODY)
+    assert r.status_code == 200, r.text
+    return r.headers["x-model-version"]
+
+
+@pytest.mark.slow
+def test_serve_follows_another_process_and_flushes_on_shutdown(tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    reg = make_registry(mk.storage(store))
+    reg.set_alias("m", "production", 1)
+    dep = mk.LocalDeployer(reg)
+    with serving(store, "m@production", "--poll-interval", "0.5") as (client, proc, ready_after):
+        assert version(client) == "m:1"
+        dep.deploy("m:2", endpoint="m", strategy=mk.Canary(0.5))
+        dep.promote("m")
+        promoted = time.monotonic()
+        while version(client) != "m:2":
+            assert time.monotonic() - promoted < 10, "the server did not follow the promote"
+            time.sleep(0.05)
+        followed_after = time.monotonic() - promoted
+        sent = 2 + sum(1 for _ in range(20) if version(client) == "m:2")
+        proc.send_signal(signal.SIGTERM)  # graceful: the prediction log is flushed
+        assert proc.wait(timeout=60) == 0
+    print(f"ready after {ready_after:.2f} s; followed the promote after {followed_after:.2f} s")
+    assert followed_after < 0.5 + 5  # its poll interval, plus loading the model on a busy machine
+    log = dep.endpoint("m").predictions()
+    assert len(log) >= sent and set(log["version"]) == {"m:1", "m:2"}
+    assert [e.kind for e in dep.history("m")] == ["deploy", "deploy", "promote"]
+
+
+@pytest.mark.slow
+def test_a_restart_joins_the_endpoint_instead_of_undoing_a_promote(tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    reg = make_registry(mk.storage(store))
+    reg.set_alias("m", "production", 1)
+    dep = mk.LocalDeployer(reg)
+    dep.deploy("m:1")
+    dep.deploy("m:3", strategy=mk.Canary(0.5))
+    dep.promote("m")
+    with serving(store, "m@production") as (client, _, _):
+        assert version(client) == "m:3"
+        assert client.get("/healthz").json()["primary"] == "m:3"
+    assert len(dep.history("m")) == 3
+
+
+def test_serve_errors_are_one_line(tmp_path: Path) -> None:
+    make_registry(mk.storage(str(tmp_path)))
+    result = CliRunner().invoke(main, ["serve", "nope@production", "--storage", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "NotFoundError:" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = CliRunner().invoke(main, ["serve", "../x", "--storage", str(tmp_path)])
+    assert result.exit_code == 1 and "InvalidNameError" in result.stderr
