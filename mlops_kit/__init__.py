@@ -17,11 +17,13 @@ _EXPORTS: dict[str, str] = {
     "ConflictError": "mlops_kit.core.errors",
     "Dataset": "mlops_kit.datasets",
     "DatasetVersion": "mlops_kit.datasets",
+    "DriftReport": "mlops_kit.monitor",
     "FsspecStorage": "mlops_kit.core.storage",
     "IntegrityError": "mlops_kit.core.errors",
     "InvalidNameError": "mlops_kit.core.errors",
     "MemoryStorage": "mlops_kit.core.storage",
     "MlopsKitError": "mlops_kit.core.errors",
+    "Monitor": "mlops_kit.monitor",
     "NotFoundError": "mlops_kit.core.errors",
     "PipelineError": "mlops_kit.core.errors",
     "Profile": "mlops_kit.core.profile",
@@ -64,3 +66,4 @@ if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema
     from mlops_kit.core.storage import FsspecStorage, MemoryStorage, Storage, storage
     from mlops_kit.datasets import Dataset, DatasetVersion
+    from mlops_kit.monitor import DriftReport, Monitor
