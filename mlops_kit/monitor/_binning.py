@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlops_kit.core.histogram import Histogram
+from mlops_kit.core.histogram import Histogram, needed_exponent
 from mlops_kit.core.profile import ColumnProfile
 
 __all__ = ["CategoryTable", "Grid", "category_table", "common_grid"]
@@ -85,9 +85,13 @@ def _cdf(counts: np.ndarray) -> np.ndarray:
     return cum / cum[-1] if cum[-1] else cum
 
 
-def common_grid(reference: Histogram, current: Histogram) -> Grid:
-    """Both histograms on the coarser of their two grids, over the union of their bins."""
-    exponent = max(reference.exponent, current.exponent)
+def common_grid(reference: Histogram, current: Histogram, low: float, high: float) -> Grid:
+    """Both histograms on one grid over the union of their bins; ``low``/``high`` span both samples.
+
+    The grid is the coarser of the two, or coarser still when the samples lie far apart
+    (two different constants), so that it never holds more than ``MAX_BINS`` bins.
+    """
+    exponent = max(reference.exponent, current.exponent, needed_exponent(low, high))
     ref, cur = reference.coarsen(exponent), current.coarsen(exponent)
     offset = min(ref.offset, cur.offset)
     end = max(ref.offset + len(ref.counts), cur.offset + len(cur.counts))

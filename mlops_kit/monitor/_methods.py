@@ -207,7 +207,7 @@ class JensenShannon(DriftMethod):
 class AndersonDarling(DriftMethod):
     """k-sample Anderson-Darling test (``scipy.stats.anderson_ksamp``) on raw values.
 
-    scipy caps its p-value to [0.001, 0.25]; the note says when it was capped.
+    scipy clips its p-value to [0.001, 0.25]; the note says when it was clipped.
     """
 
     name = "anderson"
@@ -232,9 +232,10 @@ class AndersonDarling(DriftMethod):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = stats.anderson_ksamp([ref, cur], **kwargs)
-        capped = any("capped" in str(w.message) for w in caught)
+        # scipy warns "p-value capped" (above 0.25) or "p-value floored" (below 0.001).
+        capped = any("capped" in str(w.message) or "floored" in str(w.message) for w in caught)
         return MethodResult(
-            float(result.statistic), float(result.pvalue), "p-value capped by scipy" if capped else ""
+            float(result.statistic), float(result.pvalue), "p-value clipped to [0.001, 0.25] by scipy" if capped else ""
         )
 
 

@@ -9,7 +9,7 @@ from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.core.names import check_name
 from mlops_kit.core.profile import Profile
-from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.core.storage import LogEntry, Storage, resolve_storage
 from mlops_kit.monitor import _config, _performance
 from mlops_kit.monitor._columns import Role
 from mlops_kit.monitor._evaluate import Pending, adjust, decide, evaluate
@@ -367,9 +367,12 @@ class Monitor:
 
     def reports(self) -> list[DriftReport]:
         """Every stored report of this monitor, oldest first (needs ``name=``)."""
+        return [entry.record for entry in self._entries()]
+
+    def _entries(self) -> list[LogEntry[DriftReport]]:
         if self.name is None:
             raise ConfigError("This monitor has no name, so it keeps no history; create it with name='...'.")
-        return [entry.record for entry in self._storage().read_log(self._log, DriftReport)]
+        return self._storage().read_log(self._log, DriftReport)
 
     def history(self) -> pd.DataFrame:
         """The drift time series: one row per stored report and column (needs ``name=``).
@@ -381,7 +384,8 @@ class Monitor:
         """
         from mlops_kit.monitor._windows import reports_frame
 
-        return reports_frame(self.reports())
+        entries = self._entries()
+        return reports_frame([e.record for e in entries], [e.seq for e in entries])
 
     def to_prometheus(self, registry: Any = None) -> Any:
         """Export the latest report's scores as Prometheus gauges, refreshed at each scrape.

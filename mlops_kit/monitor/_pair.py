@@ -59,7 +59,9 @@ class ColumnPair:
         ref, cur = self.reference.histogram, self.current.histogram
         if ref is None or cur is None or not sum(ref.counts) or not sum(cur.counts):
             return None
-        return common_grid(ref, cur)
+        low = min(self.reference.min, self.current.min)  # type: ignore[type-var]
+        high = max(self.reference.max, self.current.max)  # type: ignore[type-var]
+        return common_grid(ref, cur, low, high)
 
     @cached_property
     def table(self) -> CategoryTable:

@@ -48,10 +48,11 @@ def split_windows(
         raise SchemaError("The current data is empty; a drift check needs at least one row.")
 
 
-def reports_frame(reports: Sequence[DriftReport]) -> pd.DataFrame:
+def reports_frame(reports: Sequence[DriftReport], seqs: Sequence[int] | None = None) -> pd.DataFrame:
     """One row per report and column: when, which method, the scores and the decisions."""
     import pandas as pd
 
+    seqs = range(1, len(reports) + 1) if seqs is None else seqs
     rows = [
         {
             "seq": i,
@@ -68,7 +69,7 @@ def reports_frame(reports: Sequence[DriftReport]) -> pd.DataFrame:
             "drift_share": r.drift_share,
             "dataset_drifted": r.drifted,
         }
-        for i, r in enumerate(reports, 1)
+        for i, r in zip(seqs, reports)
         for c in r.columns.values()
     ]
     columns = ["seq", "created_at", "window_start", "window_end", "column", "role", "method",
