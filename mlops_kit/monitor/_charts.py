@@ -31,6 +31,7 @@ _STYLE = {
     "ytick.color": "#5b6068",
     "legend.frameon": False,
 }
+_PALETTE = ["#2f6fdf", "#e8842c", "#2a9d62", "#8e5bd0", "#c9406e", "#1c9fb0", "#8c7a35", "#5b6068"]
 _counter = itertools.count(1)
 
 
@@ -48,7 +49,7 @@ def _figure(width: float, height: float, left: float = 0.6, right: float = 0.15)
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height))
-    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=0.45 / height, top=1 - 0.12 / height)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=0.45 / height, top=1 - 0.32 / height)
     return fig, fig.add_subplot()
 
 
@@ -76,7 +77,7 @@ def _distribution(dist: Distribution, column: str) -> str:
     import numpy as np
 
     if dist.kind == "numeric":
-        fig, ax = _figure(5.6, 2.3)
+        fig, ax = _figure(5.6, 2.5)
         edges = np.asarray(dist.edges)
         ax.stairs(dist.reference, edges, fill=True, color=REFERENCE, alpha=0.55, label="reference")
         ax.stairs(dist.current, edges, color=CURRENT, linewidth=1.6, label="current")
@@ -85,14 +86,14 @@ def _distribution(dist: Distribution, column: str) -> str:
     else:
         n = len(dist.labels)
         longest = max((len(_short(label)) for label in dist.labels), default=4)
-        fig, ax = _figure(5.6, max(1.6, 0.28 * n + 0.7), left=min(2.4, 0.25 + 0.065 * longest))
+        fig, ax = _figure(5.6, max(1.8, 0.28 * n + 0.9), left=min(2.4, 0.25 + 0.065 * longest))
         y = np.arange(n)
         ax.barh(y - 0.2, dist.reference, height=0.4, color=REFERENCE, label="reference")
         ax.barh(y + 0.2, dist.current, height=0.4, color=CURRENT, label="current")
         ax.set_yticks(y, [_short(label) for label in dist.labels])
         ax.invert_yaxis()
         ax.set_xlabel("share of rows")
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=8, borderaxespad=0.2)
     return _svg(fig)
 
 
@@ -110,7 +111,8 @@ def _timeline(reports: Sequence[DriftReport], columns: Sequence[str]) -> str:
     import numpy as np
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
-    fig, ax = _figure(7.2, 3.0, right=0.6)
+    fig, ax = _figure(7.2, 3.3, right=0.6)
+    ax.set_prop_cycle(color=_PALETTE)
     times = [r.window_start or r.created_at for r in reports]
     for name in columns:
         values = [np.nan if (c := r.columns.get(name)) is None or c.effect_size is None else c.effect_size for r in reports]
@@ -130,7 +132,7 @@ def _timeline(reports: Sequence[DriftReport], columns: Sequence[str]) -> str:
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.legend(loc="upper left", fontsize=7, ncols=min(4, len(columns) + 1))
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, ncols=min(5, len(columns) + 1), borderaxespad=0.2)
     return _svg(fig)
 
 

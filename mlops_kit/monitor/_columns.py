@@ -53,10 +53,11 @@ class ColumnSummary(Record):
             return cls(**base, top=dict(top), n_categories=len(counts) + (1 if profile.other else 0))
         quantiles: dict[str, float | None] = {"p25": None, "median": None, "p75": None}
         if profile.histogram is not None and profile.finite_count:
+            # Integers on a grid of width <= 1 sit alone in their bin: its left edge is exact.
+            exact = profile.dtype == "int" and profile.histogram.width <= 1
             quantiles = {
-                "p25": profile.quantile(0.25),
-                "median": profile.quantile(0.5),
-                "p75": profile.quantile(0.75),
+                key: float(math.floor(q)) if exact else q
+                for key, q in (("p25", profile.quantile(0.25)), ("median", profile.quantile(0.5)), ("p75", profile.quantile(0.75)))
             }
         return cls(
             **base,

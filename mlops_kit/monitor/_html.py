@@ -43,7 +43,7 @@ _CSS = """
 .mk-report section.col{border:1px solid #d8dee4;border-radius:8px;padding:12px 14px;margin:12px 0}
 .mk-report .row{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 .mk-report .row>div:first-child{flex:1 1 520px}.mk-report .row>table{flex:0 1 340px;width:auto}
-.mk-report svg{max-width:100%;height:auto}.mk-report .row>div:first-child svg{width:100%}
+.mk-report svg{max-width:100%;height:auto}.mk-report .row>div:first-child svg,.mk-report .timeline svg{width:100%}
 .mk-report .note{color:#59636e;font-size:12px}
 """
 
@@ -273,7 +273,7 @@ def render_windows(windows: WindowedReport, *, fragment: bool = False) -> str:
         f'<p class="sub">{len(reports)} windows of {escape(windows.freq)} on '
         f"<b>{escape(windows.time_column)}</b> &middot; reference <b>{escape(reports[0].reference)}</b>"
         f" &middot; {n_drift} drifted window{'s' if n_drift != 1 else ''}</p>"
-        f"<div>{timeline_svg(reports, top)}</div>"
+        f'<div class="timeline">{timeline_svg(reports, top)}</div>'
         f'<p class="note">Lines: effect size per window for the {len(top)} columns that moved most '
         "(circled where the column drifted); bars: share of drifted columns.</p>"
         "<h2>Windows</h2>"

@@ -33,7 +33,7 @@ def customers(
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_customers() -> Callable[..., pd.DataFrame]:
     return customers
 
