@@ -41,7 +41,7 @@ def _style() -> Any:
         import matplotlib
     except ImportError as exc:
         raise MissingExtraError("Drawing reports needs matplotlib: pip install 'mlops-kit[report]'") from exc
-    return matplotlib.rc_context(_STYLE)
+    return matplotlib.rc_context(_STYLE)  # type: ignore[arg-type]
 
 
 def _figure(width: float, height: float, left: float = 0.6, right: float = 0.15) -> Any:
@@ -49,7 +49,9 @@ def _figure(width: float, height: float, left: float = 0.6, right: float = 0.15)
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height))
-    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=0.45 / height, top=1 - 0.32 / height)
+    fig.subplots_adjust(
+        left=left / width, right=1 - right / width, bottom=0.45 / height, top=1 - 0.32 / height
+    )
     return fig, fig.add_subplot()
 
 
@@ -115,9 +117,14 @@ def _timeline(reports: Sequence[DriftReport], columns: Sequence[str]) -> str:
     ax.set_prop_cycle(color=_PALETTE)
     times = [r.window_start or r.created_at for r in reports]
     for name in columns:
-        values = [np.nan if (c := r.columns.get(name)) is None or c.effect_size is None else c.effect_size for r in reports]
-        (line,) = ax.plot(times, values, marker="o", markersize=3, linewidth=1.4, label=_short(name, 18))
-        hits = [(t, v) for t, v, r in zip(times, values, reports) if name in r.columns and r.columns[name].drifted]
+        values = [
+            np.nan if (c := r.columns.get(name)) is None or c.effect_size is None else c.effect_size
+            for r in reports
+        ]
+        (_line,) = ax.plot(times, values, marker="o", markersize=3, linewidth=1.4, label=_short(name, 18))
+        hits = [
+            (t, v) for t, v, r in zip(times, values, reports) if name in r.columns and r.columns[name].drifted
+        ]
         if hits:
             ax.scatter(*zip(*hits), s=36, facecolors="none", edgecolors=DRIFT, linewidths=1.4, zorder=3)
     ax.axhline(0.1, color=DRIFT, linestyle="--", linewidth=0.9, label="auto threshold")
@@ -132,7 +139,13 @@ def _timeline(reports: Sequence[DriftReport], columns: Sequence[str]) -> str:
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, ncols=min(5, len(columns) + 1), borderaxespad=0.2)
+    ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        fontsize=7,
+        ncols=min(5, len(columns) + 1),
+        borderaxespad=0.2,
+    )
     return _svg(fig)
 
 
@@ -142,4 +155,4 @@ def _bar_width(times: Sequence[Any]) -> float:
     import matplotlib.dates as mdates
 
     nums = mdates.date2num(list(times))
-    return float(min(b - a for a, b in zip(nums[:-1], nums[1:])) * 0.8)
+    return float(min(b - a for a, b in itertools.pairwise(nums)) * 0.8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from mlops_kit.core.profile import ColumnProfile
 from mlops_kit.core.record import FrozenMap, Record
@@ -40,13 +40,17 @@ class ColumnSummary(Record):
     p75: float | None = None
     max: float | None = None
     infs: int = 0
-    top: FrozenMap[int] = {}
+    top: FrozenMap[int] = Field(default_factory=dict)
     n_categories: int | None = None
 
     @classmethod
     def of(cls, profile: ColumnProfile) -> ColumnSummary:
         """Summarize a column profile."""
-        base = {"count": profile.count, "nulls": profile.nulls, "null_rate": finite_or_none(profile.null_rate)}
+        base = {
+            "count": profile.count,
+            "nulls": profile.nulls,
+            "null_rate": finite_or_none(profile.null_rate),
+        }
         if profile.kind == "categorical":
             counts = dict(profile.counts or {})
             top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:_TOP]
@@ -57,7 +61,11 @@ class ColumnSummary(Record):
             exact = profile.dtype == "int" and profile.histogram.width <= 1
             quantiles = {
                 key: float(math.floor(q)) if exact else q
-                for key, q in (("p25", profile.quantile(0.25)), ("median", profile.quantile(0.5)), ("p75", profile.quantile(0.75)))
+                for key, q in (
+                    ("p25", profile.quantile(0.25)),
+                    ("median", profile.quantile(0.5)),
+                    ("p75", profile.quantile(0.75)),
+                )
             }
         return cls(
             **base,
@@ -130,7 +138,7 @@ class ColumnDrift(Record):
     null_rate_reference: float | None
     null_rate_current: float | None
     null_drifted: bool = False
-    unseen: FrozenMap[int] = {}
+    unseen: FrozenMap[int] = Field(default_factory=dict)
     unseen_share: float = 0.0
     reasons: tuple[str, ...] = ()
     note: str = ""

@@ -28,7 +28,7 @@ def check_fraction(value: object, what: str, *, zero: bool = False) -> float:
 
 def check_correction(correction: object) -> str | None:
     if correction is None or correction in CORRECTIONS:
-        return correction  # type: ignore[return-value]
+        return correction
     raise ConfigError(f"Unknown correction {correction!r}; expected None, 'bonferroni' or 'fdr_bh'.")
 
 
@@ -76,7 +76,9 @@ def resolve_methods(
     if isinstance(method, Mapping):
         unknown = [c for c in method if c not in monitored]
         if unknown:
-            raise ConfigError(f"method= names columns {unknown} that are not monitored; monitored: {list(monitored)}.")
+            raise ConfigError(
+                f"method= names columns {unknown} that are not monitored; monitored: {list(monitored)}."
+            )
         specs: dict[str, MethodSpec] = {c: method.get(c, "auto") for c in monitored}
     else:
         specs = dict.fromkeys(monitored, method)
@@ -86,8 +88,8 @@ def resolve_methods(
         kind = profile.columns[column].kind
         if chosen is not None and kind not in chosen.kinds:
             raise ConfigError(
-                f"Method {chosen.name!r} does not apply to {profile.columns[column].dtype} column {column!r}; "
-                f"it handles {sorted(chosen.kinds)} columns. Choose one of "
+                f"Method {chosen.name!r} does not apply to {profile.columns[column].dtype} column "
+                f"{column!r}; it handles {sorted(chosen.kinds)} columns. Choose one of "
                 f"{sorted(n for n, m in METHODS.items() if kind in m.kinds)} for it."
             )
         out[column] = chosen
@@ -125,9 +127,9 @@ def resolve_thresholds(
     auto = [c for c, m in methods.items() if m is None]
     if auto:
         raise ConfigError(
-            f"A single threshold={threshold!r} is ambiguous with method='auto' (columns {auto[:5]}), which mixes "
-            "p-values and distances. Give one per method, e.g. threshold={'ks': 0.01, 'wasserstein': 0.2}, "
-            "or choose the method explicitly."
+            f"A single threshold={threshold!r} is ambiguous with method='auto' (columns {auto[:5]}), "
+            "which mixes p-values and distances. Give one per method, e.g. "
+            "threshold={'ks': 0.01, 'wasserstein': 0.2}, or choose the method explicitly."
         )
     return dict.fromkeys(methods, value)
 

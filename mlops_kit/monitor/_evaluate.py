@@ -74,7 +74,11 @@ def evaluate(
         effect = result.statistic
     else:
         effect = METHODS[effect_name].compute(pair).statistic if pair.current.count else math.nan
-    unseen = dict(sorted(pair.table.unseen.items(), key=lambda kv: (-kv[1], kv[0]))) if pair.kind == "categorical" else {}
+    unseen = (
+        dict(sorted(pair.table.unseen.items(), key=lambda kv: (-kv[1], kv[0])))
+        if pair.kind == "categorical"
+        else {}
+    )
     share = sum(unseen.values()) / pair.current.count if unseen else 0.0
     return Pending(
         pair=pair,
@@ -116,7 +120,8 @@ def adjust(p_values: Sequence[float], correction: str | None) -> list[float] | N
     if correction == "fdr_bh":
         from scipy import stats
 
-        return stats.false_discovery_control(ps, method="bh").tolist()  # type: ignore[no-any-return]
+        adjusted: list[float] = stats.false_discovery_control(ps, method="bh").tolist()
+        return adjusted
     raise ConfigError(f"Unknown correction {correction!r}; expected None, 'bonferroni' or 'fdr_bh'.")
 
 
@@ -181,16 +186,16 @@ def _distribution(pair: ColumnPair) -> Distribution | None:
             at = labels.index(OTHER)
             ref_out[at] += float(ref[rest].sum())
             cur_out[at] += float(cur[rest].sum())
-        return Distribution(kind="categorical", labels=tuple(labels), reference=ref_out, current=cur_out)  # type: ignore[arg-type]
+        return Distribution(kind="categorical", labels=tuple(labels), reference=ref_out, current=cur_out)
     grid = pair.grid
     if grid is None:
         return None
     occupied = np.flatnonzero(grid.reference + grid.current)
     if pair.reference.dtype == "int" and grid.width <= 1 and len(occupied) <= _DISPLAY_CATEGORIES:
         # A few integer values (a 0/1 label, a rating): bars per value read better than a histogram.
-        labels = tuple(str(int(v)) for v in grid.edges[occupied])
+        values = tuple(str(int(v)) for v in grid.edges[occupied])
         ref, cur = _shares(grid.reference)[occupied], _shares(grid.current)[occupied]
-        return Distribution(kind="categorical", labels=labels, reference=ref.tolist(), current=cur.tolist())  # type: ignore[arg-type]
+        return Distribution(kind="categorical", labels=values, reference=ref.tolist(), current=cur.tolist())
     # Show the bulk of both samples: the 0.1%-99.9% range, tails folded into the end bins.
     ref_cdf, cur_cdf = grid.cdfs()
     lo = int(min(np.searchsorted(ref_cdf, 0.001, "right"), np.searchsorted(cur_cdf, 0.001, "right"))) - 1
@@ -205,7 +210,7 @@ def _distribution(pair: ColumnPair) -> Distribution | None:
         grouped[0] += counts[:lo].sum()
         grouped[-1] += counts[hi:].sum()
         shares.append(_shares(grouped).tolist())
-    return Distribution(kind="numeric", edges=tuple(edges.tolist()), reference=shares[0], current=shares[1])  # type: ignore[arg-type]
+    return Distribution(kind="numeric", edges=tuple(edges.tolist()), reference=shares[0], current=shares[1])
 
 
 def _shares(counts: np.ndarray) -> np.ndarray:

@@ -20,12 +20,14 @@ if TYPE_CHECKING:
 __all__ = ["render_report", "render_windows"]
 
 _CSS = """
-.mk-report{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;max-width:1100px;margin:0 auto;padding:18px}
+.mk-report{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328}
+.mk-report{max-width:1100px;margin:0 auto;padding:18px}
 .mk-report h1{font-size:22px;margin:0 0 4px}.mk-report h2{font-size:17px;margin:26px 0 8px}
 .mk-report h3{font-size:15px;margin:0 0 6px;display:flex;gap:8px;align-items:center}
 .mk-report .sub{color:#59636e;margin:0 0 14px}
 .mk-report .cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}
-.mk-report .card{border:1px solid #d8dee4;border-radius:8px;padding:8px 14px;min-width:120px;background:#f6f8fa}
+.mk-report .card{border:1px solid #d8dee4;border-radius:8px;padding:8px 14px;min-width:120px}
+.mk-report .card{background:#f6f8fa}
 .mk-report .card b{display:block;font-size:20px}.mk-report .card span{color:#59636e;font-size:12px}
 .mk-report .badge{display:inline-block;border-radius:12px;padding:2px 10px;font-size:12px;font-weight:600}
 .mk-report .drift{background:#fde4e1;color:#a4221a}.mk-report .ok{background:#dff5e3;color:#1a6b2c}
@@ -43,7 +45,8 @@ _CSS = """
 .mk-report section.col{border:1px solid #d8dee4;border-radius:8px;padding:12px 14px;margin:12px 0}
 .mk-report .row{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 .mk-report .row>div:first-child{flex:1 1 520px}.mk-report .row>table{flex:0 1 340px;width:auto}
-.mk-report svg{max-width:100%;height:auto}.mk-report .row>div:first-child svg,.mk-report .timeline svg{width:100%}
+.mk-report svg{max-width:100%;height:auto}
+.mk-report .row>div:first-child svg,.mk-report .timeline svg{width:100%}
 .mk-report .note{color:#59636e;font-size:12px}
 """
 
@@ -121,7 +124,9 @@ def _report_body(report: DriftReport, heading: str) -> str:
     reasons = escape(", ".join(report.reasons)) if report.reasons else "nothing to report"
     cards = [
         _card(f"{drifted} / {len(features)}", "feature columns drifted"),
-        _card(f"{report.drift_share:.0%}", f"drift share (dataset drift at {report.drift_share_threshold:.0%})"),
+        _card(
+            f"{report.drift_share:.0%}", f"drift share (dataset drift at {report.drift_share_threshold:.0%})"
+        ),
         _card(f"{report.n_reference:,}", "reference rows"),
         _card(f"{report.n_current:,}", "current rows"),
     ]
@@ -155,13 +160,14 @@ def _performance(report: DriftReport) -> str:
         ref = perf.reference.get(name)
         delta = None if ref is None else value - ref
         rows.append(
-            f'<tr{" class=hit" if name in perf.degraded else ""}><td>{escape(name)}</td>'
+            f"<tr{' class=hit' if name in perf.degraded else ''}><td>{escape(name)}</td>"
             f"<td>{_num(ref, '.4f')}</td><td>{_num(value, '.4f')}</td><td>{_num(delta, '+.4f')}</td>"
             f"<td>{_badge(name in perf.degraded if ref is not None else None, 'worse', 'ok')}</td></tr>"
         )
     note = f'<p class="note">{escape(perf.note)}</p>' if perf.note else ""
     return (
-        f"<h2>Performance ({escape(perf.task)}, {perf.n_labelled:,} labelled rows, tolerance {perf.tolerance:g})</h2>"
+        f"<h2>Performance ({escape(perf.task)}, {perf.n_labelled:,} labelled rows, "
+        f"tolerance {perf.tolerance:g})</h2>"
         '<table><thead><tr><th class="t">metric</th><th>reference</th><th>current</th><th>change</th>'
         f"<th>status</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
     )
@@ -173,7 +179,7 @@ def _columns_table(report: DriftReport) -> str:
         p = col.p_adjusted if col.p_adjusted is not None else col.p_value
         null_change = f"{_pct(col.null_rate_reference)} &rarr; {_pct(col.null_rate_current)}"
         rows.append(
-            f'<tr{" class=hit" if col.drifted else ""}>'
+            f"<tr{' class=hit' if col.drifted else ''}>"
             + _td(f'<a href="#mk-col-{i}">{escape(col.column)}</a>', col.column, "t")
             + _td(escape(col.role), cls="t")
             + _td(escape(col.dtype), cls="t")
@@ -196,10 +202,17 @@ def _sort(value: float | None) -> float | str:
 
 
 def _column_section(col: ColumnDrift, index: int) -> str:
-    chart = distribution_svg(col.distribution, col.column) if col.distribution else '<p class="note">no values to draw</p>'
+    chart = (
+        distribution_svg(col.distribution, col.column)
+        if col.distribution
+        else '<p class="note">no values to draw</p>'
+    )
     if col.p_value is not None:
         p = col.p_adjusted if col.p_adjusted is not None else col.p_value
-        score = f"{escape(col.method)} statistic {_num(col.statistic)}, p-value {_num(p)} (drift below {col.threshold:g})"
+        score = (
+            f"{escape(col.method)} statistic {_num(col.statistic)}, p-value {_num(p)} "
+            f"(drift below {col.threshold:g})"
+        )
     else:
         score = f"{escape(col.method)} {_num(col.statistic)} (drift at {col.threshold:g} or more)"
     lines = [f"{score}; effect size ({escape(col.effect_measure)}) {_num(col.effect_size)}"]
@@ -222,7 +235,10 @@ def _summary_table(ref: ColumnSummary, cur: ColumnSummary) -> str:
     def row(label: str, a: str, b: str) -> str:
         return f"<tr><td>{label}</td><td>{a}</td><td>{b}</td></tr>"
 
-    rows = [row("values", f"{ref.count:,}", f"{cur.count:,}"), row("nulls", _pct(ref.null_rate), _pct(cur.null_rate))]
+    rows = [
+        row("values", f"{ref.count:,}", f"{cur.count:,}"),
+        row("nulls", _pct(ref.null_rate), _pct(cur.null_rate)),
+    ]
     if ref.n_categories is None:
         for key in ("mean", "std", "min", "p25", "median", "p75", "max"):
             rows.append(row(key, _num(getattr(ref, key), ".4g"), _num(getattr(cur, key), ".4g")))
@@ -259,7 +275,7 @@ def render_windows(windows: WindowedReport, *, fragment: bool = False) -> str:
     for r in reports:
         cols = ", ".join(escape(c) for c in r.drifted_columns[:8]) or "&ndash;"
         rows.append(
-            f'<tr{" class=hit" if r.drifted else ""}>'
+            f"<tr{' class=hit' if r.drifted else ''}>"
             + _td(f"{r.window_start:%Y-%m-%d %H:%M}", str(r.window_start), "t")
             + _td(f"{r.n_current:,}", r.n_current)
             + _td(f"{r.drift_share:.0%}", r.drift_share)

@@ -235,7 +235,9 @@ class AndersonDarling(DriftMethod):
         # scipy warns "p-value capped" (above 0.25) or "p-value floored" (below 0.001).
         capped = any("capped" in str(w.message) or "floored" in str(w.message) for w in caught)
         return MethodResult(
-            float(result.statistic), float(result.pvalue), "p-value clipped to [0.001, 0.25] by scipy" if capped else ""
+            float(result.statistic),
+            float(result.pvalue),
+            "p-value clipped to [0.001, 0.25] by scipy" if capped else "",
         )
 
 
@@ -354,4 +356,6 @@ def get_method(method: str | DriftMethod) -> DriftMethod:
         return method
     if isinstance(method, str) and method in METHODS:
         return METHODS[method]
-    raise ConfigError(f"Unknown drift method {method!r}; expected 'auto', one of {sorted(METHODS)}, or a DriftMethod.")
+    raise ConfigError(
+        f"Unknown drift method {method!r}; expected 'auto', one of {sorted(METHODS)}, or a DriftMethod."
+    )

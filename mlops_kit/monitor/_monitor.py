@@ -135,10 +135,10 @@ class Monitor:
         self._methods = _config.resolve_methods(method, profile, list(self._roles))
         self._thresholds = _config.resolve_thresholds(threshold, self._methods)
         self.method, self.threshold = method, threshold
-        needs_raw = [c for c, m in self._methods.items() if m is not None and m.requires_values]
+        needs_raw = {c: m.name for c, m in self._methods.items() if m is not None and m.requires_values}
         if needs_raw and not self._reference.has_raw:
             raise ConfigError(
-                f"Methods {sorted({self._methods[c].name for c in needs_raw})} (columns {needs_raw}) need raw "  # type: ignore[union-attr]
+                f"Methods {sorted(set(needs_raw.values()))} (columns {list(needs_raw)}) need raw "
                 "reference values, but the reference is a Profile. Pass a DataFrame or DatasetVersion."
             )
         self.task = _performance.check_task(task)
@@ -201,7 +201,9 @@ class Monitor:
 
         data = Current(df)
         if data.dask:
-            raise ConfigError("check_windows needs a pandas DataFrame; call .compute() on the Dask frame first.")
+            raise ConfigError(
+                "check_windows needs a pandas DataFrame; call .compute() on the Dask frame first."
+            )
         features = [c for c in self.columns if c != time_column]
         batches = []
         for start, end, part in split_windows(data.data, time_column, freq):
@@ -255,11 +257,17 @@ class Monitor:
                 cur_values = lambda: data.values(name, cur.dtype)  # noqa: E731
         pair = ColumnPair(name, ref, cur, ref_values, cur_values)
         return evaluate(
-            pair, role=role, method=method, threshold=self._thresholds[name], unseen_threshold=self.unseen_threshold
+            pair,
+            role=role,
+            method=method,
+            threshold=self._thresholds[name],
+            unseen_threshold=self.unseen_threshold,
         )
 
     def _performance(self, data: Current) -> Performance:
-        assert self.target is not None and self.prediction is not None and self.task is not None
+        assert self.target is not None
+        assert self.prediction is not None
+        assert self.task is not None
         pair = [self.target, self.prediction]
         frame = data.frame(pair)
         current = _performance.metrics(self.task, frame[self.target], frame[self.prediction])
@@ -290,7 +298,9 @@ class Monitor:
 
     def _decide(
         self,
-        batches: list[tuple[list[Pending], int, Performance | None, dt.datetime | None, dt.datetime | None]],
+        batches: Sequence[
+            tuple[list[Pending], int, Performance | None, dt.datetime | None, dt.datetime | None]
+        ],
         current_columns: Sequence[str],
     ) -> list[DriftReport]:
         tested = [p for pending, *_ in batches for p in pending if p.result.p_value is not None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 
@@ -59,8 +60,9 @@ class ColumnPair:
         ref, cur = self.reference.histogram, self.current.histogram
         if ref is None or cur is None or not sum(ref.counts) or not sum(cur.counts):
             return None
-        low = min(self.reference.min, self.current.min)  # type: ignore[type-var]
-        high = max(self.reference.max, self.current.max)  # type: ignore[type-var]
+        # min and max are always set next to a histogram.
+        low = min(cast(float, self.reference.min), cast(float, self.current.min))
+        high = max(cast(float, self.reference.max), cast(float, self.current.max))
         return common_grid(ref, cur, low, high)
 
     @cached_property

@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.core.profile import ColumnProfile
@@ -40,7 +40,7 @@ class Performance(Record):
     prediction: str
     n_labelled: int
     metrics: FrozenMap[float]
-    reference: FrozenMap[float] = {}
+    reference: FrozenMap[float] = Field(default_factory=dict)
     tolerance: float
     degraded: tuple[str, ...] = ()
     decayed: bool | None
@@ -58,7 +58,9 @@ def infer_task(target: ColumnProfile) -> Task:
     return "regression"
 
 
-def check_pair_types(task: Task, target: ColumnProfile, prediction: ColumnProfile, names: tuple[str, str]) -> None:
+def check_pair_types(
+    task: Task, target: ColumnProfile, prediction: ColumnProfile, names: tuple[str, str]
+) -> None:
     """Raise :class:`SchemaError` when the prediction cannot be scored against the target."""
     t, p = names
     if task == "regression" and prediction.kind != "numeric":
@@ -112,7 +114,11 @@ def metrics(task: Task, y_true: pd.Series, y_pred: pd.Series) -> dict[str, float
 def _labels(series: pd.Series) -> np.ndarray:
     import pandas as pd
 
-    if isinstance(series.dtype, pd.CategoricalDtype) or series.dtype == object or pd.api.types.is_string_dtype(series):
+    if (
+        isinstance(series.dtype, pd.CategoricalDtype)
+        or series.dtype == object
+        or pd.api.types.is_string_dtype(series)
+    ):
         return series.astype(str).to_numpy(dtype=object)
     return series.to_numpy()
 
@@ -161,5 +167,5 @@ def compare(current: dict[str, float], reference: dict[str, float], tolerance: f
 
 def check_task(task: object) -> Task | None:
     if task is None or task in ("classification", "regression"):
-        return task  # type: ignore[return-value]
+        return task
     raise ConfigError(f"task must be 'classification', 'regression' or None (infer), got {task!r}.")

@@ -36,21 +36,33 @@ class _DriftCollector:
         from prometheus_client.core import GaugeMetricFamily
 
         col_labels = ["monitor", "column", "role", "method"]
-        statistic = GaugeMetricFamily("mlops_kit_drift_statistic", "Drift statistic of a column.", labels=col_labels)
-        p_value = GaugeMetricFamily("mlops_kit_drift_p_value", "P-value of a column's drift test.", labels=col_labels)
+        statistic = GaugeMetricFamily(
+            "mlops_kit_drift_statistic", "Drift statistic of a column.", labels=col_labels
+        )
+        p_value = GaugeMetricFamily(
+            "mlops_kit_drift_p_value", "P-value of a column's drift test.", labels=col_labels
+        )
         effect = GaugeMetricFamily(
             "mlops_kit_drift_effect_size",
             "Effect size of a column's drift (Wasserstein in reference stds, or Jensen-Shannon).",
             labels=col_labels,
         )
-        drifted = GaugeMetricFamily("mlops_kit_drift_column_drifted", "1 if the column drifted.", labels=col_labels)
+        drifted = GaugeMetricFamily(
+            "mlops_kit_drift_column_drifted", "1 if the column drifted.", labels=col_labels
+        )
         nulls = GaugeMetricFamily(
             "mlops_kit_drift_null_rate", "Share of nulls in a column.", labels=["monitor", "column", "sample"]
         )
-        share = GaugeMetricFamily("mlops_kit_drift_share", "Share of feature columns that drifted.", labels=["monitor"])
-        detected = GaugeMetricFamily("mlops_kit_drift_detected", "1 if the report flags drift.", labels=["monitor"])
+        share = GaugeMetricFamily(
+            "mlops_kit_drift_share", "Share of feature columns that drifted.", labels=["monitor"]
+        )
+        detected = GaugeMetricFamily(
+            "mlops_kit_drift_detected", "1 if the report flags drift.", labels=["monitor"]
+        )
         checked = GaugeMetricFamily(
-            "mlops_kit_drift_check_timestamp_seconds", "When the report was made (Unix time).", labels=["monitor"]
+            "mlops_kit_drift_check_timestamp_seconds",
+            "When the report was made (Unix time).",
+            labels=["monitor"],
         )
         metric = GaugeMetricFamily(
             "mlops_kit_model_metric", "Model performance metric.", labels=["monitor", "metric", "sample"]
@@ -66,14 +78,20 @@ class _DriftCollector:
                 if col.effect_size is not None:
                     effect.add_metric(labels, col.effect_size)
                 drifted.add_metric(labels, float(col.drifted))
-                for sample, rate in (("reference", col.null_rate_reference), ("current", col.null_rate_current)):
+                for sample, rate in (
+                    ("reference", col.null_rate_reference),
+                    ("current", col.null_rate_current),
+                ):
                     if rate is not None:
                         nulls.add_metric([name, col.column, sample], rate)
             share.add_metric([name], report.drift_share)
             detected.add_metric([name], float(report.drifted))
             checked.add_metric([name], report.created_at.timestamp())
             if report.performance is not None:
-                for sample, values in (("current", report.performance.metrics), ("reference", report.performance.reference)):
+                for sample, values in (
+                    ("current", report.performance.metrics),
+                    ("reference", report.performance.reference),
+                ):
                     for key, value in values.items():
                         metric.add_metric([name, key, sample], value)
         yield from (statistic, p_value, effect, drifted, nulls, share, detected, checked, metric)

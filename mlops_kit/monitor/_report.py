@@ -96,7 +96,10 @@ class DriftReport(Record):
         )
         if self.reasons:
             head += f"; reasons: {', '.join(self.reasons)}"
-        lines = [head + ".", f"  reference {self.reference} ({self.n_reference:,} rows), current {self.n_current:,} rows"]
+        lines = [
+            head + ".",
+            f"  reference {self.reference} ({self.n_reference:,} rows), current {self.n_current:,} rows",
+        ]
         ranked = sorted(self.columns.values(), key=lambda c: (not c.drifted, -(c.effect_size or 0.0)))
         width = max((len(c.column) for c in ranked[:max_columns]), default=0)
         for col in ranked[:max_columns]:
@@ -145,7 +148,7 @@ class DriftReport(Record):
             raise SchemaError(f"Not a DriftReport JSON document: {exc}") from exc
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per column: role, type, method, statistic, p-value, threshold, effect size, nulls, drifted."""
+        """One row per column: role, type, method, statistic, p-value, threshold, effect size, drifted."""
         import pandas as pd
 
         rows = [

@@ -141,7 +141,7 @@ def _dask_profile(ddf: Any) -> Profile:
         paired = [dask.delayed(_merge)(a, b) for a, b in zip(parts[::2], parts[1::2])]
         parts = paired + ([parts[-1]] if len(parts) % 2 else [])
     (profile,) = dask.compute(parts[0])
-    return profile  # type: ignore[no-any-return]
+    return profile
 
 
 def _merge(a: Profile, b: Profile) -> Profile:

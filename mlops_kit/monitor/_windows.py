@@ -25,7 +25,9 @@ def split_windows(
     import pandas as pd
 
     if time_column not in df.columns:
-        raise SchemaError(f"The time column {time_column!r} is not in the data, which has {list(df.columns)[:20]}.")
+        raise SchemaError(
+            f"The time column {time_column!r} is not in the data, which has {list(df.columns)[:20]}."
+        )
     if logical_dtype(df[time_column]) != "datetime":
         raise SchemaError(
             f"The time column {time_column!r} holds {df[time_column].dtype} values; expected datetimes "
@@ -35,14 +37,16 @@ def split_windows(
         offset = pd.tseries.frequencies.to_offset(freq)
         grouper = pd.Grouper(key=time_column, freq=freq)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"Invalid window frequency {freq!r}; expected a pandas frequency like '1D' or '6h'.") from exc
+        raise ConfigError(
+            f"Invalid window frequency {freq!r}; expected a pandas frequency like '1D' or '6h'."
+        ) from exc
     if df[time_column].isna().all():
         raise SchemaError(f"The time column {time_column!r} holds only nulls.")
     found = False
     for start, part in df.groupby(grouper, sort=True):
         if len(part):
             found = True
-            begin = pd.Timestamp(start)
+            begin = pd.Timestamp(start)  # type: ignore[arg-type]
             yield begin.to_pydatetime(), (begin + offset).to_pydatetime(), part
     if not found:
         raise SchemaError("The current data is empty; a drift check needs at least one row.")
@@ -72,8 +76,10 @@ def reports_frame(reports: Sequence[DriftReport], seqs: Sequence[int] | None = N
         for i, r in zip(seqs, reports)
         for c in r.columns.values()
     ]
-    columns = ["seq", "created_at", "window_start", "window_end", "column", "role", "method",
-               "statistic", "p_value", "effect_size", "drifted", "drift_share", "dataset_drifted"]  # fmt: skip
+    columns = [
+        "seq", "created_at", "window_start", "window_end", "column", "role", "method",
+        "statistic", "p_value", "effect_size", "drifted", "drift_share", "dataset_drifted",
+    ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -124,7 +130,9 @@ class WindowedReport:
         for r in self.reports:
             cols = ", ".join(r.drifted_columns[:5]) or "-"
             verdict = "DRIFT" if r.drifted else "ok"
-            lines.append(f"  {r.window_start:%Y-%m-%d %H:%M}  {r.n_current:>9,} rows  {verdict:<5} drifted: {cols}")
+            lines.append(
+                f"  {r.window_start:%Y-%m-%d %H:%M}  {r.n_current:>9,} rows  {verdict:<5} drifted: {cols}"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:

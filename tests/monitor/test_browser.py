@@ -16,13 +16,18 @@ import pytest
 import mlops_kit as mk
 
 CHROMIUM = next(
-    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")) if p),
+    (
+        p
+        for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"))
+        if p
+    ),
     None,
 )
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
-        CHROMIUM is None, reason="headless Chromium not found: apt-get install chromium (CI's .ci/run installs it)"
+        CHROMIUM is None,
+        reason="headless Chromium not found: apt-get install chromium (CI's .ci/run installs it)",
     ),
 ]
 

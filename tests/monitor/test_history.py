@@ -36,7 +36,8 @@ def test_history_is_stored_and_read_back(make_customers, any_storage, clock):
     assert [r.created_at.hour for r in reports] == [1, 2, 3]
     assert [r.columns["age"].drifted for r in reports] == [False, True, True]
     history = again.history()
-    assert len(history) == 6 and list(history.seq.unique()) == [1, 2, 3]
+    assert len(history) == 6
+    assert list(history.seq.unique()) == [1, 2, 3]
     wide = history.pivot(index="created_at", columns="column", values="effect_size")
     assert wide["age"].is_monotonic_increasing
 
@@ -98,5 +99,8 @@ def test_a_report_exports_to_a_given_registry(make_customers):
     registry = CollectorRegistry()
     assert rep.to_prometheus(registry) is registry
     values = _samples(registry)
-    key = ("mlops_kit_drift_p_value", (("column", "plan"), ("method", "chisquare"), ("monitor", "default"), ("role", "feature")))
+    key = (
+        "mlops_kit_drift_p_value",
+        (("column", "plan"), ("method", "chisquare"), ("monitor", "default"), ("role", "feature")),
+    )
     assert values[key] == pytest.approx(rep.columns["plan"].p_value)

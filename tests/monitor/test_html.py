@@ -26,7 +26,8 @@ def test_the_page_is_one_self_contained_file(report, tmp_path):
     path = tmp_path / "drift.html"
     page = report.to_html(path)
     assert path.read_text(encoding="utf-8") == page
-    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == len(report.columns)
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("<svg") == len(report.columns)
     # Nothing is fetched: no external scripts, styles, images or fonts; links stay in the page.
     assert not re.search(r"<(link|img|iframe|object|embed)\b", page)
     assert not re.search(r"<script[^>]+src=", page)
@@ -39,12 +40,15 @@ def test_the_page_is_one_self_contained_file(report, tmp_path):
 
 def test_the_page_holds_the_summary_table_and_every_column(report):
     page = report.to_html()
-    assert "DRIFT" in page and "drift share" in page and "Performance (classification" in page
+    assert "DRIFT" in page
+    assert "drift share" in page
+    assert "Performance (classification" in page
     header = re.search(r'<table class="sortable"><thead>(.*?)</thead>', page).group(1)
     for title in ("column", "method", "statistic", "p-value", "threshold", "effect size", "status"):
         assert f">{title}<" in header
     for i, name in enumerate(report.columns):
-        assert f'id="mk-col-{i}"' in page and f">{name}</a>" in page
+        assert f'id="mk-col-{i}"' in page
+        assert f">{name}</a>" in page
     assert "gold (40)" in page  # unseen categories by name
     assert "Not monitored (ignored): id" in page
 
@@ -54,14 +58,18 @@ def test_data_values_are_escaped():
     ref = pd.DataFrame({evil: np.arange(200.0), "c": ["<b>x</b>"] * 100 + ["a&b"] * 100})
     cur = pd.DataFrame({evil: np.arange(200.0) + 50, "c": ['<img src=x onerror="alert(1)">'] * 200})
     page = mk.Monitor(ref).check(cur).to_html()
-    assert evil not in page and "<b>x</b>" not in page and "<img" not in page
+    assert evil not in page
+    assert "<b>x</b>" not in page
+    assert "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_the_notebook_view_is_a_fragment(report):
     fragment = report._repr_html_()
-    assert fragment.startswith('<div class="mk-report">') and "<html" not in fragment
-    assert "<svg" in fragment and "<script>" in fragment
+    assert fragment.startswith('<div class="mk-report">')
+    assert "<html" not in fragment
+    assert "<svg" in fragment
+    assert "<script>" in fragment
 
 
 def test_a_stored_report_can_be_drawn_again(report):
@@ -73,9 +81,12 @@ def test_windowed_pages_show_drift_over_time(make_customers):
     frame = make_customers(2000, seed=3)
     frame["ts"] = pd.Timestamp("2025-05-01") + pd.to_timedelta(np.arange(2000) * 5, unit="min")
     frame.loc[frame.ts >= "2025-05-05", "age"] += 8
-    windows = mk.Monitor(make_customers(3000, seed=1), columns=["age", "plan"]).check_windows(frame, time_column="ts")
+    windows = mk.Monitor(make_customers(3000, seed=1), columns=["age", "plan"]).check_windows(
+        frame, time_column="ts"
+    )
     page = windows.to_html()
-    assert "Drift over time" in page and "Latest window" in page
+    assert "Drift over time" in page
+    assert "Latest window" in page
     assert page.count("<svg") == 1 + 2  # the timeline, then the latest window's two columns
     assert page.count("<tr class=hit>") >= 2
     assert windows._repr_html_().startswith('<div class="mk-report">')

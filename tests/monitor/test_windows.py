@@ -15,8 +15,10 @@ def stream(make_customers) -> pd.DataFrame:
     days = []
     for day in range(5):
         part = make_customers(600, seed=10 + day, age_shift=0.8 if day >= 3 else 0.0)
-        part["ts"] = pd.Timestamp("2025-03-01", tz="UTC") + pd.Timedelta(days=day) + pd.to_timedelta(
-            np.arange(600) * 60, unit="s"
+        part["ts"] = (
+            pd.Timestamp("2025-03-01", tz="UTC")
+            + pd.Timedelta(days=day)
+            + pd.to_timedelta(np.arange(600) * 60, unit="s")
         )
         days.append(part)
     return pd.concat(days, ignore_index=True).sample(frac=1.0, random_state=0)
@@ -27,13 +29,16 @@ def test_one_report_per_window_in_time_order(make_customers, stream):
     windows = mon.check_windows(stream, time_column="ts", freq="1D")
     assert len(windows.reports) == 5
     starts = [r.window_start for r in windows.reports]
-    assert starts == sorted(starts) and starts[0] == pd.Timestamp("2025-03-01", tz="UTC")
+    assert starts == sorted(starts)
+    assert starts[0] == pd.Timestamp("2025-03-01", tz="UTC")
     assert windows.reports[0].window_end == pd.Timestamp("2025-03-02", tz="UTC")
     assert [r.columns["age"].drifted for r in windows.reports] == [False, False, False, True, True]
-    assert all(r.n_current == 600 for r in windows.reports) and windows.drifted
+    assert all(r.n_current == 600 for r in windows.reports)
+    assert windows.drifted
     assert "ts" in windows.reports[0].ignored_columns
     scores = windows.scores
-    assert list(scores.columns) == ["age", "income", "plan", "drift_share"] and len(scores) == 5
+    assert list(scores.columns) == ["age", "income", "plan", "drift_share"]
+    assert len(scores) == 5
     assert scores["age"].iloc[-1] > 0.5 > scores["age"].iloc[0]
     assert len(windows.to_frame()) == 15
     assert "5 windows of 1D on 'ts'" in windows.summary()
@@ -48,7 +53,9 @@ def test_the_time_column_is_never_monitored_itself(make_customers, stream):
 
 def test_fdr_correction_spans_every_window(make_customers, stream):
     ref = make_customers(900, seed=1)
-    plain = mk.Monitor(ref, columns=["age", "plan", "visits"]).check_windows(stream, time_column="ts", freq="12h")
+    plain = mk.Monitor(ref, columns=["age", "plan", "visits"]).check_windows(
+        stream, time_column="ts", freq="12h"
+    )
     corrected = mk.Monitor(ref, columns=["age", "plan", "visits"], correction="fdr_bh").check_windows(
         stream, time_column="ts", freq="12h"
     )
@@ -65,7 +72,8 @@ def test_windows_are_stored_and_alerted(make_customers, stream):
     alerts = []
     mon.on_drift(alerts.append)
     mon.check_windows(stream, time_column="ts")
-    assert len(mon.reports()) == 5 and len(alerts) == 2
+    assert len(mon.reports()) == 5
+    assert len(alerts) == 2
     assert mon.history().window_start.nunique() == 5
 
 
