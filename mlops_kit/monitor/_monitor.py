@@ -250,8 +250,7 @@ class Monitor:
         ref_values = cur_values = None
         if ref.kind == "numeric":
             if self._reference.has_raw:
-                needed = [c for c in self._roles if self._reference.column(c).kind == "numeric"]
-                ref_values = lambda: self._reference.values(name, needed)  # noqa: E731
+                ref_values = lambda: self._reference.values(name, list(self._roles))  # noqa: E731
             # Pulling a Dask column to the client is only worth it for methods that require raw data.
             if not data.dask or (method is not None and method.requires_values):
                 cur_values = lambda: data.values(name, cur.dtype)  # noqa: E731
@@ -274,7 +273,8 @@ class Monitor:
         labelled = int((frame[self.target].notna() & frame[self.prediction].notna()).sum())
         note = ""
         if self._reference_metrics is None and self._reference.has_raw:
-            ref = self._reference.frame(pair)
+            # Every monitored column: a stored reference is loaded once, whatever asks first.
+            ref = self._reference.frame(list(self._roles))
             self._reference_metrics = _performance.metrics(self.task, ref[self.target], ref[self.prediction])
         reference = self._reference_metrics or {}
         if not self._reference.has_raw:

@@ -66,7 +66,10 @@ class Reference:
         return self.profile.columns[name]
 
     def frame(self, columns: Sequence[str]) -> pd.DataFrame:
-        """The raw reference data of ``columns`` (a stored version is loaded once, then cached)."""
+        """The raw reference data, at least ``columns`` (a stored version is loaded once, then cached).
+
+        Callers pass every column they may ever need, so that one load serves them all.
+        """
         if self._frame is not None:
             return self._frame
         assert self._version is not None, "a Profile reference holds no raw data"

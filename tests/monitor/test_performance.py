@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from sklearn import metrics as skm
 
 import mlops_kit as mk
@@ -106,3 +107,20 @@ def test_task_can_be_forced(make_customers):
     perf = mk.Monitor(ref, target="visits", prediction="age", task="regression").check(cur).performance
     assert perf.task == "regression"
     assert set(perf.metrics) == {"mae", "rmse", "r2"}
+
+
+def test_one_load_of_a_stored_reference_serves_performance_and_exact_tests(make_customers, monkeypatch):
+    store = mk.MemoryStorage()
+    ref = make_customers(3000, seed=1)
+    version = mk.Dataset("train", storage=store).save(ref)
+    loads = []
+    original = mk.Dataset.load
+    monkeypatch.setattr(mk.Dataset, "load", lambda self, *a, **k: loads.append(k) or original(self, *a, **k))
+    mon = mk.Monitor(version, target="churned", prediction="score", storage=store)
+    mon.check(make_customers(5000, seed=2))  # large: distances from profiles, reference performance loads
+    small = mon.check(make_customers(500, seed=3))  # small: exact KS on raw reference values
+    assert small.columns["age"].method == "ks"
+    assert (
+        small.columns["age"].statistic == stats.ks_2samp(ref.age, make_customers(500, seed=3).age).statistic
+    )
+    assert len(loads) == 1

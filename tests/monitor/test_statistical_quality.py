@@ -17,7 +17,9 @@ RESAMPLES = 200
 PLANS = ["basic", "plus", "pro"]
 
 
-def sample(rng: np.random.Generator, n: int = N, *, shift: float = 0.0, plan_p=(0.5, 0.3, 0.2)) -> pd.DataFrame:
+def sample(
+    rng: np.random.Generator, n: int = N, *, shift: float = 0.0, plan_p=(0.5, 0.3, 0.2)
+) -> pd.DataFrame:
     """One draw of a fixed distribution: three numeric columns, a category and a flag."""
     return pd.DataFrame(
         {
