@@ -37,7 +37,7 @@ CATEGORIES = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
 
 PEERS = {
     "evidently": ["evidently>=0.7,<0.8", "pandas<3", "pyarrow"],
-    "alibi-detect": ["alibi-detect", "numpy<2", "pandas<3", "pyarrow"],
+    "alibi-detect": ["alibi-detect", "numpy<2", "pandas<3", "pyarrow<21"],  # pyarrow 21+ needs numpy 2
     "nannyml": ["nannyml", "statsmodels", "pyarrow"],
 }
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 import mlops_kit as mk
+from mlops_kit.core.storage import MissingExtraError
 
 
 def make_customers(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -46,6 +47,16 @@ def main() -> None:
     loaded = customers.load(version=v1.version)
     print(f"loaded {v1} back: {loaded.shape[0]:,} rows, dtypes {dict(loaded.dtypes.astype(str))}")
     print(f"versions in {store.url}: {[str(v) for v in customers.versions()]}")
+
+    # Monitoring: do February's inputs still look like January's? Written to drift.html.
+    monitor = mk.Monitor(v1, columns=["age", "monthly_spend", "plan", "churned"], storage=store)
+    drift = monitor.check(february)
+    print(drift.summary())
+    try:
+        drift.to_html("drift.html")
+        print("wrote drift.html (open it in a browser)")
+    except MissingExtraError as exc:  # the charts need matplotlib: pip install 'mlops-kit[report]'
+        print(exc)
 
 
 if __name__ == "__main__":
