@@ -267,6 +267,7 @@ def _alibi():
 
 def _nannyml():
     def prepare(ref, cur):
+        os.environ["NML_DISABLE_USAGE_LOGGING"] = "1"  # no analytics calls to the network
         import nannyml  # noqa: F401
 
         return ref, cur
@@ -276,12 +277,14 @@ def _nannyml():
 
         ref, cur = state
         num, cat = _columns(ref)
-        calc = nml.UnivariateDriftCalculator(column_names=num + cat, chunk_number=1)
+        # NannyML's intended use: its default chunking (about 10 chunks of each sample), alert
+        # thresholds from the spread of the reference chunks; a column drifted if any chunk alerts.
+        calc = nml.UnivariateDriftCalculator(column_names=num + cat)
         results = calc.fit(ref).calculate(cur).filter(period="analysis").to_df()
         drifted = []
         for c in num + cat:
             alerts = [col for col in results.columns if col[0] == c and col[-1] == "alert"]
-            if alerts and bool(results[alerts[0]].iloc[0]):
+            if alerts and bool(results[alerts[0]].any()):
                 drifted.append(c)
         return drifted
 

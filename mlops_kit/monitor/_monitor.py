@@ -11,8 +11,9 @@ from mlops_kit.core.names import check_name
 from mlops_kit.core.profile import Profile
 from mlops_kit.core.storage import LogEntry, Storage, resolve_storage
 from mlops_kit.monitor import _config, _performance
+from mlops_kit.monitor._assemble import Batch, assemble
 from mlops_kit.monitor._columns import Role
-from mlops_kit.monitor._evaluate import Pending, adjust, decide, evaluate
+from mlops_kit.monitor._evaluate import Pending, evaluate
 from mlops_kit.monitor._methods import DriftMethod
 from mlops_kit.monitor._pair import ColumnPair
 from mlops_kit.monitor._performance import Performance
@@ -20,8 +21,6 @@ from mlops_kit.monitor._report import DriftReport
 from mlops_kit.monitor._sources import Current, Reference
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     import pandas as pd
 
     from mlops_kit.monitor._windows import WindowedReport
@@ -181,7 +180,7 @@ class Monitor:
         """
         data = Current(current)
         pending, n_rows, perf = self._evaluate(data, self.columns)
-        (report,) = self._decide([(pending, n_rows, perf, None, None)], data.columns)
+        (report,) = self._decide([Batch(pending, n_rows, perf)], data.columns)
         self._publish([report])
         return report
 
@@ -208,7 +207,7 @@ class Monitor:
         batches = []
         for start, end, part in split_windows(data.data, time_column, freq):
             pending, n_rows, perf = self._evaluate(Current(part), features)
-            batches.append((pending, n_rows, perf, start, end))
+            batches.append(Batch(pending, n_rows, perf, start, end))
         reports = self._decide(batches, data.columns)
         self._publish(reports)
         return WindowedReport(reports=tuple(reports), time_column=time_column, freq=freq)
@@ -264,87 +263,35 @@ class Monitor:
         )
 
     def _performance(self, data: Current) -> Performance:
+        assert self.task is not None
         assert self.target is not None
         assert self.prediction is not None
-        assert self.task is not None
-        pair = [self.target, self.prediction]
-        frame = data.frame(pair)
-        current = _performance.metrics(self.task, frame[self.target], frame[self.prediction])
-        labelled = int((frame[self.target].notna() & frame[self.prediction].notna()).sum())
-        note = ""
         if self._reference_metrics is None and self._reference.has_raw:
             # Every monitored column: a stored reference is loaded once, whatever asks first.
             ref = self._reference.frame(list(self._roles))
             self._reference_metrics = _performance.metrics(self.task, ref[self.target], ref[self.prediction])
-        reference = self._reference_metrics or {}
-        if not self._reference.has_raw:
-            note = "the reference is a Profile, so its own performance is unknown"
-        elif not labelled:
-            note = "no current row has both a label and a prediction"
-        degraded = _performance.compare(current, reference, self.tolerance)
-        comparable = any(k in reference for k in current)
-        return Performance(
-            task=self.task,
-            target=self.target,
-            prediction=self.prediction,
-            n_labelled=labelled,
-            metrics=current,
-            reference=reference,
+        return _performance.assess(
+            self.task,
+            data.frame([self.target, self.prediction]),
+            self.target,
+            self.prediction,
+            reference=self._reference_metrics,
             tolerance=self.tolerance,
-            degraded=degraded,
-            decayed=bool(degraded) if comparable else None,
-            note=note,
         )
 
-    def _decide(
-        self,
-        batches: Sequence[
-            tuple[list[Pending], int, Performance | None, dt.datetime | None, dt.datetime | None]
-        ],
-        current_columns: Sequence[str],
-    ) -> list[DriftReport]:
-        tested = [p for pending, *_ in batches for p in pending if p.result.p_value is not None]
-        adjusted = adjust([p.result.p_value for p in tested], self.correction)  # type: ignore[misc]
-        by_id = dict(zip(map(id, tested), adjusted)) if adjusted is not None else {}
-        now = self.clock.now()
-        ignored = tuple(c for c in current_columns if c not in self._roles)
-        reports = []
-        for pending, n_rows, perf, start, end in batches:
-            columns = {p.pair.name: decide(p, by_id.get(id(p))) for p in pending}
-            features = [c for c in columns.values() if c.role == "feature"]
-            share = sum(c.drifted for c in features) / len(features) if features else 0.0
-            dataset_drift = bool(features) and share >= self.drift_share
-            reasons = [
-                reason
-                for reason, hit in (
-                    ("dataset drift", dataset_drift),
-                    ("prediction drift", self.prediction in columns and columns[self.prediction].drifted),
-                    ("target drift", self.target in columns and columns[self.target].drifted),
-                    ("performance decay", perf is not None and bool(perf.decayed)),
-                )
-                if hit
-            ]
-            reports.append(
-                DriftReport(
-                    monitor=self.name,
-                    reference=self._reference.label,
-                    created_at=now,
-                    window_start=start,
-                    window_end=end,
-                    n_reference=self._reference.profile.n_rows,
-                    n_current=n_rows,
-                    columns=columns,
-                    correction=self.correction,
-                    drift_share=share,
-                    drift_share_threshold=self.drift_share,
-                    dataset_drift=dataset_drift,
-                    drifted=bool(reasons),
-                    reasons=tuple(reasons),
-                    ignored_columns=ignored,
-                    performance=perf,
-                )
-            )
-        return reports
+    def _decide(self, batches: Sequence[Batch], current_columns: Sequence[str]) -> list[DriftReport]:
+        return assemble(
+            batches,
+            correction=self.correction,
+            drift_share=self.drift_share,
+            prediction=self.prediction,
+            target=self.target,
+            monitor=self.name,
+            reference=self._reference.label,
+            created_at=self.clock.now(),
+            n_reference=self._reference.profile.n_rows,
+            ignored_columns=tuple(c for c in current_columns if c not in self._roles),
+        )
 
     # -- alerts and history -----------------------------------------------------------
 

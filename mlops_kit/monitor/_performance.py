@@ -15,7 +15,7 @@ from mlops_kit.core.record import FrozenMap, Record
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Performance", "Task", "check_pair_types", "compare", "infer_task", "metrics"]
+__all__ = ["Performance", "Task", "assess", "check_pair_types", "compare", "infer_task", "metrics"]
 
 Task = Literal["classification", "regression"]
 HIGHER_IS_BETTER = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc", "r2"})
@@ -148,6 +148,42 @@ def _numeric_classes(classes: list[object]) -> list[float]:
         except (TypeError, ValueError):
             pass
     return out
+
+
+def assess(
+    task: Task,
+    current: pd.DataFrame,
+    target: str,
+    prediction: str,
+    *,
+    reference: dict[str, float] | None,
+    tolerance: float,
+) -> Performance:
+    """Score the labelled rows of ``current`` and compare with the ``reference`` metrics.
+
+    ``reference=None`` means the reference performance is unknown (a Profile reference).
+    """
+    scores = metrics(task, current[target], current[prediction])
+    labelled = int((current[target].notna() & current[prediction].notna()).sum())
+    note = ""
+    if reference is None:
+        note = "the reference is a Profile, so its own performance is unknown"
+    elif not labelled:
+        note = "no current row has both a label and a prediction"
+    reference = reference or {}
+    degraded = compare(scores, reference, tolerance)
+    return Performance(
+        task=task,
+        target=target,
+        prediction=prediction,
+        n_labelled=labelled,
+        metrics=scores,
+        reference=reference,
+        tolerance=tolerance,
+        degraded=degraded,
+        decayed=bool(degraded) if any(k in reference for k in scores) else None,
+        note=note,
+    )
 
 
 def compare(current: dict[str, float], reference: dict[str, float], tolerance: float) -> tuple[str, ...]:

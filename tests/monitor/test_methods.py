@@ -211,3 +211,17 @@ def test_custom_methods_plug_in_by_object():
     assert rep.columns["x"].method == "mean_shift"
     assert rep.columns["x"].drifted
     assert rep.columns["y"].method == "wasserstein"
+
+
+def test_datetimes_are_tested_as_numbers():
+    rng = np.random.default_rng(12)
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    ref = pd.DataFrame({"when": start + pd.to_timedelta(rng.normal(0, 30, 3000), unit="D")})
+    same = pd.DataFrame({"when": start + pd.to_timedelta(rng.normal(0, 30, 3000), unit="D")})
+    later = pd.DataFrame({"when": start + pd.to_timedelta(rng.normal(20, 30, 3000), unit="D")})
+    mon = mk.Monitor(ref)
+    assert not mon.check(same).drifted
+    moved = mon.check(later).columns["when"]
+    assert moved.dtype == "datetime"
+    assert moved.statistic == pytest.approx(20 / 30, abs=0.06)
+    assert moved.drifted
