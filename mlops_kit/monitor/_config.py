@@ -33,10 +33,16 @@ def check_correction(correction: object) -> str | None:
 
 
 def resolve_columns(
-    profile: Profile, columns: Sequence[str] | None, target: str | None, prediction: str | None
+    profile: Profile,
+    columns: Sequence[str] | None,
+    target: str | None,
+    prediction: str | None,
+    known: Sequence[str],
 ) -> list[str]:
-    """The feature columns: ``columns``, or every reference column but the target and prediction."""
-    known = list(profile.columns)
+    """The feature columns: ``columns``, or every reference column but the target and prediction.
+
+    ``known`` lists every column of the reference (the profile may cover only the wanted ones).
+    """
     for role, name in (("target", target), ("prediction", prediction)):
         if name is None:
             continue
@@ -44,20 +50,20 @@ def resolve_columns(
             raise ConfigError(f"{role} must be a column name, got {name!r}.")
         if name not in profile.columns:
             raise ConfigError(
-                f"The {role} column {name!r} is not in the reference, which has {known}. The reference "
+                f"The {role} column {name!r} is not in the reference, which has {list(known)}. The reference "
                 f"needs the {role} to measure {role} drift and the reference performance."
             )
     if target is not None and target == prediction:
         raise ConfigError(f"target and prediction must be different columns, both are {target!r}.")
     if columns is None:
-        features = [c for c in known if c not in (target, prediction)]
+        features = [c for c in profile.columns if c not in (target, prediction)]
     else:
         if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
             raise ConfigError(f"columns must be a list of column names, got {columns!r}.")
         features = list(dict.fromkeys(columns))
         missing = [c for c in features if c not in profile.columns]
         if missing:
-            raise SchemaError(f"Columns {missing} are not in the reference, which has {known}.")
+            raise SchemaError(f"Columns {missing} are not in the reference, which has {list(known)}.")
         features = [c for c in features if c not in (target, prediction)]
     monitored = [*features, *(c for c in (prediction, target) if c is not None)]
     empty = [c for c in monitored if not profile.columns[c].count]

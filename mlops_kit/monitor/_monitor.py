@@ -123,9 +123,10 @@ class Monitor:
         self.target, self.prediction = target, prediction
         self.clock = clock or SYSTEM_CLOCK
         self.reference = reference
-        self._reference = Reference(reference, self._storage)
+        wanted = None if columns is None else [*columns, *(c for c in (target, prediction) if c)]
+        self._reference = Reference(reference, self._storage, wanted)
         profile = self._reference.profile
-        self.columns = _config.resolve_columns(profile, columns, target, prediction)
+        self.columns = _config.resolve_columns(profile, columns, target, prediction, self._reference.names)
         self._roles: dict[str, Role] = dict.fromkeys(self.columns, "feature")
         if prediction is not None:
             self._roles[prediction] = "prediction"

@@ -32,7 +32,9 @@ _PARALLEL_ROWS = 50_000  # below this, thread start-up costs more than it saves
 class Reference:
     """The reference sample: a :class:`DatasetVersion`, a DataFrame or a :class:`Profile`."""
 
-    def __init__(self, reference: Any, storage: Callable[[], Storage]) -> None:
+    def __init__(
+        self, reference: Any, storage: Callable[[], Storage], columns: Sequence[str] | None = None
+    ) -> None:
         import pandas as pd
 
         from mlops_kit.datasets import DatasetVersion
@@ -47,7 +49,9 @@ class Reference:
             self.label = str(reference)
         elif isinstance(reference, pd.DataFrame):
             self._frame = check_frame(reference, "the reference data")
-            self.profile = profile_frame(self._frame, list(self._frame.columns))
+            # Only the columns the monitor may use: others may hold anything (ids, free text).
+            wanted = [c for c in self._frame.columns if columns is None or c in columns]
+            self.profile = profile_frame(self._frame, wanted)
             self.label = "DataFrame"
         elif isinstance(reference, Profile):
             self.profile = reference
@@ -57,6 +61,8 @@ class Reference:
                 f"The reference must be a DatasetVersion, a pandas DataFrame or a Profile, "
                 f"got {type(reference).__name__}."
             )
+        # Every column of the reference, for messages (a frame's profile covers only the wanted ones).
+        self.names: list[str] = list(self.profile.columns if self._frame is None else self._frame.columns)
         if not self.profile.n_rows:
             raise SchemaError("The reference data is empty; a monitor needs at least one reference row.")
 

@@ -173,3 +173,12 @@ def test_ztest_on_a_column_that_gained_a_category_says_what_to_use(reference, cu
     cur.loc[cur.index[:5], "member"] = "maybe"
     with pytest.raises(mk.ConfigError, match="Use method='chisquare'"):
         mk.Monitor(ref, method={"member": "ztest"}).check(cur)
+
+
+def test_reference_columns_left_out_are_never_read(reference, current):
+    odd = reference.assign(payload=[{"any": "thing"}] * len(reference))  # not a supported column type
+    with pytest.raises(mk.SchemaError, match="'payload'"):
+        mk.Monitor(odd)
+    rep = mk.Monitor(odd, columns=["age"]).check(current.assign(payload=None))
+    assert list(rep.columns) == ["age"]
+    assert rep.ignored_columns[-1] == "payload"
