@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -36,12 +37,23 @@ def assemble(
 
     ``fields`` are the report fields all batches share (monitor, reference, created_at, ...).
     """
-    tested = [p for batch in batches for p in batch.pending if p.result.p_value is not None]
-    adjusted = adjust([p.result.p_value for p in tested], correction)  # type: ignore[misc]
-    by_id = dict(zip(map(id, tested), adjusted)) if adjusted is not None else {}
+    # Every hypothesis test of the check joins the correction: distribution tests, and the
+    # null-rate tests of columns that have nulls.
+    tests: list[tuple[int, str, float]] = []
+    for batch in batches:
+        for p in batch.pending:
+            if p.result.p_value is not None and not math.isnan(p.result.p_value):
+                tests.append((id(p), "distribution", p.result.p_value))
+            if p.null_p is not None:
+                tests.append((id(p), "nulls", p.null_p))
+    adjusted = adjust([t[2] for t in tests], correction)
+    by_key = {(t[0], t[1]): a for t, a in zip(tests, adjusted)} if adjusted is not None else {}
     reports = []
     for batch in batches:
-        columns = {p.pair.name: decide(p, by_id.get(id(p))) for p in batch.pending}
+        columns = {
+            p.pair.name: decide(p, by_key.get((id(p), "distribution")), by_key.get((id(p), "nulls")))
+            for p in batch.pending
+        }
         features = [c for c in columns.values() if c.role == "feature"]
         share = sum(c.drifted for c in features) / len(features) if features else 0.0
         dataset_drift = bool(features) and share >= drift_share

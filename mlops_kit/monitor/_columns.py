@@ -117,6 +117,9 @@ class ColumnDrift(Record):
         (``reasons`` says which).
     null_rate_reference, null_rate_current : float or None
         Share of nulls on each side.
+    null_drifted, null_p_value, null_effect_size : bool, float or None
+        The null-rate signal: a two-proportion z-test (p < 0.05, corrected with the other
+        tests) when the column's method is a test, Cohen's h >= 0.2 otherwise.
     unseen : dict of str to int
         Current categories never seen in the reference (up to 20), with their counts.
     """
@@ -138,6 +141,8 @@ class ColumnDrift(Record):
     null_rate_reference: float | None
     null_rate_current: float | None
     null_drifted: bool = False
+    null_p_value: float | None = None
+    null_effect_size: float | None = None
     unseen: FrozenMap[int] = Field(default_factory=dict)
     unseen_share: float = 0.0
     reasons: tuple[str, ...] = ()

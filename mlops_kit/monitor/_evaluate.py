@@ -19,7 +19,7 @@ from mlops_kit.monitor._columns import ColumnDrift, ColumnSummary, Distribution,
 from mlops_kit.monitor._methods import METHODS, DriftMethod, MethodResult, auto_method
 from mlops_kit.monitor._pair import ColumnPair
 
-__all__ = ["CORRECTIONS", "Pending", "adjust", "decide", "evaluate"]
+__all__ = ["CORRECTIONS", "Pending", "adjust", "decide", "evaluate", "null_drifted"]
 
 CORRECTIONS = ("bonferroni", "fdr_bh")
 NULL_ALPHA = 0.05  # null-rate change, small samples: two-proportion z-test
@@ -39,7 +39,8 @@ class Pending:
     threshold: float
     result: MethodResult
     effect: float
-    null_drifted: bool
+    null_p: float | None  # the null-rate z-test (when the method tests), None if nothing to test
+    null_h: float | None  # the null-rate change as Cohen's h, None if nothing to compare
     unseen: dict[str, int]
     unseen_share: float
     unseen_drifted: bool
@@ -87,27 +88,38 @@ def evaluate(
         threshold=chosen.threshold if threshold is None else threshold,
         result=result,
         effect=effect,
-        null_drifted=_null_drifted(pair, test=chosen.uses_p_value),
+        **_null_change(pair, test=chosen.uses_p_value),
         unseen=dict(list(unseen.items())[:_UNSEEN_LISTED]),
         unseen_share=share,
         unseen_drifted=share >= unseen_threshold,
     )
 
 
-def _null_drifted(pair: ColumnPair, *, test: bool) -> bool:
-    """Whether the share of nulls changed: z-test when testing, Cohen's h otherwise."""
+def _null_change(pair: ColumnPair, *, test: bool) -> dict[str, float | None]:
+    """How the share of nulls changed: Cohen's h, and a z-test p-value when the method tests.
+
+    Both are ``None`` when there is nothing to compare: no nulls at all (or only nulls) on
+    both sides.
+    """
     n1, n2 = pair.reference.rows, pair.current.rows
     p1, p2 = pair.reference.nulls / n1, pair.current.nulls / n2
-    if not test:
-        h = abs(2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2)))
-        return h >= NULL_EFFECT
     pooled = (pair.reference.nulls + pair.current.nulls) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:
-        return False  # no nulls at all, or nothing but nulls, on both sides
+        return {"null_p": None, "null_h": None}
+    h = abs(2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2)))
+    if not test:
+        return {"null_p": None, "null_h": h}
     from scipy import stats
 
-    return bool(2 * stats.norm.sf(abs(p1 - p2) / se) < NULL_ALPHA)
+    return {"null_p": float(2 * stats.norm.sf(abs(p1 - p2) / se)), "null_h": h}
+
+
+def null_drifted(pending: Pending, null_adjusted: float | None = None) -> bool:
+    """The null-rate decision: the (corrected) z-test when testing, else Cohen's h >= 0.2."""
+    if pending.null_p is not None:
+        return (pending.null_p if null_adjusted is None else null_adjusted) < NULL_ALPHA
+    return pending.null_h is not None and pending.null_h >= NULL_EFFECT
 
 
 def adjust(p_values: Sequence[float], correction: str | None) -> list[float] | None:
@@ -125,9 +137,12 @@ def adjust(p_values: Sequence[float], correction: str | None) -> list[float] | N
     raise ConfigError(f"Unknown correction {correction!r}; expected None, 'bonferroni' or 'fdr_bh'.")
 
 
-def decide(pending: Pending, p_adjusted: float | None = None) -> ColumnDrift:
-    """The column's record, deciding on ``p_adjusted`` when given."""
+def decide(
+    pending: Pending, p_adjusted: float | None = None, null_adjusted: float | None = None
+) -> ColumnDrift:
+    """The column's record, deciding on the corrected p-values when given."""
     pair, result = pending.pair, pending.result
+    nulls = null_drifted(pending, null_adjusted)
     p = result.p_value if p_adjusted is None else p_adjusted
     undefined = math.isnan(result.statistic) or (pending.method.uses_p_value and result.p_value is None)
     distribution = pending.method.drifted(result.statistic, p, pending.threshold)
@@ -135,7 +150,7 @@ def decide(pending: Pending, p_adjusted: float | None = None) -> ColumnDrift:
         name
         for name, hit in (
             ("undefined" if undefined else "distribution", distribution),
-            ("nulls", pending.null_drifted),
+            ("nulls", nulls),
             ("unseen", pending.unseen_drifted),
         )
         if hit
@@ -158,7 +173,9 @@ def decide(pending: Pending, p_adjusted: float | None = None) -> ColumnDrift:
         distribution_drifted=distribution,
         null_rate_reference=finite_or_none(pair.reference.null_rate),
         null_rate_current=finite_or_none(pair.current.null_rate),
-        null_drifted=pending.null_drifted,
+        null_drifted=nulls,
+        null_p_value=pending.null_p,
+        null_effect_size=pending.null_h,
         unseen=pending.unseen,
         unseen_share=pending.unseen_share,
         reasons=tuple(reasons),

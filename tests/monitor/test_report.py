@@ -64,19 +64,22 @@ def test_every_column_carries_an_effect_size_next_to_its_p_value(make_customers)
 @pytest.mark.parametrize("correction", ["bonferroni", "fdr_bh"])
 def test_corrections_adjust_p_values_and_decide_on_them(make_customers, correction):
     ref, cur = make_customers(900, seed=1), make_customers(700, seed=2, age_shift=0.15)
-    plain = mk.Monitor(ref).check(cur)
     rep = mk.Monitor(ref, correction=correction).check(cur)
-    raw = [c.p_value for c in plain.columns.values()]
+    # Every test of the check is corrected together: distributions, and null rates where there are nulls.
+    raw = [c.p_value for c in rep.columns.values()]
+    raw += [c.null_p_value for c in rep.columns.values() if c.null_p_value is not None]
+    assert len(raw) == len(rep.columns) + 1  # income has nulls
     expected = (
         np.minimum(np.array(raw) * len(raw), 1)
         if correction == "bonferroni"
         else stats.false_discovery_control(raw, method="bh")
     )
     got = [c.p_adjusted for c in rep.columns.values()]
-    assert got == pytest.approx(list(expected))
+    assert got == pytest.approx(list(expected[: len(rep.columns)]))
     for col in rep.columns.values():
         assert col.distribution_drifted == (col.p_adjusted < col.threshold)
         assert col.score == col.p_adjusted
+    assert rep.columns["income"].null_drifted == (expected[-1] < 0.05)
 
 
 def test_thresholds_per_method_and_per_column(make_customers):
