@@ -77,6 +77,9 @@ def test_a_null_rate_change_is_a_drift_signal_of_its_own(reference, current):
     assert not col.distribution_drifted
     assert col.null_rate_reference == 0.0
     assert col.null_rate_current == pytest.approx(0.3, abs=0.01)
+    h = 2 * np.arcsin(np.sqrt(col.null_rate_current))  # Cohen's h from 0% nulls
+    assert col.null_effect_size == pytest.approx(h)
+    assert col.null_p_value is None  # large samples: an effect size, not a test
 
 
 def test_extra_columns_are_ignored_and_listed(reference, current):
