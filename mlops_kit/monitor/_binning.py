@@ -117,16 +117,23 @@ class CategoryTable:
 def category_table(reference: ColumnProfile, current: ColumnProfile) -> CategoryTable:
     """Align two categorical profiles; list current categories the reference never saw."""
     ref_counts, cur_counts = dict(reference.counts or {}), dict(current.counts or {})
-    labels = sorted(set(ref_counts) | set(cur_counts))
     # A category beyond the reference's MAX_CATEGORIES may hide in its "other" bucket,
     # so "unseen" is only certain when the reference kept every category.
-    unseen = {k: cur_counts[k] for k in labels if k not in ref_counts} if not reference.other else {}
-    ref = [ref_counts.get(k, 0) for k in labels]
-    cur = [cur_counts.get(k, 0) for k in labels]
-    if reference.other or current.other:
+    unseen = {k: n for k, n in sorted(cur_counts.items()) if k not in ref_counts} if not reference.other else {}
+    if not (reference.other or current.other):
+        labels = sorted(set(ref_counts) | set(cur_counts))
+        ref = [ref_counts.get(k, 0) for k in labels]
+        cur = [cur_counts.get(k, 0) for k in labels]
+    else:
+        # A category kept by one profile may sit in the other's "other" bucket: compare the
+        # categories both kept, and lump everything else into "(other)" on both sides, so
+        # that the two "(other)" buckets hold the same set of values.
+        labels = sorted(set(ref_counts) & set(cur_counts))
+        ref = [ref_counts[k] for k in labels]
+        cur = [cur_counts[k] for k in labels]
         labels.append(OTHER)
-        ref.append(reference.other)
-        cur.append(current.other)
+        ref.append(reference.count - sum(ref))
+        cur.append(current.count - sum(cur))
     return CategoryTable(
         tuple(labels), np.asarray(ref, dtype=np.float64), np.asarray(cur, dtype=np.float64), unseen
     )

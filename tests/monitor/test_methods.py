@@ -225,3 +225,19 @@ def test_datetimes_are_tested_as_numbers():
     assert moved.dtype == "datetime"
     assert moved.statistic == pytest.approx(20 / 30, abs=0.06)
     assert moved.drifted
+
+
+def test_high_cardinality_categories_beyond_the_profile_limit():
+    # Profiles keep the 1,000 most frequent values of a column; the rest is one "(other)"
+    # count. Both sides are compared on the values both kept, all else lumped together.
+    rng = np.random.default_rng(13)
+    names = np.array([f"sku-{i:05d}" for i in range(3000)])
+    mon = mk.Monitor(pd.DataFrame({"sku": names[rng.integers(0, 3000, 20_000)]}))
+    same = mon.check(pd.DataFrame({"sku": names[rng.integers(0, 3000, 20_000)]})).columns["sku"]
+    assert not same.drifted
+    assert same.unseen == {}  # a value may hide in the reference's "(other)": never claimed unseen
+    assert same.reference.n_categories == 1001  # 1,000 values plus "(other)"
+    assert "(other)" in same.distribution.labels
+    narrow = mon.check(pd.DataFrame({"sku": names[rng.integers(0, 100, 20_000)]})).columns["sku"]
+    assert narrow.drifted
+    assert narrow.effect_size > 0.3
