@@ -119,7 +119,9 @@ def category_table(reference: ColumnProfile, current: ColumnProfile) -> Category
     ref_counts, cur_counts = dict(reference.counts or {}), dict(current.counts or {})
     # A category beyond the reference's MAX_CATEGORIES may hide in its "other" bucket,
     # so "unseen" is only certain when the reference kept every category.
-    unseen = {k: n for k, n in sorted(cur_counts.items()) if k not in ref_counts} if not reference.other else {}
+    unseen = (
+        {k: n for k, n in sorted(cur_counts.items()) if k not in ref_counts} if not reference.other else {}
+    )
     if not (reference.other or current.other):
         labels = sorted(set(ref_counts) | set(cur_counts))
         ref = [ref_counts.get(k, 0) for k in labels]
