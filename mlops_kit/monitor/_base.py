@@ -12,7 +12,14 @@ __all__ = ["DriftMethod", "MethodResult"]
 
 
 class MethodResult(NamedTuple):
-    """What a method found: its statistic, the p-value of a test, and a remark."""
+    """What a method found: its statistic, the p-value of a test, and a remark.
+
+    Examples
+    --------
+    >>> from mlops_kit.monitor import MethodResult
+    >>> MethodResult(0.31, 0.002)
+    MethodResult(statistic=0.31, p_value=0.002, note='')
+    """
 
     statistic: float
     p_value: float | None = None

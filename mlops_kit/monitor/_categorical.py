@@ -19,6 +19,16 @@ class ChiSquare(DriftMethod):
     Always the two-sample test (``scipy.stats.chi2_contingency``, no continuity
     correction), never goodness-of-fit against reference proportions, which treats
     the reference as exact and raises false alarms when the current sample is large.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlops_kit import Profile
+    >>> from mlops_kit.monitor import ColumnPair, ChiSquare
+    >>> samples = (["a", "b"] * 50, ["a"] * 70 + ["b"] * 30)
+    >>> ref, cur = (Profile.of(pd.DataFrame({"c": v})).columns["c"] for v in samples)
+    >>> ChiSquare().compute(ColumnPair("c", ref, cur))
+    MethodResult(statistic=8.33..., p_value=0.00389..., note='')
     """
 
     name = "chisquare"
@@ -37,7 +47,18 @@ class ChiSquare(DriftMethod):
 
 
 class ZTest(DriftMethod):
-    """Two-proportion z-test (pooled) for a binary column; the statistic is ``|z|``."""
+    """Two-proportion z-test (pooled) for a binary column; the statistic is ``|z|``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlops_kit import Profile
+    >>> from mlops_kit.monitor import ColumnPair, ZTest
+    >>> samples = (["a", "b"] * 50, ["a"] * 70 + ["b"] * 30)
+    >>> ref, cur = (Profile.of(pd.DataFrame({"c": v})).columns["c"] for v in samples)
+    >>> ZTest().compute(ColumnPair("c", ref, cur))
+    MethodResult(statistic=2.88..., p_value=0.00389..., note='')
+    """
 
     name = "ztest"
     kinds = frozenset({"categorical"})

@@ -25,6 +25,15 @@ class ColumnSummary(Record):
     """What one sample of a column looks like: counts, nulls, moments, quantiles or top values.
 
     Quantiles come from the profile's histogram (exact to one bin width).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlops_kit import Profile
+    >>> from mlops_kit.monitor import ColumnSummary
+    >>> s = ColumnSummary.of(Profile.of(pd.DataFrame({"x": [1.0, 2.0, None, 4.0]})).columns["x"])
+    >>> s.count, s.nulls, s.null_rate, s.mean, s.max
+    (3, 1, 0.25, 2.333..., 4.0)
     """
 
     model_config = ConfigDict(ser_json_inf_nan="strings")
@@ -83,6 +92,16 @@ class Distribution(Record):
 
     Small by design (at most ~40 bins or 15 categories plus ``(other)``), so that a
     stored report can be drawn again later without the data.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import mlops_kit as mk
+    >>> ref = pd.DataFrame({"plan": ["a", "b"] * 500})
+    >>> report = mk.Monitor(ref).check(pd.DataFrame({"plan": ["a"] * 900 + ["b"] * 100}))
+    >>> dist = report.columns["plan"].distribution
+    >>> dist.kind, dist.labels, dist.reference, dist.current
+    ('categorical', ('a', 'b'), (0.5, 0.5), (0.9, 0.1))
     """
 
     kind: Literal["numeric", "categorical"]
@@ -122,6 +141,18 @@ class ColumnDrift(Record):
         tests) when the column's method is a test, Cohen's h >= 0.2 otherwise.
     unseen : dict of str to int
         Current categories never seen in the reference (up to 20), with their counts.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import mlops_kit as mk
+    >>> rng = np.random.default_rng(0)
+    >>> mon = mk.Monitor(pd.DataFrame({"x": rng.normal(size=500)}))
+    >>> col = mon.check(pd.DataFrame({"x": rng.normal(0.5, 1.0, 400)})).columns["x"]
+    >>> col.method, col.p_value < col.threshold, col.drifted, col.reasons
+    ('ks', True, True, ('distribution',))
+    >>> round(col.effect_size, 1)
+    0.5
     """
 
     model_config = ConfigDict(ser_json_inf_nan="strings")

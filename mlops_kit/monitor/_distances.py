@@ -41,6 +41,16 @@ class PSI(DriftMethod):
 
     Numeric columns are grouped by the reference's deciles on the profile grid, plus a
     group below and one above the reference range; proportions are floored at 1e-4.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlops_kit import Profile
+    >>> from mlops_kit.monitor import ColumnPair, PSI
+    >>> samples = (["a", "b"] * 50, ["a"] * 70 + ["b"] * 30)
+    >>> ref, cur = (Profile.of(pd.DataFrame({"c": v})).columns["c"] for v in samples)
+    >>> round(PSI().compute(ColumnPair("c", ref, cur)).statistic, 3)
+    0.169
     """
 
     name = "psi"
@@ -61,6 +71,16 @@ class JensenShannon(DriftMethod):
 
     Over categories, or over the reference deciles of a numeric column plus a
     group on each side of the reference range.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlops_kit import Profile
+    >>> from mlops_kit.monitor import ColumnPair, JensenShannon
+    >>> samples = (["a", "b"] * 50, ["a"] * 70 + ["b"] * 30)
+    >>> ref, cur = (Profile.of(pd.DataFrame({"c": v})).columns["c"] for v in samples)
+    >>> round(JensenShannon().compute(ColumnPair("c", ref, cur)).statistic, 3)
+    0.145
     """
 
     name = "jensenshannon"

@@ -31,6 +31,19 @@ class Performance(Record):
     (absolute), MAE and RMSE may grow by at most ``tolerance`` (relative). It is
     ``None`` when there is nothing to compare with (no labelled rows, or a reference
     without predictions), which is never read as "no decay".
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import mlops_kit as mk
+    >>> rng = np.random.default_rng(0)
+    >>> score = rng.random(4000)
+    >>> data = pd.DataFrame({"score": score, "label": (rng.random(4000) < score).astype(int)})
+    >>> mon = mk.Monitor(data.iloc[:2000], target="label", prediction="score")
+    >>> worse = data.iloc[2000:].assign(score=rng.random(2000))  # the model lost its signal
+    >>> perf = mon.check(worse).performance
+    >>> perf.task, perf.decayed, "roc_auc" in perf.degraded
+    ('classification', True, True)
     """
 
     model_config = ConfigDict(ser_json_inf_nan="strings")

@@ -94,6 +94,23 @@ class WindowedReport:
     scores : pandas.DataFrame
         Effect sizes over time: one row per window start, one column per monitored column,
         plus ``drift_share``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import mlops_kit as mk
+    >>> rng = np.random.default_rng(0)
+    >>> mon = mk.Monitor(pd.DataFrame({"x": rng.normal(size=3000)}))
+    >>> days = pd.DataFrame({"x": np.r_[rng.normal(size=2000), rng.normal(1.0, 1.0, 2000)],
+    ...                      "ts": pd.date_range("2025-01-01", periods=4000, freq="36s")})
+    >>> windows = mon.check_windows(days, time_column="ts", freq="20h")
+    >>> [r.drifted for r in windows.reports]
+    [False, True]
+    >>> windows.scores.round(2)
+                            x  drift_share
+    window_start
+    2025-01-01 00:00:00  0.07          0.0
+    2025-01-01 20:00:00  1.05          1.0
     """
 
     reports: tuple[DriftReport, ...]
