@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 import mlops_kit as mk
+from mlops_kit.core.storage import MissingExtraError
 
 
 def make_customers(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -123,6 +124,16 @@ def train_model(store: mk.Storage, customers: pd.DataFrame) -> None:
     fitted = run.outputs["model"]
     runs = pipe.runs(store)
     print(f"trained {type(fitted).__name__} ({fitted.n_estimators} trees); runs so far: {len(runs)}")
+
+    # Monitoring: do February's inputs still look like January's? Written to drift.html.
+    monitor = mk.Monitor(v1, columns=["age", "monthly_spend", "plan", "churned"], storage=store)
+    drift = monitor.check(february)
+    print(drift.summary())
+    try:
+        drift.to_html("drift.html")
+        print("wrote drift.html (open it in a browser)")
+    except MissingExtraError as exc:  # the charts need matplotlib: pip install 'mlops-kit[report]'
+        print(exc)
 
 
 if __name__ == "__main__":

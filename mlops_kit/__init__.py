@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "DatasetVersion": "mlops_kit.datasets",
     "Deployer": "mlops_kit.deploy",
     "Endpoint": "mlops_kit.deploy",
+    "DriftReport": "mlops_kit.monitor",
     "FsspecStorage": "mlops_kit.core.storage",
     "IntegrityError": "mlops_kit.core.errors",
     "InvalidNameError": "mlops_kit.core.errors",
@@ -27,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "MemoryStorage": "mlops_kit.core.storage",
     "MlopsKitError": "mlops_kit.core.errors",
     "ModelVersion": "mlops_kit.registry",
+    "Monitor": "mlops_kit.monitor",
     "NotFoundError": "mlops_kit.core.errors",
     "PipelineError": "mlops_kit.core.errors",
     "Profile": "mlops_kit.core.profile",
@@ -94,3 +96,4 @@ if TYPE_CHECKING:
     )
     from mlops_kit.deploy import Canary, Deployer, Endpoint, LocalDeployer, Replace, Shadow, serve
     from mlops_kit.registry import ModelVersion, Registry
+    from mlops_kit.monitor import DriftReport, Monitor

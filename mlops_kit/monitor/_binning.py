@@ -1,0 +1,141 @@
+"""Reference and current distributions on a common support: the grid and the category table.
+
+Numeric profiles carry histograms on a power-of-two grid; coarsening both to the larger
+exponent puts them on one grid exactly (no re-binning error beyond the grid itself).
+Everything the distance methods need (CDFs, quantile groups for PSI and Jensen-Shannon)
+is derived from those aligned counts, so no raw data is read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlops_kit.core.histogram import Histogram, needed_exponent
+from mlops_kit.core.profile import ColumnProfile
+
+__all__ = ["CategoryTable", "Grid", "category_table", "common_grid"]
+
+OTHER = "(other)"  # the bucket of values beyond a profile's MAX_CATEGORIES
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Reference and current counts on one grid: bin ``i`` covers ``[(offset+i)*w, (offset+i+1)*w)``."""
+
+    exponent: int
+    offset: int
+    reference: np.ndarray
+    current: np.ndarray
+
+    @property
+    def width(self) -> float:
+        return math.ldexp(1.0, self.exponent)
+
+    @property
+    def edges(self) -> np.ndarray:
+        idx = np.arange(self.offset, self.offset + len(self.reference) + 1, dtype=np.float64)
+        return np.ldexp(idx, self.exponent)
+
+    def cdfs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Both empirical CDFs at the ``len + 1`` bin edges (0 at the first, 1 at the last)."""
+        return _cdf(self.reference), _cdf(self.current)
+
+    def cdf_gap_integral(self, power: int = 1) -> float:
+        """``integral |F_ref - F_cur|**power dx``, CDFs linear inside each bin.
+
+        With ``power=1`` this is the Wasserstein-1 distance of the binned samples.
+        """
+        ref, cur = self.cdfs()
+        d = ref - cur
+        d0, d1 = d[:-1], d[1:]
+        if power == 1:
+            a0, a1 = np.abs(d0), np.abs(d1)
+            same = d0 * d1 >= 0
+            total = a0 + a1
+            # A sign change inside the bin leaves two triangles instead of a trapezoid.
+            safe = np.where(total > 0, total, 1.0)
+            area = np.where(same, total / 2, (d0 * d0 + d1 * d1) / (2 * safe))
+            return float(area.sum() * self.width)
+        return float(((d0 * d0 + d0 * d1 + d1 * d1) / 3).sum() * self.width)
+
+    def quantile_groups(self, groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Counts in about ``groups`` reference-quantile groups, plus one tail group on each side.
+
+        Returns the group start indexes (into the grid) and the reference and current
+        counts per group. Current mass below or above the whole reference range lands
+        in the tail groups, where the reference has none: the numeric counterpart of an
+        unseen category.
+        """
+        ref = self.reference
+        nonzero = np.flatnonzero(ref)
+        first, last = int(nonzero[0]), int(nonzero[-1])
+        cum = np.cumsum(ref)
+        targets = cum[-1] * np.arange(1, groups) / groups
+        cuts = np.searchsorted(cum, targets, side="left") + 1  # a cut after the bin reaching each quantile
+        starts = np.unique(np.clip(np.concatenate(([0, first], cuts, [last + 1])), 0, len(ref)))
+        starts = starts[starts < len(ref)]
+        return starts, np.add.reduceat(ref, starts), np.add.reduceat(self.current, starts)
+
+
+def _cdf(counts: np.ndarray) -> np.ndarray:
+    cum = np.concatenate(([0.0], np.cumsum(counts, dtype=np.float64)))
+    return cum / cum[-1] if cum[-1] else cum
+
+
+def common_grid(reference: Histogram, current: Histogram, low: float, high: float) -> Grid:
+    """Both histograms on one grid over the union of their bins; ``low``/``high`` span both samples.
+
+    The grid is the coarser of the two, or coarser still when the samples lie far apart
+    (two different constants), so that it never holds more than ``MAX_BINS`` bins.
+    """
+    exponent = max(reference.exponent, current.exponent, needed_exponent(low, high))
+    ref, cur = reference.coarsen(exponent), current.coarsen(exponent)
+    offset = min(ref.offset, cur.offset)
+    end = max(ref.offset + len(ref.counts), cur.offset + len(cur.counts))
+    return Grid(exponent, offset, _place(ref, offset, end), _place(cur, offset, end))
+
+
+def _place(hist: Histogram, offset: int, end: int) -> np.ndarray:
+    out = np.zeros(end - offset, dtype=np.float64)
+    out[hist.offset - offset : hist.offset - offset + len(hist.counts)] = hist.counts
+    return out
+
+
+@dataclass(frozen=True)
+class CategoryTable:
+    """Reference and current counts per category (the union of both, ``(other)`` last)."""
+
+    labels: tuple[str, ...]
+    reference: np.ndarray
+    current: np.ndarray
+    unseen: dict[str, int]
+
+
+def category_table(reference: ColumnProfile, current: ColumnProfile) -> CategoryTable:
+    """Align two categorical profiles; list current categories the reference never saw."""
+    ref_counts, cur_counts = dict(reference.counts or {}), dict(current.counts or {})
+    # A category beyond the reference's MAX_CATEGORIES may hide in its "other" bucket,
+    # so "unseen" is only certain when the reference kept every category.
+    unseen = (
+        {k: n for k, n in sorted(cur_counts.items()) if k not in ref_counts} if not reference.other else {}
+    )
+    if not (reference.other or current.other):
+        labels = sorted(set(ref_counts) | set(cur_counts))
+        ref = [ref_counts.get(k, 0) for k in labels]
+        cur = [cur_counts.get(k, 0) for k in labels]
+    else:
+        # A category kept by one profile may sit in the other's "other" bucket: compare the
+        # categories both kept, and lump everything else into "(other)" on both sides, so
+        # that the two "(other)" buckets hold the same set of values.
+        labels = sorted(set(ref_counts) & set(cur_counts))
+        ref = [ref_counts[k] for k in labels]
+        cur = [cur_counts[k] for k in labels]
+        labels.append(OTHER)
+        ref.append(reference.count - sum(ref))
+        cur.append(current.count - sum(cur))
+    return CategoryTable(
+        tuple(labels), np.asarray(ref, dtype=np.float64), np.asarray(cur, dtype=np.float64), unseen
+    )

@@ -1,0 +1,75 @@
+"""The drift methods by name, and the ``auto`` rule that picks one per column.
+
+A method reads a :class:`ColumnPair` (both profiles, aligned counts, raw values on
+demand) and returns a :class:`MethodResult`. Hypothesis tests decide on their p-value
+(``p < threshold``), distances on their statistic (``statistic >= threshold``).
+"""
+
+from __future__ import annotations
+
+from mlops_kit.core.errors import ConfigError
+from mlops_kit.monitor._base import DriftMethod, MethodResult
+from mlops_kit.monitor._categorical import ChiSquare, ZTest
+from mlops_kit.monitor._distances import PSI, JensenShannon
+from mlops_kit.monitor._numeric import AndersonDarling, EnergyDistance, KolmogorovSmirnov, Wasserstein
+from mlops_kit.monitor._pair import ColumnPair
+
+__all__ = [
+    "METHODS",
+    "PSI",
+    "AndersonDarling",
+    "ChiSquare",
+    "DriftMethod",
+    "EnergyDistance",
+    "JensenShannon",
+    "KolmogorovSmirnov",
+    "MethodResult",
+    "Wasserstein",
+    "ZTest",
+    "auto_method",
+    "get_method",
+]
+
+METHODS: dict[str, DriftMethod] = {
+    m.name: m
+    for m in (
+        KolmogorovSmirnov(),
+        Wasserstein(),
+        PSI(),
+        JensenShannon(),
+        AndersonDarling(),
+        EnergyDistance(),
+        ChiSquare(),
+        ZTest(),
+    )
+}
+
+_CATEGORY_MIN_COUNT = 10  # below this many values per category, distances are mostly noise
+
+
+def auto_method(pair: ColumnPair) -> DriftMethod:
+    """The method ``method="auto"`` picks for a column.
+
+    Up to 1,000 values on the smaller side: KS (numeric), z-test (binary) or chi-square
+    (categorical); above: the normalized Wasserstein distance (numeric) or the
+    Jensen-Shannon distance (categorical). A categorical column with fewer than 10
+    values per category is still tested, since a distance between sparse counts
+    measures sampling noise more than drift.
+    """
+    if pair.kind == "numeric":
+        return METHODS["ks" if pair.is_small else "wasserstein"]
+    n_categories = len(pair.table.labels)
+    if pair.is_small or pair.sample_size < _CATEGORY_MIN_COUNT * n_categories:
+        return METHODS["ztest" if n_categories <= 2 else "chisquare"]
+    return METHODS["jensenshannon"]
+
+
+def get_method(method: str | DriftMethod) -> DriftMethod:
+    """The method named ``method`` (or ``method`` itself if it is a :class:`DriftMethod`)."""
+    if isinstance(method, DriftMethod):
+        return method
+    if isinstance(method, str) and method in METHODS:
+        return METHODS[method]
+    raise ConfigError(
+        f"Unknown drift method {method!r}; expected 'auto', one of {sorted(METHODS)}, or a DriftMethod."
+    )

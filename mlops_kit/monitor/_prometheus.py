@@ -1,0 +1,97 @@
+"""Drift scores as Prometheus gauges, collected from the latest report at every scrape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mlops_kit.core.storage import MissingExtraError
+
+if TYPE_CHECKING:
+    from mlops_kit.monitor._report import DriftReport
+
+__all__ = ["register"]
+
+
+def register(reports: Callable[[], Sequence[DriftReport]], registry: Any = None) -> Any:
+    """Register a collector that reads ``reports()`` on each scrape; return the registry."""
+    try:
+        from prometheus_client import CollectorRegistry
+    except ImportError as exc:
+        raise MissingExtraError(
+            "Exporting drift scores to Prometheus needs prometheus-client: pip install 'mlops-kit[serve]'"
+        ) from exc
+    registry = CollectorRegistry(auto_describe=True) if registry is None else registry
+    registry.register(_DriftCollector(reports))
+    return registry
+
+
+class _DriftCollector:
+    """A custom collector (no global state): gauges are built from the reports when scraped."""
+
+    def __init__(self, reports: Callable[[], Sequence[DriftReport]]) -> None:
+        self._reports = reports
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        col_labels = ["monitor", "column", "role", "method"]
+        statistic = GaugeMetricFamily(
+            "mlops_kit_drift_statistic", "Drift statistic of a column.", labels=col_labels
+        )
+        p_value = GaugeMetricFamily(
+            "mlops_kit_drift_p_value", "P-value of a column's drift test.", labels=col_labels
+        )
+        effect = GaugeMetricFamily(
+            "mlops_kit_drift_effect_size",
+            "Effect size of a column's drift (Wasserstein in reference stds, or Jensen-Shannon).",
+            labels=col_labels,
+        )
+        drifted = GaugeMetricFamily(
+            "mlops_kit_drift_column_drifted", "1 if the column drifted.", labels=col_labels
+        )
+        nulls = GaugeMetricFamily(
+            "mlops_kit_drift_null_rate", "Share of nulls in a column.", labels=["monitor", "column", "sample"]
+        )
+        share = GaugeMetricFamily(
+            "mlops_kit_drift_share", "Share of feature columns that drifted.", labels=["monitor"]
+        )
+        detected = GaugeMetricFamily(
+            "mlops_kit_drift_detected", "1 if the report flags drift.", labels=["monitor"]
+        )
+        checked = GaugeMetricFamily(
+            "mlops_kit_drift_check_timestamp_seconds",
+            "When the report was made (Unix time).",
+            labels=["monitor"],
+        )
+        metric = GaugeMetricFamily(
+            "mlops_kit_model_metric", "Model performance metric.", labels=["monitor", "metric", "sample"]
+        )
+        for report in self._reports():
+            name = report.monitor or "default"
+            for col in report.columns.values():
+                labels = [name, col.column, col.role, col.method]
+                if col.statistic is not None:
+                    statistic.add_metric(labels, col.statistic)
+                if col.p_value is not None:
+                    p_value.add_metric(labels, col.p_adjusted if col.p_adjusted is not None else col.p_value)
+                if col.effect_size is not None:
+                    effect.add_metric(labels, col.effect_size)
+                drifted.add_metric(labels, float(col.drifted))
+                for sample, rate in (
+                    ("reference", col.null_rate_reference),
+                    ("current", col.null_rate_current),
+                ):
+                    if rate is not None:
+                        nulls.add_metric([name, col.column, sample], rate)
+            share.add_metric([name], report.drift_share)
+            detected.add_metric([name], float(report.drifted))
+            checked.add_metric([name], report.created_at.timestamp())
+            if report.performance is not None:
+                for sample, values in (
+                    ("current", report.performance.metrics),
+                    ("reference", report.performance.reference),
+                ):
+                    for key, value in values.items():
+                        metric.add_metric([name, key, sample], value)
+        yield from (statistic, p_value, effect, drifted, nulls, share, detected, checked, metric)

@@ -1,0 +1,176 @@
+"""Where the monitor's samples come from: the reference (version, frame or profile) and current data.
+
+Profiles are all most methods need. Raw values are read only for the methods that
+need them, once per column, and a stored reference is loaded once (only the columns
+asked for) and cached.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlops_kit.core.dtypes import check_frame
+from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.core.profile import ColumnProfile, Profile, numeric_values, profile_column
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlops_kit.core.storage import Storage
+    from mlops_kit.datasets import DatasetVersion
+
+__all__ = ["Current", "Reference", "is_dask_frame", "profile_frame"]
+
+_PARALLEL_ROWS = 50_000  # below this, thread start-up costs more than it saves
+
+
+class Reference:
+    """The reference sample: a :class:`DatasetVersion`, a DataFrame or a :class:`Profile`."""
+
+    def __init__(
+        self, reference: Any, storage: Callable[[], Storage], columns: Sequence[str] | None = None
+    ) -> None:
+        import pandas as pd
+
+        from mlops_kit.datasets import DatasetVersion
+
+        self._storage = storage
+        self._frame: pd.DataFrame | None = None
+        self._version: DatasetVersion | None = None
+        self._lock = threading.Lock()
+        if isinstance(reference, DatasetVersion):
+            self._version = reference
+            self.profile = reference.profile
+            self.label = str(reference)
+        elif isinstance(reference, pd.DataFrame):
+            self._frame = check_frame(reference, "the reference data")
+            # Only the columns the monitor may use: others may hold anything (ids, free text).
+            wanted = [c for c in self._frame.columns if columns is None or c in columns]
+            self.profile = profile_frame(self._frame, wanted)
+            self.label = "DataFrame"
+        elif isinstance(reference, Profile):
+            self.profile = reference
+            self.label = "Profile"
+        else:
+            raise ConfigError(
+                f"The reference must be a DatasetVersion, a pandas DataFrame or a Profile, "
+                f"got {type(reference).__name__}."
+            )
+        # Every column of the reference, for messages (a frame's profile covers only the wanted ones).
+        self.names: list[str] = list(self.profile.columns if self._frame is None else self._frame.columns)
+        if not self.profile.n_rows:
+            raise SchemaError("The reference data is empty; a monitor needs at least one reference row.")
+
+    @property
+    def has_raw(self) -> bool:
+        """Whether raw values can be had (a DataFrame, or a version loadable from storage)."""
+        return self._frame is not None or self._version is not None
+
+    def column(self, name: str) -> ColumnProfile:
+        return self.profile.columns[name]
+
+    def frame(self, columns: Sequence[str]) -> pd.DataFrame:
+        """The raw reference data, at least ``columns`` (a stored version is loaded once, then cached).
+
+        Callers pass every column they may ever need, so that one load serves them all.
+        """
+        if self._frame is not None:
+            return self._frame
+        assert self._version is not None, "a Profile reference holds no raw data"
+        with self._lock:
+            if self._frame is None:
+                self._frame = self._load(columns)
+        return self._frame
+
+    def _load(self, columns: Sequence[str]) -> pd.DataFrame:
+        from mlops_kit.datasets import Dataset
+
+        version = self._version
+        assert version is not None
+        storage = self._storage()
+        try:
+            dataset = Dataset(version.name, storage)
+            if dataset.get(version.version).fingerprint != version.fingerprint:
+                raise NotFoundError("different content")
+            return dataset.load(version.version, columns=list(columns))
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"The reference {version} is not in {storage.url} ({exc}). This method needs the raw "
+                "reference data: pass the storage that holds the dataset, Monitor(..., storage=...)."
+            ) from exc
+
+    def values(self, name: str, columns: Sequence[str]) -> np.ndarray:
+        """The non-null values of a numeric column, as float64."""
+        return numeric_values(self.frame(columns)[name], self.column(name).dtype)[0]
+
+
+def profile_frame(df: pd.DataFrame, columns: Sequence[str]) -> Profile:
+    """``Profile.of(df[columns])``, one column per thread.
+
+    The numeric kernels (NumPy, Arrow) release the GIL, so columns profile in parallel;
+    the result is the same profile.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = min(len(columns), os.cpu_count() or 1)
+    if workers < 2 or len(df) < _PARALLEL_ROWS:
+        return Profile.of(df[list(columns)])
+    with ThreadPoolExecutor(workers) as pool:
+        profiles = list(pool.map(lambda name: profile_column(df.loc[:, name]), columns))
+    return Profile(n_rows=len(df), columns=dict(zip(columns, profiles, strict=True)))
+
+
+def is_dask_frame(data: Any) -> bool:
+    """A Dask DataFrame, recognized without importing dask."""
+    return type(data).__module__.split(".")[0] == "dask" and hasattr(data, "to_delayed")
+
+
+class Current:
+    """The current data (pandas or Dask), profiled once, raw values on demand."""
+
+    def __init__(self, data: Any) -> None:
+        self.dask = is_dask_frame(data)
+        if not self.dask:
+            data = check_frame(data, "the current data")
+        self.data = data
+        self.columns: list[str] = [str(c) for c in data.columns]
+
+    def profile(self, columns: Sequence[str]) -> Profile:
+        """Profile ``columns``; on Dask per partition, merged."""
+        if not self.dask:
+            return profile_frame(self.data, columns)
+        return _dask_profile(self.data[list(columns)])
+
+    def values(self, name: str, dtype: Any) -> np.ndarray:
+        """The non-null values of a numeric column, as float64."""
+        series = self.data[name]
+        if self.dask:
+            series = series.compute()
+        return numeric_values(series, dtype)[0]
+
+    def frame(self, columns: Sequence[str]) -> pd.DataFrame:
+        frame = self.data[list(columns)]
+        return frame.compute() if self.dask else frame
+
+
+def _dask_profile(ddf: Any) -> Profile:
+    """``Profile.of`` per partition, merged pairwise in a tree, on the active Dask scheduler."""
+    import dask
+
+    parts = [dask.delayed(Profile.of)(part) for part in ddf.to_delayed()]
+    if not parts:
+        raise SchemaError("The current Dask DataFrame has no partitions.")
+    while len(parts) > 1:
+        paired = [dask.delayed(_merge)(a, b) for a, b in zip(parts[::2], parts[1::2])]
+        parts = paired + ([parts[-1]] if len(parts) % 2 else [])
+    (profile,) = dask.compute(parts[0])
+    return profile
+
+
+def _merge(a: Profile, b: Profile) -> Profile:
+    return a.merge(b)

@@ -1,0 +1,62 @@
+"""Data for the monitor tests: a small customer table with numeric, categorical and label columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def customers(
+    n: int, seed: int = 0, *, age_shift: float = 0.0, plan_p: tuple[float, ...] = (0.5, 0.3, 0.2)
+) -> pd.DataFrame:
+    """``age`` (normal, std 10), ``income`` (gamma, 5% nulls), ``plan`` (3 categories),
+    ``member`` (bool), ``visits`` (small ints), ``churned`` (0/1) and ``score`` (a probability)."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(40, 10, n) + age_shift * 10
+    income = rng.gamma(2.0, 1000.0, n)
+    income[rng.random(n) < 0.05] = np.nan
+    score = 1 / (1 + np.exp(-(age - 40) / 10))
+    return pd.DataFrame(
+        {
+            "age": age,
+            "income": income,
+            "plan": rng.choice(["basic", "plus", "pro"], n, p=list(plan_p)),
+            "member": rng.random(n) < 0.3,
+            "visits": rng.poisson(3, n),
+            "churned": (rng.random(n) < score).astype(int),
+            "score": score,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def make_customers() -> Callable[..., pd.DataFrame]:
+    return customers
+
+
+class FixedClock:
+    """A clock that says what the test wants; ``advance`` moves it."""
+
+    def __init__(self, start: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)) -> None:
+        self.now_value = start
+
+    def now(self) -> dt.datetime:
+        return self.now_value
+
+    def monotonic(self) -> float:
+        return self.now_value.timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        self.now_value += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()

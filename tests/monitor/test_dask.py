@@ -1,0 +1,64 @@
+"""Current data as a Dask DataFrame: profiled per partition on a real LocalCluster, then merged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dask.dataframe as dd
+import distributed
+import numpy as np
+import pytest
+
+import mlops_kit as mk
+
+pytestmark = [pytest.mark.dask, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[distributed.Client]:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def test_a_dask_frame_gives_the_same_report_as_pandas(client, make_customers):
+    ref = make_customers(4000, seed=1)
+    cur = make_customers(6000, seed=2, age_shift=0.4, plan_p=(0.3, 0.3, 0.4))
+    cur.loc[cur.index[:100], "plan"] = "gold"
+    mon = mk.Monitor(ref, target="churned", prediction="score")
+    ddf = dd.from_pandas(cur, npartitions=5)
+    on_dask, on_pandas = mon.check(ddf), mon.check(cur)
+    for name, col in on_pandas.columns.items():
+        got = on_dask.columns[name]
+        assert (got.method, got.drifted, got.reasons) == (col.method, col.drifted, col.reasons), name
+        # Histograms merge exactly and moments up to rounding: the scores agree.
+        assert got.statistic == pytest.approx(col.statistic, rel=1e-9, abs=1e-12), name
+        assert got.current.count == col.current.count
+        assert got.unseen == col.unseen
+    assert on_dask.performance == on_pandas.performance
+    assert on_dask.n_current == 6000
+    # The partitions were profiled on the workers, not in this process.
+    assert all(client.run(lambda: "mlops_kit.core.profile" in __import__("sys").modules).values())
+
+
+def test_small_dask_samples_use_binned_ks_without_pulling_the_data(client, make_customers):
+    ref, cur = make_customers(3000, seed=1), make_customers(600, seed=2)
+    rep = mk.Monitor(ref, columns=["age", "income"]).check(dd.from_pandas(cur, npartitions=3))
+    age = rep.columns["age"]
+    assert age.method == "ks"
+    assert "binned" in age.note
+    from scipy import stats
+
+    assert age.statistic == pytest.approx(stats.ks_2samp(ref.age, cur.age).statistic, abs=0.01)
+
+
+def test_methods_that_need_raw_values_compute_that_column(client, make_customers):
+    ref, cur = make_customers(2000, seed=1), make_customers(1500, seed=2, age_shift=0.3)
+    mon = mk.Monitor(ref, columns=["age"], method="energy")
+    got = mon.check(dd.from_pandas(cur, npartitions=3)).columns["age"].statistic
+    assert got == pytest.approx(mon.check(cur).columns["age"].statistic)
+    assert np.isfinite(got)

@@ -1,0 +1,152 @@
+"""The report: decisions, corrections, and its text, dict, JSON and frame forms."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+import mlops_kit as mk
+
+
+def test_report_fields_and_reasons(make_customers, clock):
+    ref = make_customers(5000, seed=1)
+    cur = make_customers(4000, seed=2, age_shift=0.6)
+    rep = mk.Monitor(ref, target="churned", prediction="score", clock=clock).check(cur)
+    assert rep.created_at == clock.now()
+    assert rep.n_reference == 5000
+    assert rep.n_current == 4000
+    assert rep.columns["score"].role == "prediction"
+    assert rep.columns["churned"].role == "target"
+    assert rep.drifted_columns == ["age", "score", "churned"]
+    assert rep.drift_share == pytest.approx(1 / 5)  # features only: age, income, plan, member, visits
+    assert not rep.dataset_drift
+    assert rep.reasons == ("prediction drift", "target drift")
+    assert rep.drifted
+    age = rep.columns["age"]
+    assert (age.method, age.threshold, age.effect_measure) == ("wasserstein", 0.1, "wasserstein")
+    assert age.statistic == age.effect_size == pytest.approx(0.6, abs=0.05)
+    assert age.reference.mean == pytest.approx(ref.age.mean())
+    assert age.current.count == 4000
+    assert age.reference.median == pytest.approx(ref.age.median(), abs=0.1)
+    plan = rep.columns["plan"]
+    assert plan.effect_measure == "jensenshannon"
+    assert plan.reference.top == ref.plan.value_counts().to_dict()
+    assert plan.reference.n_categories == 3
+
+
+def test_dataset_drift_follows_drift_share(make_customers):
+    ref = make_customers(3000, seed=1)
+    cur = make_customers(3000, seed=2, age_shift=1.0, plan_p=(0.1, 0.1, 0.8))
+    rep = mk.Monitor(ref, drift_share=0.5).check(cur)
+    assert rep.drifted_columns == ["age", "plan", "churned", "score"]
+    assert rep.drift_share == pytest.approx(4 / 7)
+    assert rep.dataset_drift
+    assert rep.reasons == ("dataset drift",)
+    assert not mk.Monitor(ref, drift_share=0.6).check(cur).dataset_drift
+
+
+def test_every_column_carries_an_effect_size_next_to_its_p_value(make_customers):
+    ref, cur = make_customers(800, seed=1), make_customers(600, seed=2)
+    rep = mk.Monitor(ref).check(cur)
+    for col in rep.columns.values():
+        assert col.p_value is not None, col.column
+        assert col.effect_size is not None, col.column
+    assert {c.method for c in rep.columns.values()} == {"ks", "chisquare", "ztest"}
+
+
+@pytest.mark.parametrize("correction", ["bonferroni", "fdr_bh"])
+def test_corrections_adjust_p_values_and_decide_on_them(make_customers, correction):
+    ref, cur = make_customers(900, seed=1), make_customers(700, seed=2, age_shift=0.15)
+    rep = mk.Monitor(ref, correction=correction).check(cur)
+    # Every test of the check is corrected together: distributions, and null rates where there are nulls.
+    raw = [c.p_value for c in rep.columns.values()]
+    raw += [c.null_p_value for c in rep.columns.values() if c.null_p_value is not None]
+    assert len(raw) == len(rep.columns) + 1  # income has nulls
+    expected = (
+        np.minimum(np.array(raw) * len(raw), 1)
+        if correction == "bonferroni"
+        else stats.false_discovery_control(raw, method="bh")
+    )
+    got = [c.p_adjusted for c in rep.columns.values()]
+    assert got == pytest.approx(list(expected[: len(rep.columns)]))
+    for col in rep.columns.values():
+        assert col.distribution_drifted == (col.p_adjusted < col.threshold)
+        assert col.score == col.p_adjusted
+    assert rep.columns["income"].null_drifted == (expected[-1] < 0.05)
+
+
+def test_thresholds_per_method_and_per_column(make_customers):
+    ref, cur = make_customers(5000, seed=1), make_customers(5000, seed=2, age_shift=0.15)
+    assert mk.Monitor(ref).check(cur).columns["age"].drifted
+    loose = mk.Monitor(ref, threshold={"wasserstein": 0.2}).check(cur)
+    assert loose.columns["age"].threshold == 0.2
+    assert not loose.columns["age"].drifted
+    assert loose.columns["plan"].threshold == 0.1
+    column = mk.Monitor(ref, threshold={"age": 0.3, "wasserstein": 0.01}).check(cur)
+    assert column.columns["age"].threshold == 0.3
+    assert column.columns["income"].threshold == 0.01
+    psi = mk.Monitor(ref, method="psi", threshold=0.5).check(cur)
+    assert {c.threshold for c in psi.columns.values()} == {0.5}
+
+
+def test_text_dict_json_and_frame(make_customers):
+    ref, cur = make_customers(3000, seed=1), make_customers(3000, seed=2, age_shift=0.5)
+    rep = mk.Monitor(ref, target="churned", prediction="score").check(cur.assign(id=1))
+    text = rep.summary()
+    assert text.splitlines()[0].startswith("DRIFT: 1 of 5 feature columns drifted (20% < 50%)")
+    assert "age" in text.splitlines()[2]
+    assert "performance (classification" in text
+    data = rep.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["columns"]["age"]["method"] == "wasserstein"
+    assert mk.DriftReport.from_json(rep.to_json(indent=2)) == rep
+    frame = rep.to_frame()
+    assert list(frame.index) == list(rep.columns)
+    assert frame.loc["age", "drifted"]
+    assert {"statistic", "p_value", "effect_size", "threshold", "null_rate_current"} <= set(frame.columns)
+
+
+def test_infinite_scores_survive_json():
+    ref = pd.DataFrame({"x": np.full(2000, 3.0)})
+    rep = mk.Monitor(ref).check(pd.DataFrame({"x": np.full(2000, 4.0)}))
+    assert rep.columns["x"].statistic == math.inf
+    assert rep.columns["x"].drifted
+    text = rep.to_json()
+    assert "Infinity" in text
+    assert json.loads(text)
+    assert mk.DriftReport.from_json(text).columns["x"].statistic == math.inf
+
+
+def test_from_json_refuses_other_documents():
+    with pytest.raises(mk.SchemaError, match="Not a DriftReport"):
+        mk.DriftReport.from_json('{"hello": 1}')
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ref=st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6)), min_size=2, max_size=60),
+    cur=st.lists(
+        st.one_of(st.none(), st.floats(-1e12, 1e12), st.sampled_from([math.inf, -math.inf, math.nan])),
+        min_size=1,
+        max_size=60,
+    ),
+    cats=st.lists(st.sampled_from(["a", "b", "c", None, "<b>&"]), min_size=1, max_size=60),
+)
+def test_any_report_round_trips_through_json(ref, cur, cats):
+    if all(v is None for v in ref):
+        ref[0] = 0.0
+    reference = pd.DataFrame({"x": pd.Series(ref, dtype="float64"), "c": (["a", "b"] * 30)[: len(ref)]})
+    current = pd.DataFrame(
+        {"x": pd.Series(cur, dtype="float64"), "c": pd.Series((cats * 60)[: len(cur)], dtype=object)}
+    )
+    rep = mk.Monitor(reference).check(current)
+    assert mk.DriftReport.from_json(rep.to_json()) == rep
+    for col in rep.columns.values():
+        assert col.drifted or col.statistic is not None  # never a silent "no drift" on an undefined score
