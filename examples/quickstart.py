@@ -54,6 +54,16 @@ def main() -> None:
     train_model(store, loaded)
     deploy_and_query(store, loaded)
 
+    # Monitoring: do February's inputs still look like January's? Written to drift.html.
+    monitor = mk.Monitor(v1, columns=["age", "monthly_spend", "plan", "churned"], storage=store)
+    drift = monitor.check(february)
+    print(drift.summary())
+    try:
+        drift.to_html("drift.html")
+        print("wrote drift.html (open it in a browser)")
+    except MissingExtraError as exc:  # the charts need matplotlib: pip install 'mlops-kit[report]'
+        print(exc)
+
 
 def deploy_and_query(store: mk.Storage, customers: pd.DataFrame) -> None:
     """Register a churn model, deploy it, and query it over HTTP on 127.0.0.1."""
@@ -124,16 +134,6 @@ def train_model(store: mk.Storage, customers: pd.DataFrame) -> None:
     fitted = run.outputs["model"]
     runs = pipe.runs(store)
     print(f"trained {type(fitted).__name__} ({fitted.n_estimators} trees); runs so far: {len(runs)}")
-
-    # Monitoring: do February's inputs still look like January's? Written to drift.html.
-    monitor = mk.Monitor(v1, columns=["age", "monthly_spend", "plan", "churned"], storage=store)
-    drift = monitor.check(february)
-    print(drift.summary())
-    try:
-        drift.to_html("drift.html")
-        print("wrote drift.html (open it in a browser)")
-    except MissingExtraError as exc:  # the charts need matplotlib: pip install 'mlops-kit[report]'
-        print(exc)
 
 
 if __name__ == "__main__":

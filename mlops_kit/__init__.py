@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from mlops_kit.core._version import __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -84,6 +84,8 @@ if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema
     from mlops_kit.core.storage import FsspecStorage, MemoryStorage, Storage, storage
     from mlops_kit.datasets import Dataset, DatasetVersion
+    from mlops_kit.deploy import Canary, Deployer, Endpoint, LocalDeployer, Replace, Shadow, serve
+    from mlops_kit.monitor import DriftReport, Monitor
     from mlops_kit.pipeline import (
         DaskRunner,
         Pipeline,
@@ -94,6 +96,4 @@ if TYPE_CHECKING:
         log_metric,
         step,
     )
-    from mlops_kit.deploy import Canary, Deployer, Endpoint, LocalDeployer, Replace, Shadow, serve
     from mlops_kit.registry import ModelVersion, Registry
-    from mlops_kit.monitor import DriftReport, Monitor

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit import __version__
+from mlops_kit.core._version import __version__
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
 from mlops_kit.core.storage import MissingExtraError
 from mlops_kit.deploy._protocol import (
