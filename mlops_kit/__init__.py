@@ -13,6 +13,9 @@ from mlops_kit.core._version import __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    "ContinuousTraining": "mlops_kit.automation",
+    "Decision": "mlops_kit.automation",
+    "Gate": "mlops_kit.automation",
     "ConfigError": "mlops_kit.core.errors",
     "ConflictError": "mlops_kit.core.errors",
     "Canary": "mlops_kit.deploy",
@@ -69,6 +72,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from mlops_kit.automation import ContinuousTraining, Decision, Gate
     from mlops_kit.core.errors import (
         ConfigError,
         ConflictError,

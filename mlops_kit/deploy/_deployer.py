@@ -42,19 +42,21 @@ class Deployer(abc.ABC):
     """
 
     @abc.abstractmethod
-    def deploy(self, ref: Any, endpoint: str | None = None, strategy: Any = None) -> Endpoint:
-        """Deploy a model version (``"name@alias"``, ``"name:3"``) to an endpoint."""
+    def deploy(
+        self, ref: Any, endpoint: str | None = None, strategy: Any = None, *, reason: str = ""
+    ) -> Endpoint:
+        """Deploy a model version (``"name@alias"``, ``"name:3"``) to an endpoint; ``reason`` is audited."""
 
     @abc.abstractmethod
-    def promote(self, endpoint: str) -> DeploymentEvent:
+    def promote(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
         """Make the endpoint's candidate its primary."""
 
     @abc.abstractmethod
-    def rollback(self, endpoint: str) -> DeploymentEvent:
+    def rollback(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
         """Drop the candidate, or return to the previous primary."""
 
     @abc.abstractmethod
-    def undeploy(self, endpoint: str) -> DeploymentEvent:
+    def undeploy(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
         """Stop serving anything on the endpoint."""
 
     @abc.abstractmethod

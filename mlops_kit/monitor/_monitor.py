@@ -294,6 +294,40 @@ class Monitor:
             ignored_columns=tuple(c for c in current_columns if c not in self._roles),
         )
 
+    def with_reference(self, reference: Any) -> Monitor:
+        """A monitor like this one (columns, methods, thresholds, alerts, history) on a new reference.
+
+        Used when a model retrained on newer data goes to production: drift is then
+        measured against what the serving model learned from.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> mon = Monitor(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), drift_share=0.3)
+        >>> newer = mon.with_reference(pd.DataFrame({"x": [5.0, 6.0, 7.0], "label": [0, 1, 0]}))
+        >>> newer.columns, newer.drift_share
+        (['x'], 0.3)
+        """
+        features = [c for c in self.columns if c not in (self.target, self.prediction)]
+        other = Monitor(
+            reference,
+            columns=features,
+            method=self.method,
+            threshold=self.threshold,
+            correction=self.correction,
+            drift_share=self.drift_share,
+            target=self.target,
+            prediction=self.prediction,
+            name=self.name,
+            storage=self.storage,
+            task=self.task,
+            tolerance=self.tolerance,
+            unseen_threshold=self.unseen_threshold,
+            clock=self.clock,
+        )
+        other._callbacks = list(self._callbacks)
+        return other
+
     # -- alerts and history -----------------------------------------------------------
 
     def on_drift(self, callback: Callable[[DriftReport], Any]) -> Callable[[DriftReport], Any]:

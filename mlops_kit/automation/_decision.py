@@ -1,0 +1,88 @@
+"""``Decision``: what one step of the loop saw, did, and why — the audit trail of model changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from mlops_kit.automation._gate import GateResult
+from mlops_kit.core.record import Record
+
+__all__ = ["Decision", "DriftSummary", "RolloutAction"]
+
+RolloutAction = Literal["none", "deployed", "canary", "shadow", "promoted", "rolled_back", "deploy_failed"]
+
+
+class DriftSummary(Record):
+    """The part of the drift report a decision keeps."""
+
+    drifted: bool
+    dataset_drift: bool
+    drift_share: float
+    drifted_columns: tuple[str, ...] = ()
+    decayed: bool | None = None
+    reasons: tuple[str, ...] = ()
+    summary: str = ""
+
+
+class Decision(Record):
+    """One step of :class:`ContinuousTraining`, persisted in its append-only log.
+
+    Attributes
+    ----------
+    number : int
+        The step's sequence number in the loop's log (1, 2, ...).
+    loop, endpoint, model : str
+        Which loop, endpoint and registered model.
+    at : datetime
+        When the step ran.
+    batch_rows, labelled_rows : int
+        The batch's size, and how many rows carried a label.
+    drift : DriftSummary or None
+        What the monitor found (``None`` when the step only tended a rollout).
+    retrained : bool
+        Whether the pipeline ran.
+    run_id : str or None
+        The pipeline run that trained the challenger.
+    champion : str or None
+        ``"model:version"`` serving before the step.
+    candidate_version : int or None
+        The challenger's registry version (registered only when the gate passed).
+    gate : GateResult or None
+        Both scores and the verdict.
+    action : str
+        ``"none"``, ``"deployed"`` (replace), ``"canary"``, ``"shadow"``,
+        ``"promoted"``, ``"rolled_back"`` or ``"deploy_failed"``.
+    primary : str or None
+        ``"model:version"`` serving after the step.
+    reasons : tuple of str
+        The story of the step, in words.
+    """
+
+    SCHEMA_VERSION = 1
+
+    number: int
+    loop: str
+    endpoint: str
+    model: str
+    at: dt.datetime
+    batch_rows: int
+    labelled_rows: int = 0
+    drift: DriftSummary | None = None
+    retrained: bool = False
+    run_id: str | None = None
+    champion: str | None = None
+    candidate_version: int | None = None
+    gate: GateResult | None = None
+    action: RolloutAction = "none"
+    primary: str | None = None
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        """Whether production traffic changed (a deploy, canary, promote or rollback)."""
+        return self.action not in ("none", "deploy_failed")
+
+    def __str__(self) -> str:
+        head = f"decision {self.number} on {self.endpoint!r} at {self.at:%Y-%m-%d %H:%M:%S}: {self.action}"
+        return "\n".join([head, *(f"  - {reason}" for reason in self.reasons)])
