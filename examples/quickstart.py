@@ -1,120 +1,72 @@
-"""Quickstart: version, validate and load a dataset, train a model through a cached
-pipeline, then register, deploy and query it over HTTP, on the default local storage (./.mlops).
+"""Quickstart: from a dataset to a self-healing deployment, on the local folder ./.mlops.
 
-Run it twice: the second run finds identical content and reuses the stored version,
-and the training pipeline is served from its cache.
+Version the data, train through a cached pipeline, register with lineage, serve over
+HTTP on 127.0.0.1, receive shifted traffic, detect the drift, retrain through the
+champion/challenger gate, canary the challenger and promote it. It prints the story
+and writes drift.html. Run it twice: the second run reuses the stored data and the
+pipeline's cache.
+
+Needs the serve and report extras: pip install ".[serve,report]"
 """
 
 from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
 import mlops_kit as mk
-from mlops_kit.core.storage import MissingExtraError
+
+FEATURES = ["age", "monthly_spend", "support_calls", "plan"]
 
 
-def make_customers(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+def customers(n: int, seed: int, month: str) -> pd.DataFrame:
+    """Synthetic customers. In February prices went up and spend now drives churn."""
     rng = np.random.default_rng(seed)
+    feb = month == "february"
+    spend = rng.gamma(2.0, 30.0, n) * (1.4 if feb else 1.0)
+    calls = rng.poisson(1.6 if feb else 1.0, n)
+    age = rng.integers(18, 80, n)
+    plan = rng.choice(["basic", "plus", "pro"], n, p=[0.6, 0.3, 0.1])
+    logit = -1.5 + 0.8 * calls - 0.02 * (age - 45) + (0.04 * (spend - 85) if feb else -0.01 * (spend - 60))
     return pd.DataFrame(
         {
-            "age": rng.integers(18, 80, n),
-            "monthly_spend": rng.gamma(2.0, 30.0, n) + shift,
-            "plan": pd.Categorical(rng.choice(["basic", "plus", "pro"], n, p=[0.6, 0.3, 0.1])),
-            "signup": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 365, n), "D"),
-            "churned": rng.random(n) < 0.2,
+            "age": age,
+            "monthly_spend": spend.round(2),
+            "support_calls": calls,
+            "plan": pd.Categorical(plan, categories=["basic", "plus", "pro"]),
+            "churned": rng.random(n) < 1 / (1 + np.exp(-logit)),
         }
     )
 
 
-def main() -> None:
-    store = mk.storage()  # $MLOPS_KIT_STORAGE, else the local folder ./.mlops
-    customers = mk.Dataset("customers", storage=store)
-
-    v1 = customers.save(make_customers(5_000, seed=1), tags={"source": "crm"}, description="January export")
-    print(f"saved {v1}: {v1.n_rows:,} rows, fingerprint {v1.fingerprint[:12]}")
-
-    again = customers.save(make_customers(5_000, seed=1))
-    print(f"saving identical content returns {again} (no duplicate)")
-
-    february = make_customers(5_000, seed=2, shift=5.0)
-    report = v1.schema.validate(february)
-    print(f"February vs the January schema: {'ok' if report.ok else report}")
-    v2 = customers.save(february, tags={"source": "crm"}, parents=[v1], description="February export")
-    print(f"saved {v2} with parent {v2.parents[0]}")
-
-    spend = v2.profile.columns["monthly_spend"]
-    print(
-        f"monthly_spend in {v2}: mean {spend.mean:.1f}, std {spend.std:.1f}, median ~{spend.quantile(0.5):.1f}"
-    )
-
-    loaded = customers.load(version=v1.version)
-    print(f"loaded {v1} back: {loaded.shape[0]:,} rows, dtypes {dict(loaded.dtypes.astype(str))}")
-    print(f"versions in {store.url}: {[str(v) for v in customers.versions()]}")
-    train_model(store, loaded)
-    deploy_and_query(store, loaded)
-
-    # Monitoring: do February's inputs still look like January's? Written to drift.html.
-    monitor = mk.Monitor(v1, columns=["age", "monthly_spend", "plan", "churned"], storage=store)
-    drift = monitor.check(february)
-    print(drift.summary())
-    try:
-        drift.to_html("drift.html")
-        print("wrote drift.html (open it in a browser)")
-    except MissingExtraError as exc:  # the charts need matplotlib: pip install 'mlops-kit[report]'
-        print(exc)
-
-
-def deploy_and_query(store: mk.Storage, customers: pd.DataFrame) -> None:
-    """Register a churn model, deploy it, and query it over HTTP on 127.0.0.1."""
-    import threading
-    import time
-
-    import httpx
-    import uvicorn
-    from sklearn.linear_model import LogisticRegression
-
-    features = customers[["age", "monthly_spend"]]
-    model = LogisticRegression().fit(features, customers["churned"])
-    registry = mk.Registry(store)
-    version = registry.register("churn", model, input_example=features.head(5))
-    registry.set_alias("churn", "production", version.version)
-    endpoint = mk.LocalDeployer(registry).deploy("churn@production")
-    print(f"deployed {endpoint.version} on endpoint {endpoint.name!r}")
-
-    server = uvicorn.Server(
-        uvicorn.Config(endpoint.asgi_app(), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    rows = {"dataframe_records": [{"age": 30, "monthly_spend": 12.0}, {"age": 64, "monthly_spend": 150.0}]}
-    answer = httpx.post(f"http://127.0.0.1:{port}/invocations", json=rows)
-    print(f"POST /invocations -> {answer.json()} from {answer.headers['x-model-version']}")
-    server.should_exit = True
-    thread.join()
-    endpoint.close()
-
-
-# -- training through a pipeline: steps are plain functions wired by parameter names ------
+# -- the training pipeline: plain functions, wired by their parameter names -------------
 
 
 @mk.step(outputs=("X_train", "X_test", "y_train", "y_test"))
-def features(customers: pd.DataFrame, test_size: float = 0.25):
+def split(data: pd.DataFrame, test_size: float = 0.25):
     from sklearn.model_selection import train_test_split
 
-    X = pd.get_dummies(customers[["age", "monthly_spend", "plan"]], columns=["plan"], dtype=float)
-    return train_test_split(X, customers["churned"].astype(int), test_size=test_size, random_state=0)
+    return tuple(train_test_split(data[FEATURES], data["churned"], test_size=test_size, random_state=0))
 
 
 @mk.step
-def model(X_train: pd.DataFrame, y_train: pd.Series, n_estimators: int = 100):
-    from sklearn.ensemble import RandomForestClassifier
+def model(X_train: pd.DataFrame, y_train: pd.Series, C: float = 1.0):
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    forest = RandomForestClassifier(n_estimators=n_estimators, max_depth=6, random_state=0)
-    return forest.fit(X_train, y_train)
+    encode = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["plan"]), remainder=StandardScaler()
+    )
+    return make_pipeline(encode, LogisticRegression(C=C, max_iter=500)).fit(X_train, y_train)
 
 
 @mk.step
@@ -126,14 +78,118 @@ def evaluate(model, X_test: pd.DataFrame, y_test: pd.Series) -> float:
     return auc
 
 
-def train_model(store: mk.Storage, customers: pd.DataFrame) -> None:
-    pipe = mk.Pipeline([features, model, evaluate], name="churn-train")
-    run = pipe.run(inputs={"customers": customers}, storage=store)
-    fresh = [s.name for s in run.steps if not s.cache_hit] or "none (all cached)"
-    print(f"pipeline run {run.id}: {run.status}, auc {run.metrics['auc']:.3f}, steps run: {fresh}")
-    fitted = run.outputs["model"]
-    runs = pipe.runs(store)
-    print(f"trained {type(fitted).__name__} ({fitted.n_estimators} trees); runs so far: {len(runs)}")
+# -- serving over HTTP ----------------------------------------------------------------
+
+
+@contextmanager
+def serving(endpoint: mk.Endpoint) -> Iterator[str]:
+    """Serve the endpoint with uvicorn on a free port of 127.0.0.1, in a thread."""
+    import uvicorn
+
+    config = uvicorn.Config(endpoint.asgi_app(), host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+def post(url: str, rows: pd.DataFrame) -> tuple[list[object], str]:
+    """POST rows to the MLflow-compatible route; return the predictions and the answering version."""
+    body = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}).encode()
+    request = urllib.request.Request(f"{url}/invocations", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        return json.loads(answer.read())["predictions"], answer.headers["x-model-version"]
+
+
+def send_traffic(url: str, data: pd.DataFrame, requests: int, rows: int) -> dict[str, int]:
+    served: dict[str, int] = {}
+    for i in range(requests):
+        _, version = post(url, data.iloc[(i * rows) % len(data) :][:rows][FEATURES])
+        served[version] = served.get(version, 0) + 1
+    return served
+
+
+def main() -> None:
+    started = time.perf_counter()
+    store = mk.storage()  # $MLOPS_KIT_STORAGE, else the local folder ./.mlops
+    say = print
+
+    # 1. Version the training data.
+    january = mk.Dataset("customers", storage=store).save(
+        customers(6000, 1, "january"), tags={"month": "january"}
+    )
+    say(f"1. data: {january} ({january.n_rows:,} rows, fingerprint {january.fingerprint[:12]})")
+
+    # 2. Train through a cached pipeline.
+    pipeline = mk.Pipeline([split, model, evaluate], name="churn-train")
+    run = pipeline.run(inputs={"data": customers(6000, 1, "january")}, storage=store, progress=False)
+    cached = sum(s.cache_hit for s in run.steps)
+    say(
+        f"2. trained: run {run.id}, auc {run.metrics['auc']:.3f} ({cached} of {len(run.steps)} steps from cache)"
+    )
+
+    # 3. Register with lineage, and call it production.
+    registry = mk.Registry(store)
+    champion = registry.register(
+        "churn",
+        run.outputs["model"],
+        metrics=run.metrics,
+        dataset=january,
+        run=run,
+        input_example=run.outputs["X_test"].head(5),
+    )
+    registry.set_alias("churn", "production", champion.version)
+    say(
+        f"3. registered {champion.ref} (from {champion.dataset} by run {champion.run.id}) as churn@production"
+    )
+
+    # 4. Deploy, and serve over HTTP.
+    deployer = mk.LocalDeployer(registry)
+    endpoint = deployer.deploy("churn@production", endpoint="churn")
+    with serving(endpoint) as url:
+        predictions, version = post(url, customers(3, 7, "january")[FEATURES])
+        say(f"4. serving {endpoint.version} at {url}: POST /invocations -> {predictions} from {version}")
+
+        # 5. February's customers arrive: prices went up.
+        since = mk.core.clock.SYSTEM_CLOCK.now()
+        february = customers(6000, 2, "february")
+        send_traffic(url, february, requests=60, rows=10)
+        inputs = endpoint.predictions(since=since)[FEATURES]
+        monitor = mk.Monitor(january, columns=FEATURES)
+        drift = monitor.check(inputs)
+        drift.to_html("drift.html")
+        moved = ", ".join(drift.drifted_columns) or "nothing"
+        say(f"5. monitored {len(inputs):,} served rows: drifted={drift.drifted} ({moved}); wrote drift.html")
+
+        # 6. The level-2 loop: retrain on drift, gate, canary, promote.
+        loop = mk.ContinuousTraining(
+            monitor=monitor,
+            pipeline=pipeline,
+            registry=registry,
+            deployer=deployer,
+            endpoint="churn",
+            model="churn",
+            gate=mk.Gate(metric="auc", target="churned"),
+            rollout=mk.Canary(0.3),
+            promote_after=40,
+        )
+        first = loop.step(february)  # labels for February's customers came back
+        say(f"6. {first}")
+        served = send_traffic(url, february, requests=150, rows=5)
+        say(f"   traffic during the canary: {served}")
+        second = loop.step(customers(3000, 3, "february"))
+        say(f"   {second}")
+    endpoint.close()  # flushes the prediction log to storage
+    history = [f"{e.kind} {e.target}" for e in deployer.history("churn")[-3:]]
+    say(f"7. now serving {deployer.status('churn').primary}; last endpoint events: {history}")
+    say(f"   done in {time.perf_counter() - started:.1f} s; everything is in {store.url} (run me again)")
 
 
 if __name__ == "__main__":

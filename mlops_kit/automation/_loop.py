@@ -360,9 +360,8 @@ class ContinuousTraining:
         if requests >= self.promote_after:
             self.deployer.promote(self.endpoint, reason="continuous training: healthy canary")
             note.action = "promoted"
-            version = int(str(candidate).rsplit(":", 1)[1])
-            self._move_alias(version, note)
             note.say(f"promoted {candidate}: {requests} requests, error rate {rate:.1%}")
+            self._move_alias(int(str(candidate).rsplit(":", 1)[1]), note)
             return
         note.say(
             f"candidate {candidate} has served {requests} of the {self.promote_after} requests needed to promote"
