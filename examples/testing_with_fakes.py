@@ -5,7 +5,8 @@ batch job or a web service. The second half tests them with the fixtures of the
 opt-in pytest plugin (``mk_storage``, ``mk_registry``, ``mk_deployer``, ``mk_clock``),
 with ``FakeClock`` for time and ``FaultyStorage`` for crashes.
 
-Run it directly (it runs its own tests): ``python examples/testing_with_fakes.py``.
+Run it directly (it runs its own tests with pytest, which the ``dev`` extra installs):
+``python examples/testing_with_fakes.py``.
 In a project, put ``pytest_plugins = ["mlops_kit.testing.pytest_plugin"]`` in the
 top-level ``conftest.py`` and keep the service code in its own module.
 """
