@@ -1,8 +1,24 @@
 """The exception hierarchy of mlops_kit.
 
 Every error the library raises on purpose derives from :class:`MlopsKitError`, so
-callers can catch one family. Foreign errors (``OSError`` from a filesystem,
-``botocore`` errors, pyarrow errors) are translated at the boundary where they occur.
+callers can catch one family. Each also derives from the matching built-in, so
+``except LookupError`` or ``except ValueError`` work too. Foreign errors (``OSError``
+from a filesystem, ``botocore`` errors, pyarrow errors) are translated at the
+boundary where they occur::
+
+    MlopsKitError
+    ├── NotFoundError (LookupError)       a key, dataset, model, version, alias, run, endpoint
+    ├── ConflictError                     a lost race, or an overwrite of something immutable
+    ├── IntegrityError                    bytes or a record do not match their hash or signature
+    ├── InvalidNameError (ValueError)     a malformed name, key or reference; storage untouched
+    ├── SchemaError (ValueError)          data does not match a schema
+    ├── PipelineError                     a malformed pipeline, or a failed step
+    ├── ConfigError (ValueError)          a bad option or setting
+    │   └── MissingExtraError (ImportError)   an optional dependency is not installed
+    └── StorageError (OSError)            the backend failed: unreachable, denied, full
+
+Blocks add narrower errors under these (``SerializationError`` in the registry,
+``DeploymentError`` in the deployer).
 """
 
 from __future__ import annotations
