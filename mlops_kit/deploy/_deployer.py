@@ -349,6 +349,17 @@ class LocalDeployer(Deployer):
             versions=stats,
         )
 
+    def close(self) -> None:
+        """Stop this process's handles on every endpoint of this deployer.
+
+        Polling threads stop and prediction logs are flushed; the endpoints' state in
+        storage is untouched (other processes keep serving).
+        """
+        for name in endpoint_names(self.storage):
+            live = _live.find(self, name)
+            while live is not None and live.handles > 0:
+                _live.detach(live)  # the last handle stops the thread and flushes the log
+
     def endpoints(self) -> list[str]:
         """The endpoints that serve a model now, sorted."""
         return [name for name in endpoint_names(self.storage) if self._state(name).primary is not None]

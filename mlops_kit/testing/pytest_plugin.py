@@ -50,14 +50,4 @@ def mk_deployer(mk_registry: Any, mk_storage: MemoryStorage, mk_clock: FakeClock
 
     deployer = LocalDeployer(mk_registry, storage=mk_storage, clock=mk_clock)
     yield deployer
-    _close_endpoints(deployer)
-
-
-def _close_endpoints(deployer: Any) -> None:
-    """Stop every endpoint the test attached, closed or not, so no polling thread outlives it."""
-    from mlops_kit.deploy import _live  # the process-wide table of live endpoints
-
-    for name in deployer.endpoints():
-        live = _live.find(deployer, name)
-        while live is not None and live.handles > 0:
-            _live.detach(live)  # the last handle stops the thread and flushes the prediction log
+    deployer.close()  # no polling thread outlives the test
