@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -79,6 +80,14 @@ class State:
 def main(ctx: click.Context, url: str | None) -> None:
     """mlops_kit: datasets, models, runs, endpoints and monitoring from the command line."""
     ctx.obj = State(url)
+    # Warnings (a model saved with other library versions, say) become one line each too;
+    # catch_warnings puts the usual display back when the command ends.
+    ctx.with_resource(warnings.catch_warnings())
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    click.echo(f"warning: {category.__name__}: {one_line(str(message))}", err=True)
 
 
 def json_option(fn: F) -> F:

@@ -146,3 +146,13 @@ def test_errors_are_one_line(cli: Cli, args: list[str], message: str) -> None:
 def test_no_endpoints_yet(cli: Cli, tmp_path) -> None:
     assert cli("--storage", str(tmp_path), "endpoints", "ls").out == "(none)\n"
     assert cli("--storage", str(tmp_path), "endpoints", "ls", "--json").out == "[]\n"
+
+
+def test_an_undeployed_endpoint_keeps_its_status_and_history(cli: Cli, built: Built) -> None:
+    deployer(built).undeploy("solo", reason="retired")
+    assert [s["endpoint"] for s in json.loads(cli("endpoints", "ls", "--json").out)] == ["churn"]
+    result = cli("endpoints", "status", "solo")
+    head, history = result.out.split("\n\n")
+    assert key_values(head)["primary"] == "(nothing deployed)"
+    assert [line.split()[3] for line in history.splitlines()[2:]] == ["deploy", "undeploy"]
+    assert history.splitlines()[-1].endswith("churn:2         retired")

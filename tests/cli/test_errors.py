@@ -63,3 +63,25 @@ def test_a_failing_storage_is_one_line(cli: Cli, args: list[str], monkeypatch: p
         "mlops_kit.cli._app.storage", lambda url: FaultyStorage(mk.MemoryStorage(), fail_at=1)
     )
     assert one_line_error(cli(*args)).startswith("Error: StorageError: Injected fault")
+
+
+def test_warnings_are_one_line_and_do_not_stop_the_command(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from mlops_kit.registry import EnvironmentMismatchWarning, Registry
+
+    def warned(ctx: object) -> Registry:
+        warnings.warn(
+            "registered with scikit-learn 1.0,\nloaded with 1.9", EnvironmentMismatchWarning, stacklevel=1
+        )
+        return Registry(mk.MemoryStorage())
+
+    monkeypatch.setattr("mlops_kit.cli._models._registry", warned)
+    shown = warnings.showwarning
+    result = cli("models", "ls")
+    assert (result.code, result.out) == (0, "(none)\n")
+    assert (
+        result.err
+        == "warning: EnvironmentMismatchWarning: registered with scikit-learn 1.0, loaded with 1.9\n"
+    )
+    assert warnings.showwarning is shown  # restored when the command ended

@@ -178,3 +178,13 @@ def test_an_empty_storage_has_no_models(cli: Cli, tmp_path) -> None:
     result = cli("--storage", str(tmp_path / "empty"), "models", "ls")  # the last --storage wins
     assert (result.code, result.out) == (0, "(none)\n")
     assert cli("--storage", str(tmp_path / "empty"), "models", "ls", "--json").out == "[]\n"
+
+
+def test_a_model_whose_versions_are_all_archived_has_no_latest(cli: Cli, built: Built) -> None:
+    mk.Registry(str(built.path)).archive("rules", 1)
+    rows = {r["name"]: r for r in json.loads(cli("models", "ls", "--json").out)}
+    assert (rows["rules"]["latest"], rows["rules"]["versions"]) == (None, 1)
+    assert cli("models", "ls").out.splitlines()[2].split()[:2] == ["rules", "1"]  # LATEST is empty
+    line = one_line_error(cli("models", "show", "rules"))
+    assert "NotFoundError: Every version of model 'rules' (1 to 1) is archived" in line
+    assert cli("models", "show", "rules:1").code == 0
