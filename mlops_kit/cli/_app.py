@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from mlops_kit.core.errors import MlopsKitError
 from mlops_kit.core.storage import STORAGE_ENV, Storage, storage
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+DEBUG_ENV = "MLOPS_KIT_DEBUG"
 
 
 class Group(click.Group):
@@ -21,13 +26,31 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except MlopsKitError as exc:
-            first = str(exc).strip().splitlines() or [type(exc).__name__]
+        except NoArgsIsHelpError:
+            raise  # "mlops-kit models" alone: click prints the group's help
+        except click.UsageError as exc:
+            # Click prints the usage line, a hint and the error: make it the error and the hint.
+            if exc.ctx is None:
+                raise
+            error = click.UsageError(
+                f"{one_line(exc.format_message())} (see '{exc.ctx.command_path} --help')"
+            )
+            raise error from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (MlopsKitError, OSError, ValueError, ImportError) as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {one_line(str(exc))}") from None
+        except Exception as exc:  # a bug of ours or a library's: still one line, with a way to see more
+            if os.environ.get(DEBUG_ENV):
+                raise
             raise click.ClickException(
-                f"{type(exc).__name__}: {' '.join(line.strip() for line in first)}"
+                f"{type(exc).__name__}: {one_line(str(exc))} (unexpected; set {DEBUG_ENV}=1 for the traceback)"
             ) from None
-        except (OSError, ValueError, ImportError) as exc:
-            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: its lines stripped and joined by spaces."""
+    return " ".join(line.strip() for line in text.strip().splitlines() if line.strip()) or "(no message)"
 
 
 class State:
@@ -57,6 +80,14 @@ class State:
 def main(ctx: click.Context, url: str | None) -> None:
     """mlops_kit: datasets, models, runs, endpoints and monitoring from the command line."""
     ctx.obj = State(url)
+    # Warnings (a model saved with other library versions, say) become one line each too;
+    # catch_warnings puts the usual display back when the command ends.
+    ctx.with_resource(warnings.catch_warnings())
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    click.echo(f"warning: {category.__name__}: {one_line(str(message))}", err=True)
 
 
 def json_option(fn: F) -> F:
@@ -72,7 +103,7 @@ def emit(data: Any, as_json: bool, columns: Sequence[str] | None = None) -> None
     if isinstance(data, dict):
         width = max((len(k) for k in data), default=0)
         for key, value in data.items():
-            click.echo(f"{key:<{width}}  {_cell(value)}")
+            click.echo(f"{key:<{width}}  {_cell(value)}".rstrip())
         return
     click.echo(table(data, columns))
 
@@ -90,6 +121,8 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) 
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, dict):

@@ -18,7 +18,7 @@ from mlops_kit.pipeline._datafp import fingerprint
 from mlops_kit.pipeline._draw import describe, to_mermaid, to_svg
 from mlops_kit.pipeline._graph import Binding, Graph
 from mlops_kit.pipeline._records import RunRecord
-from mlops_kit.pipeline._runlist import RunList
+from mlops_kit.pipeline._runlist import RunList, pipeline_names, runs_log
 from mlops_kit.pipeline._runners import Runner, SequentialRunner
 from mlops_kit.pipeline._state import RunState
 from mlops_kit.pipeline._step import Step
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     import os
 
 __all__ = ["Pipeline"]
-
-_PREFIX = "pipelines"
 
 
 class Pipeline:
@@ -99,7 +97,7 @@ class Pipeline:
         self.steps: tuple[Step, ...] = self.graph.order
         self.storage = storage
         self.clock = clock or SYSTEM_CLOCK
-        self._log = f"{_PREFIX}/{self.name}/runs"
+        self._log = runs_log(self.name)
 
     def __repr__(self) -> str:
         return f"Pipeline({[s.name for s in self.steps]}, name={self.name!r})"
@@ -281,17 +279,28 @@ class Pipeline:
             A list of :class:`RunRecord`; ``.to_frame()`` compares their params and
             metrics side by side.
         """
-        store = resolve_storage(storage if storage is not None else self.storage)
-        latest: dict[str, RunRecord] = {}
-        log: list[Any] = store.read_log(self._log, RunRecord)  # (Storage.list shadows list for mypy)
-        for entry in log:
-            latest[entry.record.id] = entry.record
-        runs = []
-        for record in sorted(latest.values(), key=lambda r: r.id, reverse=True):
-            copy = record.model_copy()  # the log's cached record stays untouched
-            copy._values, copy._storage = {}, store
-            runs.append(copy)
-        return RunList(runs)
+        return RunList.read(storage if storage is not None else self.storage, pipeline=self.name)
+
+    @staticmethod
+    def names(storage: Storage | str | os.PathLike[str] | None = None) -> list[str]:
+        """The names of the pipelines with at least one recorded run in ``storage``, sorted.
+
+        See Also
+        --------
+        RunList.read : the runs of every pipeline, or of one by name, without its code.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> @mk.step
+        ... def one() -> int:
+        ...     return 1
+        >>> store = mk.MemoryStorage()
+        >>> _ = mk.Pipeline([one], name="nightly").run(storage=store, progress=False)
+        >>> mk.Pipeline.names(store)
+        ['nightly']
+        """
+        return pipeline_names(resolve_storage(storage))
 
     # -- drawing -------------------------------------------------------------------
 

@@ -4,16 +4,89 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.names import check_name
+from mlops_kit.core.storage import resolve_storage
 from mlops_kit.pipeline._records import RunRecord
 
 if TYPE_CHECKING:
+    import os
+
     import pandas as pd
 
-__all__ = ["RunList"]
+    from mlops_kit.core.storage import Storage
+
+__all__ = ["RunList", "pipeline_names", "runs_log"]
+
+_PREFIX = "pipelines"
+
+
+def runs_log(pipeline: str) -> str:
+    """The log prefix of a pipeline's run records."""
+    return f"{_PREFIX}/{pipeline}/runs"
+
+
+def pipeline_names(storage: Storage) -> list[str]:
+    """Names of the pipelines with at least one recorded run (lists every run record)."""
+    names = set()
+    for key in storage.list(_PREFIX):
+        parts = key.split("/")
+        if len(parts) == 4 and parts[2] == "runs":
+            names.add(parts[1])
+    return sorted(names)
 
 
 class RunList(list[RunRecord]):
     """A list of runs, newest first, as returned by :meth:`Pipeline.runs`."""
+
+    @classmethod
+    def read(
+        cls, storage: Storage | str | os.PathLike[str] | None = None, *, pipeline: str | None = None
+    ) -> RunList:
+        """The recorded runs of one pipeline, or of every pipeline, newest first, without their code.
+
+        Each run appears once, in its latest state (``running`` until its end is recorded).
+
+        Parameters
+        ----------
+        storage : Storage, str or None
+            Where to look; default ``$MLOPS_KIT_STORAGE`` or ``./.mlops``.
+        pipeline : str, optional
+            Only the runs of the pipeline with this name (an empty list if it has none).
+
+        Raises
+        ------
+        InvalidNameError
+            If ``pipeline`` is not a valid name. Storage is not touched.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> from mlops_kit.pipeline import RunList
+        >>> @mk.step
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> store = mk.MemoryStorage()
+        >>> first = mk.Pipeline([double], name="a").run(inputs={"x": 1}, storage=store, progress=False)
+        >>> second = mk.Pipeline([double], name="b").run(inputs={"x": 2}, storage=store, progress=False)
+        >>> [r.pipeline for r in RunList.read(store)]  # newest first
+        ['b', 'a']
+        >>> [r.id for r in RunList.read(store, pipeline="a")] == [first.id]
+        True
+        """
+        name = None if pipeline is None else check_name(pipeline, "pipeline name")
+        store = resolve_storage(storage)
+        latest: dict[str, RunRecord] = {}
+        for each in pipeline_names(store) if name is None else [name]:
+            log: list[Any] = store.read_log(runs_log(each), RunRecord)  # (Storage.list shadows list)
+            for entry in log:
+                latest[entry.record.id] = entry.record
+        runs = cls()
+        # Ids start with the UTC start time, so sorting them sorts by start, across pipelines too.
+        for record in sorted(latest.values(), key=lambda r: r.id, reverse=True):
+            copy = record.model_copy()  # the log's cached record stays untouched
+            copy._values, copy._storage = {}, store
+            runs.append(copy)
+        return runs
 
     def to_frame(self) -> pd.DataFrame:
         """One row per run (indexed by id): status, timing, then ``params.*``, ``metrics.*``, ``tags.*``.

@@ -1,0 +1,183 @@
+"""``mlops-kit models ls|show|history|alias set|alias rm``: the model registry."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mlops_kit.cli._app import emit, json_option, main, state, table
+
+if TYPE_CHECKING:
+    from mlops_kit.core.schema import Schema
+    from mlops_kit.registry import ModelEvent, ModelVersion, Registry
+
+
+def _registry(ctx: click.Context) -> Registry:
+    from mlops_kit.registry import Registry
+
+    return Registry(state(ctx).storage)
+
+
+@main.group()
+def models() -> None:
+    """Registered models: versions, aliases and their history."""
+
+
+@models.command("ls")
+@click.argument("name", required=False)
+@json_option
+@click.pass_context
+def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
+    """List models (latest version, aliases), or the versions of model NAME."""
+    from mlops_kit.core.errors import NotFoundError
+
+    reg = _registry(ctx)
+    if name is not None:
+        aliases = reg.aliases(name)
+        archived = set(reg.archived(name))
+        rows = [
+            {
+                "version": mv.version,
+                "class": mv.model_class,
+                "metrics": dict(mv.metrics),
+                "aliases": [a for a, v in aliases.items() if v == mv.version],
+                "archived": mv.version in archived,
+                "created_at": mv.created_at,
+                "created_by": mv.created_by,
+            }
+            for mv in reg.versions(name)
+        ]
+        emit(rows, as_json)
+        return
+    rows = []
+    for each in reg.models():
+        versions = reg.versions(each)
+        try:
+            latest: int | None = reg.get(each).version
+        except NotFoundError:  # every version archived
+            latest = None
+        rows.append(
+            {
+                "name": each,
+                "latest": latest,
+                "versions": len(versions),
+                "aliases": reg.aliases(each),
+                "created_at": versions[-1].created_at,
+            }
+        )
+    emit(rows, as_json, ["name", "latest", "versions", "aliases", "created_at"])
+
+
+@models.command("show")
+@click.argument("ref")
+@json_option
+@click.pass_context
+def show(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """Show one version: REF is NAME (latest), NAME:VERSION or NAME@ALIAS."""
+    reg = _registry(ctx)
+    mv = reg.get(ref)
+    aliases = [a for a, v in reg.aliases(mv.name).items() if v == mv.version]
+    archived = mv.version in reg.archived(mv.name)
+    if as_json:
+        emit({**mv.model_dump(mode="json"), "aliases": aliases, "archived": archived}, True)
+        return
+    emit(_summary(mv, aliases, archived), False)
+    if mv.signature is not None:
+        click.echo("\ninputs")
+        click.echo(_schema_table(mv.signature.inputs))
+        if mv.signature.outputs is not None:
+            click.echo("\noutputs")
+            click.echo(_schema_table(mv.signature.outputs))
+
+
+def _summary(mv: ModelVersion, aliases: list[str], archived: bool) -> dict[str, Any]:
+    env = mv.environment
+    return {
+        "model": mv.ref,
+        "aliases": aliases,
+        "archived": "yes" if archived else "no",
+        "class": f"{mv.model_class} ({mv.flavor})",
+        "serializer": mv.serializer,
+        "size_bytes": mv.size_bytes,
+        "fingerprint": mv.fingerprint,
+        "metrics": dict(mv.metrics),
+        "params": dict(mv.params),
+        "tags": dict(mv.tags),
+        "description": mv.description,
+        "dataset": "" if mv.dataset is None else f"{mv.dataset} (fingerprint {mv.dataset.fingerprint[:12]})",
+        "run": "" if mv.run is None else str(mv.run),
+        "environment": f"python {env.python}" + "".join(f", {k} {v}" for k, v in env.libraries.items()),
+        "signature": "none (registered without an input example)" if mv.signature is None else "see below",
+        "created_at": mv.created_at,
+        "created_by": mv.created_by,
+    }
+
+
+def _schema_table(schema: Schema) -> str:
+    return table(
+        [
+            {"column": name, "type": spec.dtype, "nullable": "yes" if spec.nullable else "no"}
+            for name, spec in schema.columns.items()
+        ]
+    )
+
+
+@models.command("history")
+@click.argument("name")
+@json_option
+@click.pass_context
+def history(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Every registration, alias move and archive of model NAME, oldest first."""
+    events = _registry(ctx).history(name)
+    if as_json:
+        emit([e.model_dump(mode="json") for e in events], True)
+        return
+    emit([_event_row(e) for e in events], False, ["at", "by", "event", "alias", "from", "to"])
+
+
+def _event_row(event: ModelEvent) -> dict[str, Any]:
+    moved = event.kind in ("alias_set", "alias_deleted")
+    return {
+        "at": event.at,
+        "by": event.by,
+        "event": event.kind,
+        "alias": event.alias or "",
+        "from": event.from_version if event.from_version is not None else ("(new)" if moved else ""),
+        "to": event.version if event.version is not None else "(deleted)",
+    }
+
+
+@models.group()
+def alias() -> None:
+    """Point aliases (production, staging, ...) at versions."""
+
+
+@alias.command("set")
+@click.argument("name")
+@click.argument("alias_name", metavar="ALIAS")
+@click.argument("version", type=int)
+@json_option
+@click.pass_context
+def alias_set(ctx: click.Context, name: str, alias_name: str, version: int, as_json: bool) -> None:
+    """Point NAME@ALIAS at VERSION (recorded in the model's history)."""
+    event = _registry(ctx).set_alias(name, alias_name, version)
+    if as_json:
+        emit(event.model_dump(mode="json"), True)
+        return
+    before = "new" if event.from_version is None else f"was {event.from_version}"
+    click.echo(f"{event.name}@{event.alias} -> {event.version} ({before})")
+
+
+@alias.command("rm")
+@click.argument("name")
+@click.argument("alias_name", metavar="ALIAS")
+@json_option
+@click.pass_context
+def alias_rm(ctx: click.Context, name: str, alias_name: str, as_json: bool) -> None:
+    """Delete NAME@ALIAS; the version it pointed to is untouched."""
+    event = _registry(ctx).delete_alias(name, alias_name)
+    if as_json:
+        emit(event.model_dump(mode="json"), True)
+        return
+    click.echo(f"{event.name}@{event.alias} deleted (was {event.from_version})")
