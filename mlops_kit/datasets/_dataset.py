@@ -11,6 +11,7 @@ from mlops_kit.core.dtypes import check_frame
 from mlops_kit.core.errors import NotFoundError, SchemaError
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.core.storage.logs import log_owners
 from mlops_kit.datasets._records import DatasetLink, DatasetVersion
 
 if TYPE_CHECKING:
@@ -71,8 +72,7 @@ class Dataset:
     @staticmethod
     def names(storage: Storage | str | None = None) -> list[str]:
         """The names of the datasets that have at least one version in ``storage``."""
-        keys = resolve_storage(storage).list(_PREFIX)
-        return sorted({k.split("/")[1] for k in keys if k.count("/") >= 3 and k.split("/")[2] == "versions"})
+        return log_owners(resolve_storage(storage), _PREFIX, "versions")
 
     # -- writing -------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from mlops_kit.deploy._records import DeploymentEvent, StrategyKind
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
+from mlops_kit.core.storage.logs import log_owners
 
 __all__ = ["EndpointState", "Slot", "endpoint_names", "events_log", "fold", "predictions_log"]
 
@@ -34,12 +35,7 @@ def predictions_log(endpoint: str) -> str:
 
 def endpoint_names(storage: Storage) -> list[str]:
     """Names of the endpoints with at least one event."""
-    names = set()
-    for key in storage.list(_PREFIX):
-        parts = key.split("/")
-        if len(parts) == 4 and parts[2] == "events":
-            names.add(parts[1])
-    return sorted(names)
+    return log_owners(storage, _PREFIX, "events")
 
 
 class Slot(NamedTuple):

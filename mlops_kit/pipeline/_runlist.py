@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlops_kit.core.storage import Storage
+from mlops_kit.core.storage.logs import log_owners
 
 __all__ = ["RunList", "pipeline_names", "runs_log"]
 
@@ -27,12 +28,7 @@ def runs_log(pipeline: str) -> str:
 
 def pipeline_names(storage: Storage) -> list[str]:
     """Names of the pipelines with at least one recorded run (lists every run record)."""
-    names = set()
-    for key in storage.list(_PREFIX):
-        parts = key.split("/")
-        if len(parts) == 4 and parts[2] == "runs":
-            names.add(parts[1])
-    return sorted(names)
+    return log_owners(storage, _PREFIX, "runs")
 
 
 class RunList(list[RunRecord]):

@@ -29,6 +29,7 @@ from mlops_kit.registry._records import ModelEvent, ModelVersion
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
+from mlops_kit.core.storage.logs import log_owners
 
 __all__ = ["SNAPSHOT_EVERY", "ModelState", "StateCache", "events_log", "model_names", "versions_log"]
 
@@ -55,12 +56,7 @@ def _snapshot_key(name: str) -> str:
 
 def model_names(storage: Storage) -> list[str]:
     """Names of the models with at least one version (lists the whole registry)."""
-    names = set()
-    for key in storage.list(_PREFIX):
-        parts = key.split("/")
-        if len(parts) == 4 and parts[2] == "versions":
-            names.add(parts[1])
-    return sorted(names)
+    return log_owners(storage, _PREFIX, "versions")
 
 
 class _Snapshot(Record):

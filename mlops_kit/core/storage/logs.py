@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=BaseModel)
 
-__all__ = ["LogEntry", "append", "entry_key", "read_entry", "read_log"]
+__all__ = ["LogEntry", "append", "entry_key", "log_owners", "read_entry", "read_log"]
 
 _WIDTH = 12
 _MAX_ATTEMPTS = 100_000
@@ -91,3 +91,17 @@ def read_entry(storage: Storage, prefix: str, seq: int, model: type[M]) -> M:
         value = records.decode(storage, key, storage.read(key), model)
         cache.put(key, model, value)
     return value
+
+
+def log_owners(storage: Storage, root: str, log: str) -> list[str]:
+    """The sorted names ``N`` that have entries in a log ``<root>/N/<log>`` (one listing of ``root``).
+
+    Every block keeps one log per named thing (``datasets/<name>/versions``,
+    ``models/<name>/versions``, ``pipelines/<name>/runs``...); this lists the names.
+    """
+    names = set()
+    for key in storage.list(root):
+        parts = key.split("/")
+        if len(parts) == 4 and parts[2] == log and _seq_of(f"{root}/{parts[1]}/{log}", key) is not None:
+            names.add(parts[1])
+    return sorted(names)
