@@ -189,18 +189,26 @@ def run_here(
     task: StepTask, args: Sequence[Slot], storage: Storage | None, run_id: str, clock: Clock
 ) -> Outcome:
     """The whole life of a step in this process: lookup, load inputs, call, store."""
-    key = cache_key(task, args)
-    if key is not None and storage is not None:
-        entry = lookup(storage, key)
-        if entry is not None:
-            return hit(task, key, entry, clock)
-    kwargs = load_inputs(task, args, storage, clock)
+    key, kwargs = prepare(task, args, storage, clock)
     if isinstance(kwargs, Outcome):
         return kwargs
     outcome = execute(task, kwargs, clock)
     if key is not None and storage is not None and outcome.meta.status == "succeeded":
         persist_quietly(storage, task, key, outcome, run_id, clock)
     return outcome
+
+
+def prepare(
+    task: StepTask, args: Sequence[Slot], storage: Storage | None, clock: Clock
+) -> tuple[str | None, dict[str, Any] | Outcome]:
+    """The step's cache key, and its call arguments, or the outcome that makes a call needless:
+    a cache hit, or a failure to load an input."""
+    key = cache_key(task, args)
+    if key is not None and storage is not None:
+        entry = lookup(storage, key)
+        if entry is not None:
+            return key, hit(task, key, entry, clock)
+    return key, load_inputs(task, args, storage, clock)
 
 
 def load_inputs(

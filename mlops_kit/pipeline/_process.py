@@ -11,10 +11,10 @@ from typing import Any
 
 from mlops_kit.core.clock import Clock
 from mlops_kit.core.errors import ConfigError, PipelineError
-from mlops_kit.pipeline._cache import hit, load_inputs, lookup, persist_quietly
+from mlops_kit.pipeline._cache import persist_quietly, prepare
 from mlops_kit.pipeline._runners import Runner, check_workers, schedule
 from mlops_kit.pipeline._state import RunState
-from mlops_kit.pipeline._task import Outcome, StepMeta, StepTask, cache_key, execute
+from mlops_kit.pipeline._task import Outcome, StepMeta, StepTask, execute
 
 __all__ = ["ProcessRunner"]
 
@@ -101,13 +101,7 @@ class ProcessRunner(Runner):
         keys: dict[str, str | None] = {}
 
         def start(name: str, task: StepTask) -> Future[bytes] | Outcome:
-            args = state.args(name)
-            key = keys[name] = cache_key(task, args)
-            if key is not None and storage is not None:
-                entry = lookup(storage, key)
-                if entry is not None:
-                    return hit(task, key, entry, clock)
-            kwargs = load_inputs(task, args, storage, clock)
+            keys[name], kwargs = prepare(task, state.args(name), storage, clock)
             if isinstance(kwargs, Outcome):
                 return kwargs
             payload = _pickle_call(task, kwargs, clock)
