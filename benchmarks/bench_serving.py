@@ -1,20 +1,30 @@
 """Serving: mlops_kit endpoints vs calling the model directly, and vs ``mlflow models serve``.
 
-    python benchmarks/bench_serving.py [--requests 3000] [--concurrency 16] [--skip-mlflow]
+    python benchmarks/bench_serving.py [--requests 5000] [--concurrency 16,1] [--starts 3]
+                                       [--model pipeline|linear|both] [--skip-mlflow]
 
-Side by side, on the same model (a scikit-learn pipeline: scaling + one-hot encoding
-+ logistic regression, trained on the same 5,000 synthetic rows with the same seed
-in each environment):
+Side by side, on the same models (scikit-learn, trained on the same 5,000 synthetic
+rows with the same seed in each environment): **pipeline** (scaling + one-hot
+encoding + logistic regression) and **linear** (scaling + logistic regression).
 
 1. In-process ``predict`` on 1 row and on 1,000 rows: ``model.predict(df)`` vs
    ``endpoint.predict(df)`` (signature checks, routing, statistics and the
    prediction log included), interleaved in one fresh process.
-2. HTTP: ``mlops-kit serve`` vs ``mlflow models serve --env-manager local`` (installed
-   by this script into ``.bench/venv-mlflow``, never into the project), each in a fresh
-   process with one worker: seconds from start to the first successful health check,
-   then throughput and p50/p99 latency of 1-row ``dataframe_split`` requests at the
-   given concurrency, sent by ``tests/deploy/_load_client.py`` (HTTP/1.1 keep-alive
-   over asyncio, in its own process).
+2. Start-up: seconds from starting the process to the first successful health check
+   (median of ``--starts`` starts, interleaved) for ``mlops-kit serve``, ``mlflow
+   models serve --env-manager local`` (installed by this script into
+   ``.bench/venv-mlflow``, never into the project) and a *floor*: a stdlib HTTP
+   server that only unpickles the same model and predicts one row before it
+   answers, which is the least any Python server of this model must do.
+3. HTTP: throughput and p50/p99 latency of 1-row ``dataframe_split`` requests at
+   each ``--concurrency``, one server process with one worker each, sent by
+   ``tests/deploy/_load_client.py`` (HTTP/1.1 keep-alive over asyncio) in its own
+   process; with the CPU seconds per request the server and the client used (on a
+   2-core machine they compete for the same cores).
+
+Our package is byte-compiled first (``compileall``), as pip does for an installed
+package such as MLflow: an editable install under ``PYTHONDONTWRITEBYTECODE`` would
+otherwise compile every module at each start.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -29,6 +40,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,12 +134,62 @@ def prepare_mlflow(folder: Path, kind: str) -> None:
     mlflow.sklearn.save_model(model, str(folder), input_example=X.head(5))
 
 
+FLOOR = """
+import pickle, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+with open(sys.argv[1], "rb") as f:
+    model = pickle.load(f)
+import pandas as pd
+model.predict(pd.read_pickle(sys.argv[2]))
+class Health(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+HTTPServer(("127.0.0.1", int(sys.argv[3])), Health).serve_forever()
+"""
+
+
+def prepare_floor(folder: Path, kind: str) -> None:
+    import pickle
+
+    model, X = _ns()["train"](kind)  # type: ignore[operator]
+    folder.mkdir(parents=True)
+    (folder / "model.pkl").write_bytes(pickle.dumps(model))
+    X.head(1).to_pickle(folder / "row.pkl")
+    (folder / "floor.py").write_text(FLOOR)
+
+
 # -- the driver ----------------------------------------------------------------------
 
 
 def _run_json(cmd: list[str], **kw: object) -> dict[str, float]:
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, **kw)  # type: ignore[call-overload]
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of_group(pgid: int) -> float:
+    """CPU seconds used so far by the processes of a process group (a server and its children)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp; then utime and stime in clock ticks
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _free_port() -> int:
@@ -159,13 +221,15 @@ def _body(kind: str) -> str:
     return json.dumps({"dataframe_split": {"columns": columns, "data": [row]}})
 
 
-def _load(port: int, requests: int, concurrency: int, kind: str) -> dict[str, float]:
+def _load(port: int, requests: int, concurrency: int, kind: str, server: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "records.json"
         url, body = f"http://127.0.0.1:{port}", _body(kind)
         for n in (200, requests):  # warm-up, then the measured run
             cmd = [sys.executable, str(CLIENT), url, str(n), str(concurrency), str(out), "/invocations", body]
+            server_cpu, client_cpu = _cpu_of_group(server), _children_cpu()
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        server_cpu, client_cpu = _cpu_of_group(server) - server_cpu, _children_cpu() - client_cpu
         records = json.loads(out.read_text())
     ok = [r for r in records if r[2] == 200]
     if not ok:
@@ -177,25 +241,66 @@ def _load(port: int, requests: int, concurrency: int, kind: str) -> dict[str, fl
         "p50_ms": latencies[len(latencies) // 2],
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
         "failed": len(records) - len(ok),
+        "server_cpu_ms": server_cpu / requests * 1000,
+        "client_cpu_ms": client_cpu / requests * 1000,
     }
 
 
-def _serve(
-    cmd: list[str], health: str, port: int, args: argparse.Namespace, kind: str, env: dict[str, str]
-) -> dict[str, float]:
+def _start(
+    cmd: list[str], health: str, port: int, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], float]:
     started = time.monotonic()
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     try:
-        ready = _wait_ready(f"http://127.0.0.1:{port}{health}", proc, started)
-        result = _load(port, args.requests, args.concurrency, kind)
-        result["ready_s"] = ready
-        return result
+        return proc, _wait_ready(f"http://127.0.0.1:{port}{health}", proc, started)
+    except BaseException:
+        _stop(proc)
+        raise
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)  # its own session: mlflow starts a child server
+        proc.wait(timeout=60)
+
+
+def _serve(
+    server: Server, args: argparse.Namespace, kind: str, concurrency: list[int]
+) -> dict[int, dict[str, float]]:
+    """Start the server once more and measure each concurrency on it."""
+    port = _free_port()
+    proc, _ = _start(server.command(port), server.health, port, server.env)
+    try:
+        return {c: _load(port, args.requests, c, kind, proc.pid) for c in concurrency}
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # its own session: mlflow starts a child server
-            proc.wait(timeout=60)
+        _stop(proc)
+
+
+@dataclass
+class Server:
+    """How to start one server: ``{port}`` in ``argv`` is replaced by a free port."""
+
+    name: str
+    argv: list[str]
+    health: str
+    env: dict[str, str]
+
+    def command(self, port: int) -> list[str]:
+        return [a.replace("{port}", str(port)) for a in self.argv]
+
+
+def _ready_times(servers: list[Server], starts: int) -> dict[str, list[float]]:
+    """Seconds to the first successful health check, ``starts`` times each, interleaved."""
+    times: dict[str, list[float]] = {s.name: [] for s in servers}
+    for _ in range(starts):
+        for server in servers:
+            port = _free_port()
+            proc, ready = _start(server.command(port), server.health, port, server.env)
+            _stop(proc)
+            times[server.name].append(ready)
+    return times
 
 
 def ensure_mlflow() -> Path | None:
@@ -219,31 +324,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", default="16,1", help="comma-separated, e.g. 16,1")
+    parser.add_argument("--starts", type=int, default=3, help="starts per server for the ready time")
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--model", choices=["pipeline", "linear", "both"], default="both")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker == "inproc":
-        print(json.dumps(worker_inproc(args.repeat, args.model)))
-        return
-    if args.worker == "prepare-ours":
-        prepare_ours(Path(args.folder), args.model)
-        print("{}")
-        return
-    if args.worker == "prepare-mlflow":
-        prepare_mlflow(Path(args.folder), args.model)
+    if args.worker in ("inproc", "prepare-ours", "prepare-mlflow", "prepare-floor"):
+        if args.worker == "inproc":
+            print(json.dumps(worker_inproc(args.repeat, args.model)))
+            return
+        prepare = {
+            "prepare-ours": prepare_ours,
+            "prepare-mlflow": prepare_mlflow,
+            "prepare-floor": prepare_floor,
+        }
+        prepare[args.worker](Path(args.folder), args.model)
         print("{}")
         return
 
     me = [sys.executable, str(Path(__file__).resolve())]
     kinds = ["pipeline", "linear"] if args.model == "both" else [args.model]
+    concurrency = [int(c) for c in args.concurrency.split(",")]
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "mlops_kit")], check=True)
     print(f"in-process predict (median of {args.repeat}, interleaved):")
+    bare_1 = {}
     for kind in kinds:
         r = _run_json([*me, "--worker", "inproc", "--repeat", str(args.repeat), "--model", kind])
+        bare_1[kind] = r["bare_1"]
         for rows in (1, 1000):
             bare, ours = r[f"bare_{rows}"], r[f"ours_{rows}"]
             print(
@@ -255,40 +367,73 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     python = None if args.skip_mlflow else ensure_mlflow()
     for kind in kinds:
-        rows = []
         with tempfile.TemporaryDirectory(dir=BENCH) as tmp:
             folder = Path(tmp) / "store"
             _run_json([*me, "--worker", "prepare-ours", "--folder", str(folder), "--model", kind], env=env)
-            port = _free_port()
+            _run_json(
+                [*me, "--worker", "prepare-floor", "--folder", f"{tmp}/floor", "--model", kind], env=env
+            )
             cli = [sys.executable, "-m", "mlops_kit.cli", "serve", "churn@production"]
-            cli += ["--storage", str(folder), "--port", str(port)]
-            rows.append(("mlops-kit serve", _serve(cli, "/v2/health/ready", port, args, kind, env)))
+            servers = [
+                Server(
+                    "mlops-kit serve",
+                    [*cli, "--storage", str(folder), "--port", "{port}"],
+                    "/v2/health/ready",
+                    env,
+                )
+            ]
             if python is not None:
                 model_dir = Path(tmp) / "mlflow-model"
-                prepare = [str(python), str(Path(__file__).resolve()), "--worker", "prepare-mlflow"]
-                _run_json([*prepare, "--folder", str(model_dir), "--model", kind])
-                port = _free_port()
+                theirs = [str(python), str(Path(__file__).resolve()), "--worker", "prepare-mlflow"]
+                _run_json([*theirs, "--folder", str(model_dir), "--model", kind])
                 cmd = [str(python.parent / "mlflow"), "models", "serve", "-m", str(model_dir)]
-                cmd += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+                cmd += ["--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}"]
                 menv = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
                 menv["PATH"] = f"{python.parent}{os.pathsep}{menv.get('PATH', '')}"  # it runs `uvicorn`
-                rows.append(("mlflow models serve", _serve(cmd, "/ping", port, args, kind, menv)))
-        print(
-            f"\nHTTP, model {kind!r}, 1-row dataframe_split requests, concurrency {args.concurrency}, "
-            f"{args.requests} requests, one worker:"
-        )
-        print(f"  {'server':<22} {'ready (s)':>10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7}")
-        for name, m in rows:
-            print(
-                f"  {name:<22} {m['ready_s']:>10.2f} {m['rps']:>8.0f} {m['p50_ms']:>8.2f} "
-                f"{m['p99_ms']:>8.2f} {m['failed']:>7.0f}"
+                servers.append(Server("mlflow models serve", cmd, "/ping", menv))
+            floor = [
+                sys.executable,
+                f"{tmp}/floor/floor.py",
+                f"{tmp}/floor/model.pkl",
+                f"{tmp}/floor/row.pkl",
+            ]
+            ready = _ready_times(
+                [*servers, Server("floor (unpickle+predict)", [*floor, "{port}"], "/", env)], args.starts
             )
-        if len(rows) == 2:
-            ours, theirs = rows[0][1], rows[1][1]
+            loads = {s.name: _serve(s, args, kind, concurrency) for s in servers}
+        print(f"\nstart to ready, model {kind!r}, median of {args.starts} (all starts):")
+        for name, times in ready.items():
             print(
-                f"  ratios (mlops-kit / mlflow): throughput {ours['rps'] / theirs['rps']:.2f}x, "
-                f"p99 {ours['p99_ms'] / theirs['p99_ms']:.2f}x, ready {ours['ready_s'] / theirs['ready_s']:.2f}x"
+                f"  {name:<26} {statistics.median(times):6.2f} s   ({', '.join(f'{t:.2f}' for t in times)})"
             )
+        for c in concurrency:
+            print(
+                f"\nHTTP, model {kind!r}, 1-row dataframe_split requests, concurrency {c}, "
+                f"{args.requests} requests, one worker:"
+            )
+            print(
+                f"  {'server':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7} "
+                f"{'server CPU/req':>15} {'client CPU/req':>15}"
+            )
+            for name, by_c in loads.items():
+                m = by_c[c]
+                print(
+                    f"  {name:<22} {m['rps']:>8.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} {m['failed']:>7.0f} "
+                    f"{m['server_cpu_ms']:>12.2f} ms {m['client_cpu_ms']:>12.2f} ms"
+                )
+            print(
+                f"  (the bare model alone, one call per request, cannot exceed {1e6 / bare_1[kind]:.0f} req/s)"
+            )
+            if len(loads) == 2:
+                a, b = (by_c[c] for by_c in loads.values())
+                print(
+                    f"  ratios (mlops-kit / mlflow): throughput {a['rps'] / b['rps']:.2f}x, "
+                    f"p50 {a['p50_ms'] / b['p50_ms']:.2f}x, p99 {a['p99_ms'] / b['p99_ms']:.2f}x"
+                )
+        if len(servers) == 2:
+            ours_ready, theirs_ready = (statistics.median(ready[s.name]) for s in servers)
+            print(f"  ready: mlops-kit / mlflow {ours_ready / theirs_ready:.2f}x")
+    print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ _log = logging.getLogger("mlops_kit.deploy")
 _INLINE_ROWS = 1_000  # bigger requests predict in a worker thread, off the event loop
 
 
-def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20) -> Any:
+def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_rows: int = 256) -> Any:
     """Build the Starlette app of ``endpoint`` (see :meth:`Endpoint.asgi_app`)."""
     try:
         from starlette.applications import Starlette
@@ -55,10 +55,17 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20) -> Any:
         ) from exc
     if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes <= 0:
         raise ConfigError(f"max_body_bytes= must be a positive integer, got {max_body_bytes!r}.")
+    if isinstance(max_batch_rows, bool) or not isinstance(max_batch_rows, int) or max_batch_rows <= 0:
+        raise ConfigError(
+            f"max_batch_rows= must be a positive integer (1 turns batching off), got {max_batch_rows!r}."
+        )
+    from mlops_kit.deploy._batching import Batcher
+    from mlops_kit.deploy._calls import Outcome
     from mlops_kit.deploy._metrics import Metrics
 
     metrics = Metrics(endpoint.name)
     live = endpoint.live  # attach now: load the models before the first request
+    batcher = Batcher(live, max_batch_rows)
 
     def reply(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         return Response(to_json(content), status_code=status, media_type="application/json", headers=headers)
@@ -113,7 +120,12 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20) -> Any:
         if rows == 0:
             raise BadRequest("The request has no rows.", status=422)
         if rows <= _INLINE_ROWS:
-            return live.infer(columns, method, version=version, request_id=request_id, raw=raw)
+            call = live.begin(columns, method, version=version, request_id=request_id, raw=raw)
+            if isinstance(call, Outcome):  # a keyed canary split its rows: already answered
+                return call
+            if max_batch_rows > 1 and rows <= max_batch_rows:
+                return await batcher.run(call)
+            return live.finish(call, live.predict(call))
         return await run_in_threadpool(
             live.infer, columns, method, version=version, request_id=request_id, raw=raw
         )
@@ -242,7 +254,11 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20) -> Any:
 
     model = "/v2/models/{name}"
     version = "/v2/models/{name}/versions/{version}"
-    routes = [
+    routes = [  # the inference routes first: Starlette tries routes in order, on every request
+        Route("/invocations", invocations, methods=["POST"]),
+        Route(f"{model}/infer", infer, methods=["POST"]),
+        Route(f"{version}/infer", infer, methods=["POST"]),
+        Route("/predict", invocations, methods=["POST"]),
         Route("/v2", server, methods=["GET"]),
         Route("/v2/health/live", live_check, methods=["GET"]),
         Route("/v2/health/ready", ready_check, methods=["GET"]),
@@ -250,10 +266,6 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20) -> Any:
         Route(version, metadata, methods=["GET"]),
         Route(f"{model}/ready", model_ready, methods=["GET"]),
         Route(f"{version}/ready", model_ready, methods=["GET"]),
-        Route(f"{model}/infer", infer, methods=["POST"]),
-        Route(f"{version}/infer", infer, methods=["POST"]),
-        Route("/invocations", invocations, methods=["POST"]),
-        Route("/predict", invocations, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/ping", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
@@ -261,6 +273,7 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20) -> Any:
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found, 405: _not_allowed})
     app.state.endpoint = endpoint
     app.state.metrics = metrics
+    app.state.batcher = batcher
     return app
 
 

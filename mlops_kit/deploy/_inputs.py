@@ -24,6 +24,13 @@ _JSONISH = {"integer": "int", "floating": "float", "mixed-integer-float": "float
 _NUMPY = {"int": "int64", "float": "float64", "bool": "bool"}
 _PASS = {("string", "category"), ("string", "empty")}  # (expected, actual) taken as they are
 _MAX_FAST = 32
+_INT64 = (-(2**63), 2**63 - 1)
+_PLAIN = {  # signature dtype -> whether a parsed JSON value is plain for it (see InputChecker.plain)
+    "int": lambda v: type(v) is int and _INT64[0] <= v <= _INT64[1],
+    "float": lambda v: type(v) is float or (type(v) is int and _INT64[0] <= v <= _INT64[1]),
+    "bool": lambda v: type(v) is bool,
+    "string": lambda v: type(v) is str,
+}
 _SMALL = 64  # below this many rows, building a frame from records is cheaper than from columns
 
 
@@ -108,6 +115,33 @@ class InputChecker:
         self._tz = {n: c.tz for n, c in schema.columns.items()} if schema is not None else {}
         # dtype -> accepted without conversion, per column, filled as frames are seen
         self._fast: dict[str, set[Any]] = {n: set() for n in self.names}
+
+    def plain(self, columns: Mapping[str, Any]) -> bool:
+        """Whether parsed JSON ``columns`` hold the signature's columns, in order, with plain values.
+
+        Plain values are Python ``int`` (within int64) for an int column, ``int`` or
+        ``float`` for a float column, ``bool`` for a bool column and ``str`` for a
+        string column; categories, datetimes, nulls and anything else are not plain.
+        Such a request always passes :meth:`prepare`, and its table is the same
+        whether it is made alone or from the columns of several such requests joined
+        (an int column of one request is int64, its float column float64 whether or
+        not another request sent ints, and so on): so their rows can share one
+        model call. Other requests go the general way.
+        """
+        if self.schema is None or len(columns) != len(self.names):
+            return False
+        rows = -1
+        for (name, values), expected in zip(columns.items(), self._expected.items()):
+            if name != expected[0] or not isinstance(values, list):
+                return False
+            check = _PLAIN.get(expected[1])
+            if check is None or (rows >= 0 and len(values) != rows):
+                return False
+            rows = len(values)
+            for value in values:
+                if not check(value):
+                    return False
+        return rows > 0
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The frame the model gets: the signature's columns, in order, with its types.

@@ -10,20 +10,18 @@ it directly, so every handle sees them at once.
 from __future__ import annotations
 
 import atexit
-import itertools
 import logging
-import os
 import queue
 import random
 import threading
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.deploy._calls import Call, Outcome, new_request_id
 from mlops_kit.deploy._inputs import as_frame, cast_like
 from mlops_kit.deploy._predlog import Entry, PredictionLog
 from mlops_kit.deploy._records import DeploymentEvent
@@ -35,24 +33,10 @@ from mlops_kit.deploy._stats import Stats
 if TYPE_CHECKING:
     from mlops_kit.deploy._deployer import LocalDeployer
 
-__all__ = ["Live", "Outcome", "attach", "detach", "find"]
+__all__ = ["Live", "attach", "detach", "find"]
 
 _log = logging.getLogger("mlops_kit.deploy")
 _SHADOW_QUEUE = 1_000
-# Request ids unique across processes and restarts, without a uuid per request.
-_ID_PREFIX = f"{os.urandom(6).hex()}-"
-_IDS = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The answer to one request."""
-
-    output: Any
-    version: str  # the answering version, or "a,b" when a keyed canary split the rows
-    versions: np.ndarray | None  # per-row versions when split
-    request_id: str
-    latency_ms: float
 
 
 class Live:
@@ -83,7 +67,7 @@ class Live:
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._shadow: queue.Queue[tuple[Served, pd.DataFrame, str, Entry] | None] = queue.Queue(_SHADOW_QUEUE)
+        self._shadow: queue.Queue[tuple[Served, Any, str, Entry] | None] = queue.Queue(_SHADOW_QUEUE)
         self._shadow_thread: threading.Thread | None = None
         self.shadow_dropped = 0
 
@@ -182,6 +166,34 @@ class Live:
         ModelFailed
             The model raised.
         """
+        call = self.begin(data, method, version=version, request_id=request_id, raw=raw)
+        if isinstance(call, Outcome):
+            return call
+        return self.finish(call, self.predict(call))
+
+    def begin(
+        self,
+        data: Any,
+        method: str = "predict",
+        *,
+        version: str | None = None,
+        request_id: str | None = None,
+        raw: dict[str, list[Any]] | None = None,
+    ) -> Call | Outcome:
+        """Everything before the model runs: route the request and check its input.
+
+        Returns the :class:`Call` to run (alone with :meth:`predict`, or batched with
+        other calls to the same version), or the finished :class:`Outcome` of a
+        request whose rows a keyed canary split between two versions. ``raw`` is
+        ``data`` when it is the request's parsed JSON columns: if they hold exactly
+        the signature's columns with plain values
+        (:meth:`~mlops_kit.deploy._inputs.InputChecker.plain`), no table is made
+        here; the model's input is made later, for this call alone or for a batch.
+
+        Raises
+        ------
+        Like :meth:`infer`; a request refused here is counted as an error.
+        """
         snap = self.snapshot  # the only read of the snapshot in this request
         start = time.perf_counter()
         primary = snap.primary
@@ -190,11 +202,12 @@ class Live:
                 f"Endpoint {self.name!r} serves no model: nothing was deployed, or it was undeployed. "
                 f"Deploy one with deployer.deploy('model@alias', endpoint={self.name!r})."
             )
-        frame = as_frame(data)
-        request_id = request_id or f"{_ID_PREFIX}{next(_IDS)}"
+        frame = None if raw is not None else as_frame(data)
+        request_id = request_id or new_request_id()
         target: Served = primary
         mask: np.ndarray | None = None
         candidate = snap.candidate
+        state = snap.state
         if version is not None:
             live = snap.live
             if version not in live:
@@ -202,58 +215,95 @@ class Live:
                     f"Version {version!r} is not live on endpoint {self.name!r}; live: {sorted(live)}."
                 )
             target = live[version]
-        elif candidate is not None and snap.state.strategy == "canary" and candidate.has(method):
-            chosen = canary_mask(frame, snap.state.weight or 0.0, snap.state.key, self._rng)
-            if isinstance(chosen, bool):
-                target = candidate if chosen else primary
-            elif chosen.all():
-                target = candidate
-            elif chosen.any():
-                mask = chosen
+        elif candidate is not None and state.strategy == "canary" and candidate.has(method):
+            if state.key is None:
+                target = candidate if self._rng.random() < (state.weight or 0.0) else primary
+            else:
+                frame = as_frame(data) if frame is None else frame
+                chosen = canary_mask(frame, state.weight or 0.0, state.key)
+                if chosen.all():
+                    target = candidate
+                elif chosen.any():
+                    mask = chosen
         if not target.has(method):
             raise ConfigError(f"Model {target.label} ({target.mv.model_class}) has no {method} method.")
+        shadow = candidate if state.strategy == "shadow" and version is None else None
+        if frame is None and raw is not None and target.checker.plain(raw):
+            rows = len(next(iter(raw.values())))
+            return Call(target, method, rows, None, None, raw, request_id, start, shadow)
+        frame = as_frame(data) if frame is None else frame
         if mask is not None:
-            output = self._split(frame, method, mask, candidate, primary, start)  # type: ignore[arg-type]
-            versions = np.where(mask, candidate.label, primary.label).astype(object)  # type: ignore[union-attr]
-            label = f"{primary.label},{candidate.label}"  # type: ignore[union-attr]
-        else:
-            output = self._one(target, frame, method, start)
-            versions, label = None, target.label
-        latency = (time.perf_counter() - start) * 1000.0
-        if mask is not None:
-            rows = int(mask.sum())
-            self.stats.record(candidate.label, rows, latency, ok=True)  # type: ignore[union-attr]
-            self.stats.record(primary.label, len(frame) - rows, latency, ok=True)
-        else:
-            self.stats.record(label, len(frame), latency, ok=True)
-        outcome = Outcome(output, label, versions, request_id, latency)
-        shadow = candidate if snap.state.strategy == "shadow" and version is None else None
-        self._record(frame, raw, method, outcome, shadow)
+            return self._split(frame, raw, method, mask, candidate, primary, request_id, start, shadow)  # type: ignore[arg-type]
+        inputs = self._prepare(target, frame)
+        return Call(target, method, len(frame), inputs, frame, raw, request_id, start, shadow)
+
+    def predict(self, call: Call) -> Any:
+        """Run the model of ``call`` on its input alone (a failure is counted as an error).
+
+        Raises
+        ------
+        SchemaError
+            The input of a call made from parsed columns does not fit after all.
+        ModelFailed
+            The model raised.
+        """
+        inputs = call.inputs
+        if inputs is None:
+            inputs = self._prepare(call.target, as_frame(call.raw))
+        try:
+            return call.target.call(call.method, inputs)
+        except ModelFailed:
+            self.stats.record(call.target.label, call.rows, 0.0, ok=False)
+            raise
+
+    def finish(self, call: Call, output: Any) -> Outcome:
+        """Count and log a call the model answered with ``output``; its :class:`Outcome`."""
+        latency = (time.perf_counter() - call.start) * 1000.0
+        label = call.target.label
+        self.stats.record(label, call.rows, latency, ok=True)
+        outcome = Outcome(output, label, None, call.request_id, latency)
+        self._record(call.rows, call.frame, call.raw, call.method, outcome, call.shadow)
         return outcome
 
-    def _one(self, target: Served, frame: pd.DataFrame, method: str, start: float) -> Any:
+    def _prepare(self, target: Served, frame: pd.DataFrame) -> pd.DataFrame:
         try:
-            return target.call(method, target.checker.prepare(frame))
-        except (SchemaError, ModelFailed):
+            return target.checker.prepare(frame)
+        except SchemaError:
             self.stats.record(target.label, len(frame), 0.0, ok=False)
             raise
 
     def _split(
         self,
         frame: pd.DataFrame,
+        raw: dict[str, Any] | None,
         method: str,
         mask: np.ndarray,
         candidate: Served,
         primary: Served,
+        request_id: str,
         start: float,
-    ) -> Any:
-        chosen = self._one(candidate, frame[mask], method, start)
-        rest = self._one(primary, frame[~mask], method, start)
-        return stitch(mask, chosen, rest)
+        shadow: Served | None,
+    ) -> Outcome:
+        """A request whose rows a keyed canary sends to both versions: each predicts its rows."""
+        outputs = []
+        for target, rows in ((candidate, frame[mask]), (primary, frame[~mask])):
+            inputs = self._prepare(target, rows)
+            call = Call(target, method, len(rows), inputs, rows, None, request_id, start, None)
+            outputs.append(self.predict(call))
+        output = stitch(mask, *outputs)
+        latency = (time.perf_counter() - start) * 1000.0
+        chosen = int(mask.sum())
+        self.stats.record(candidate.label, chosen, latency, ok=True)
+        self.stats.record(primary.label, len(frame) - chosen, latency, ok=True)
+        versions = np.where(mask, candidate.label, primary.label).astype(object)
+        outcome = Outcome(output, f"{primary.label},{candidate.label}", versions, request_id, latency)
+        self._record(len(frame), frame, raw, method, outcome, shadow)
+        return outcome
 
     def _record(
         self,
-        frame: pd.DataFrame,
+        rows: int,
+        frame: pd.DataFrame | None,
         raw: dict[str, Any] | None,
         method: str,
         outcome: Outcome,
@@ -264,8 +314,8 @@ class Live:
         entry = Entry(
             time=self.clock.now(),
             request_id=outcome.request_id,
-            n_rows=len(frame),
-            inputs=raw if raw is not None else frame.copy(deep=False),
+            n_rows=rows,
+            inputs=raw if raw is not None else frame.copy(deep=False),  # type: ignore[union-attr]
             method=method,
             output=outcome.output,
             version=outcome.versions if outcome.versions is not None else outcome.version,
@@ -274,7 +324,7 @@ class Live:
         if shadow is not None and shadow.has(method):
             self._start_shadow()
             try:
-                self._shadow.put_nowait((shadow, frame, method, entry))
+                self._shadow.put_nowait((shadow, frame if frame is not None else raw, method, entry))
                 return
             except queue.Full:
                 self.shadow_dropped += 1
@@ -295,15 +345,16 @@ class Live:
             item = self._shadow.get()
             if item is None:
                 return
-            served, frame, method, entry = item
+            served, data, method, entry = item
             start = time.perf_counter()
             try:
+                frame = as_frame(data)
                 output = served.call(method, served.checker.prepare(frame))
             except Exception:  # a shadow's failure is counted, never seen by a caller
-                self.stats.record(served.label, len(frame), 0.0, ok=False, shadow=True)
+                self.stats.record(served.label, entry.n_rows, 0.0, ok=False, shadow=True)
             else:
                 latency = (time.perf_counter() - start) * 1000.0
-                self.stats.record(served.label, len(frame), latency, ok=True, shadow=True)
+                self.stats.record(served.label, entry.n_rows, latency, ok=True, shadow=True)
                 entry.shadow_output = output
                 entry.shadow_version = served.label
             if self.log is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,14 +42,13 @@ class Snapshot:
         return roles
 
 
-def canary_mask(frame: pd.DataFrame, weight: float, key: str | None, rng: random.Random) -> np.ndarray | bool:
-    """Rows for the candidate: a per-request coin flip, or a stable hash of ``frame[key]``.
+def canary_mask(frame: pd.DataFrame, weight: float, key: str) -> np.ndarray:
+    """Rows for the candidate of a keyed canary: a stable hash of ``frame[key]``.
 
     The hash is pandas' fixed-key SipHash of the value, so a key goes to the same
-    version in every process and after every restart.
+    version in every process and after every restart. (Without a key, each request
+    is a coin flip, made by the caller.)
     """
-    if key is None:
-        return rng.random() < weight
     if key not in frame.columns:
         raise SchemaError(
             f"The endpoint routes its canary by the column {key!r}, which the request lacks; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import pickle
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ def serve(
     port: int = 8080,
     workers: int = 1,
     max_body_bytes: int = 10 * 2**20,
+    max_batch_rows: int = 256,
     log_level: str = "warning",
 ) -> None:
     """Serve an endpoint over HTTP with uvicorn until interrupted (Ctrl-C, SIGTERM).
@@ -47,6 +49,9 @@ def serve(
         deployer's ``poll_interval``.
     max_body_bytes : int
         Request bodies above this size get a 413 answer.
+    max_batch_rows : int
+        The most rows one model call takes from concurrent requests; ``1`` turns
+        batching off (see :meth:`Endpoint.asgi_app`).
     log_level : str
         uvicorn's log level.
 
@@ -63,9 +68,12 @@ def serve(
         raise MissingExtraError("Serving over HTTP needs uvicorn: pip install 'mlops-kit[serve]'") from exc
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers= must be a positive integer, got {workers!r}.")
+    # Access lines are logged at INFO: above that level, skip making them for every request.
+    level = log_level if isinstance(log_level, int) else logging.getLevelName(str(log_level).upper())
+    access_log = not isinstance(level, int) or level <= logging.INFO
     if workers == 1:
-        app = endpoint.asgi_app(max_body_bytes=max_body_bytes)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+        app = endpoint.asgi_app(max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log, lifespan="on")
         return
     deployer = endpoint.deployer
     if isinstance(deployer.storage, MemoryStorage) or isinstance(deployer.registry.storage, MemoryStorage):
@@ -73,7 +81,8 @@ def serve(
             "workers > 1 run in separate processes, which cannot share a MemoryStorage; "
             "use a folder or an object store (mk.storage('./.mlops'), 's3://...')."
         )
-    spec = pickle.dumps({"deployer": deployer, "endpoint": endpoint.name, "max_body_bytes": max_body_bytes})
+    options = {"max_body_bytes": max_body_bytes, "max_batch_rows": max_batch_rows}
+    spec = pickle.dumps({"deployer": deployer, "endpoint": endpoint.name, "options": options})
     os.environ[SPEC_ENV] = base64.b64encode(spec).decode()
     uvicorn.run(
         "mlops_kit.deploy._serve:app_from_environment",
@@ -82,6 +91,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        access_log=access_log,
         lifespan="on",
     )
 
@@ -95,4 +105,4 @@ def app_from_environment() -> Any:
     # the workers: it is as trusted as the parent's own memory.
     spec = pickle.loads(base64.b64decode(text))
     endpoint = spec["deployer"].endpoint(spec["endpoint"])
-    return endpoint.asgi_app(max_body_bytes=spec["max_body_bytes"])
+    return endpoint.asgi_app(**spec["options"])

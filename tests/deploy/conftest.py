@@ -54,6 +54,31 @@ class Picky:
         return df["age"].to_numpy() * 2.0
 
 
+class Doubler:
+    """Answers ``2 * age`` (as an array, a Series, a DataFrame or a list), raises on the age 13,
+    and takes ``delay`` seconds per call, so that concurrent requests queue up for it.
+    ``calls`` holds the rows of each call."""
+
+    def __init__(self, output: str = "array", delay: float = 0.0) -> None:
+        self.output = output
+        self.delay = delay
+        self.calls: list[int] = []
+
+    def predict(self, df: pd.DataFrame) -> Any:
+        time.sleep(self.delay)
+        self.calls.append(len(df))
+        if (df["age"] == 13).any():
+            raise ValueError("age 13 is unlucky")
+        doubled = df["age"].to_numpy() * 2.0
+        if self.output == "series":
+            return pd.Series(doubled, index=df.index + 100)  # an index of its own: never sent back
+        if self.output == "frame":
+            return pd.DataFrame({"double": doubled, "age": df["age"].to_numpy()})
+        if self.output == "list":
+            return doubled.tolist()
+        return doubled
+
+
 def make_registry(storage: mk.Storage | None = None, versions: int = 3) -> mk.Registry:
     """``m:1``..``m:N`` predicting 1.0..N.0, and ``clf:1`` with predict_proba."""
     reg = mk.Registry(storage or mk.MemoryStorage())

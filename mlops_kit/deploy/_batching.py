@@ -1,0 +1,181 @@
+"""Adaptive batching: the HTTP requests waiting for the same model share one call to it.
+
+A one-row ``predict`` of a scikit-learn model spends nearly all its time checking
+its input, not computing, so sixteen one-row requests cost about as much as one
+sixteen-row request. Requests that arrive while the model is busy wait on the
+event loop; the next model call takes all of them that go to the same version,
+method and column types, and each request gets its own rows of the output. A
+lone request runs at once: nothing waits for a batch to fill, so batching adds no
+latency at low load and grows with the load.
+
+Each request is still routed, checked, counted and logged on its own (see
+:class:`~mlops_kit.deploy._live.Live`); only the model call is shared. If the model
+fails on a batch, each request of it is run alone, so only a request the model
+really fails on gets the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mlops_kit.core.errors import SchemaError
+from mlops_kit.deploy._inputs import as_frame
+from mlops_kit.deploy._served import ModelFailed
+
+if TYPE_CHECKING:
+    from mlops_kit.deploy._calls import Call, Outcome
+    from mlops_kit.deploy._live import Live
+
+__all__ = ["Batcher"]
+
+_Waiting = tuple["Call", "asyncio.Future[Outcome]"]
+
+
+@dataclass
+class _Queue:
+    """The calls waiting on one event loop."""
+
+    waiting: list[_Waiting] = field(default_factory=list)
+    scheduled: bool = False
+
+
+class Batcher:
+    """Runs the calls of concurrent requests in batches, on the event loop that awaits them.
+
+    Parameters
+    ----------
+    live : Live
+        The endpoint whose calls these are.
+    max_rows : int
+        The most rows one model call takes; requests are never split, so a request
+        with more rows runs alone.
+    """
+
+    def __init__(self, live: Live, max_rows: int) -> None:
+        self.live = live
+        self.max_rows = max_rows
+        self.batches = 0  # model calls made, and the calls they answered (for tests and tuning)
+        self.calls = 0
+        # One queue per event loop: an app may be driven by several loops over its life
+        # (a test client starts one per request), and a future belongs to one loop.
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def run(self, call: Call) -> Outcome:
+        """The outcome of ``call``, once a model call that includes it has run.
+
+        Raises
+        ------
+        ModelFailed
+            If the model fails on this request's rows.
+        """
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _Queue()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        queue.waiting.append((call, future))
+        if not queue.scheduled:
+            # Runs after the callbacks already due on the loop: the other requests read
+            # in the same turn of the loop reach this queue first and join the batch.
+            queue.scheduled = True
+            loop.call_soon(self._drain, queue)
+        return await future
+
+    def _drain(self, queue: _Queue) -> None:
+        waiting, queue.waiting, queue.scheduled = queue.waiting, [], False
+        for batch in self._batches(waiting):
+            try:
+                self._run(batch)
+            except BaseException as exc:  # a bug: fail these requests, never leave one hanging
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+
+    def _batches(self, waiting: list[_Waiting]) -> list[list[_Waiting]]:
+        """Groups of calls one model call can answer, in arrival order, each within ``max_rows``.
+
+        Calls made from plain parsed columns (``inputs`` not made yet) group by version
+        and method; others also by their inputs' columns and dtypes, so that joining
+        them changes no column's type.
+        """
+        if len(waiting) == 1:
+            return [waiting]
+        groups: dict[tuple[Any, ...], list[list[_Waiting]]] = {}
+        sizes: dict[tuple[Any, ...], int] = {}
+        for item in waiting:
+            call = item[0]
+            inputs = call.inputs
+            if inputs is None:
+                key: tuple[Any, ...] = (id(call.target), call.method)
+            else:
+                key = (id(call.target), call.method, tuple(inputs.columns), tuple(inputs.dtypes))
+            batches = groups.setdefault(key, [[]])
+            if batches[-1] and sizes[key] + call.rows > self.max_rows:
+                batches.append([])
+                sizes[key] = 0
+            batches[-1].append(item)
+            sizes[key] = sizes.get(key, 0) + call.rows
+        return [batch for batches in groups.values() for batch in batches]
+
+    def _run(self, batch: list[_Waiting]) -> None:
+        live = self.live
+        parts: list[Any] | None = None
+        if len(batch) > 1:
+            calls = [call for call, _ in batch]
+            first = calls[0]
+            try:
+                output = first.target.call(first.method, _joined(calls))
+            except (ModelFailed, SchemaError, ValueError, TypeError):
+                parts = None  # find the request(s) it fails on: each runs alone below
+            else:
+                parts = _slices(output, [call.rows for call in calls])
+            self.batches += 1
+            self.calls += len(batch)
+        for index, (call, future) in enumerate(batch):
+            try:
+                if parts is not None:
+                    output = parts[index]
+                else:
+                    output = live.predict(call)
+                    self.batches += 1
+                    self.calls += 1
+                outcome = live.finish(call, output)
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                if not future.done():  # the caller may have gone (cancelled)
+                    future.set_result(outcome)
+
+
+def _joined(calls: list[Call]) -> pd.DataFrame:
+    """The model's input for a batch: the calls' rows, in order."""
+    if calls[0].inputs is not None:
+        return pd.concat([call.inputs for call in calls], ignore_index=True)
+    names = list(calls[0].raw)  # type: ignore[arg-type]
+    columns = {name: list(chain.from_iterable(call.raw[name] for call in calls)) for name in names}  # type: ignore[index]
+    return calls[0].target.checker.prepare(as_frame(columns))
+
+
+def _slices(output: Any, sizes: list[int]) -> list[Any] | None:
+    """``output`` cut into consecutive parts of ``sizes`` rows; ``None`` if it cannot be cut."""
+    bounds = np.cumsum([0, *sizes]).tolist()
+    spans = list(zip(bounds[:-1], bounds[1:]))
+    if isinstance(output, pd.DataFrame | pd.Series):
+        return [output.iloc[a:b].reset_index(drop=True) for a, b in spans]
+    if isinstance(output, np.ndarray) and output.ndim >= 1:
+        return [output[a:b] for a, b in spans]
+    if isinstance(output, list):
+        return [output[a:b] for a, b in spans]
+    return None
