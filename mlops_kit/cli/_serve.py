@@ -31,6 +31,13 @@ from mlops_kit.cli._app import main, state
     type=click.IntRange(1),
     help="Larger request bodies get 413.",
 )
+@click.option(
+    "--max-batch-rows",
+    default=256,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Most rows one model call takes from concurrent requests; 1 turns batching off.",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn's log level.")
 @click.option(
     "--deploy",
@@ -49,6 +56,7 @@ def serve(
     workers: int,
     poll_interval: float,
     max_body_bytes: int,
+    max_batch_rows: int,
     log_level: str,
     force: bool,
 ) -> None:
@@ -93,7 +101,13 @@ def serve(
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         run_server(
-            handle, host=host, port=port, workers=workers, max_body_bytes=max_body_bytes, log_level=log_level
+            handle,
+            host=host,
+            port=port,
+            workers=workers,
+            max_body_bytes=max_body_bytes,
+            max_batch_rows=max_batch_rows,
+            log_level=log_level,
         )
     finally:
         handle.close()
