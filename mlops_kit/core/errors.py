@@ -29,6 +29,7 @@ __all__ = [
     "IntegrityError",
     "InvalidNameError",
     "MlopsKitError",
+    "MlopsKitWarning",
     "NotFoundError",
     "PipelineError",
     "SchemaError",
@@ -70,3 +71,7 @@ class ConfigError(MlopsKitError, ValueError):
 
 class StorageError(MlopsKitError, OSError):
     """The storage backend failed: unreachable, permission denied, or out of space."""
+
+
+class MlopsKitWarning(UserWarning):
+    """Something went wrong that did not stop the operation (a cache write, a torn entry)."""

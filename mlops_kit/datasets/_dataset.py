@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
@@ -12,6 +13,7 @@ from mlops_kit.core.errors import NotFoundError, SchemaError
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import Storage, resolve_storage
 from mlops_kit.core.storage.logs import log_owners
+from mlops_kit.core.storage.logstate import Fold, LogState
 from mlops_kit.datasets._records import DatasetLink, DatasetVersion
 
 if TYPE_CHECKING:
@@ -86,6 +88,11 @@ class Dataset:
     ) -> DatasetVersion:
         """Store ``df`` as a new version, unless it equals the latest one.
 
+        The comparison is made at the position the new version would take in the log,
+        so processes saving the same data at the same time make one version, and each
+        gets that version back. Content equal to an *older* version makes a new version
+        (``latest()`` then holds what was saved last); its bytes are stored once.
+
         Parameters
         ----------
         df : pandas.DataFrame
@@ -128,14 +135,15 @@ class Dataset:
             finally:
                 blob, size = written.result()
         del table
-        latest = self._latest_or_none()
-        if latest is not None and latest.fingerprint == fingerprint:
-            return latest
 
-        def make(version: int) -> DatasetVersion:
+        state = self._state()
+
+        def make(index: _Index) -> DatasetVersion | None:
+            if index.versions and index.versions[-1].fingerprint == fingerprint:
+                return None  # the latest version holds this content (perhaps a concurrent saver's)
             return DatasetVersion(
                 name=self.name,
-                version=version,
+                version=state.tail + 1,  # make() runs caught up: the number it will take
                 fingerprint=fingerprint,
                 blob=blob,
                 size_bytes=size,
@@ -151,9 +159,13 @@ class Dataset:
             )
 
         # The blob is stored before the record that points to it: a crash in between
-        # leaves an unreferenced blob, never a visible half-version.
-        version = self.storage.append(self._log, make)
-        return self.get(version)
+        # leaves an unreferenced blob, never a visible half-version. make() runs on the
+        # versions just before its own position, so identical content saved at the same
+        # time by many processes becomes one version.
+        appended = state.append(make)
+        if appended is None:
+            return state.read(lambda index: index.versions[-1])
+        return appended[1]
 
     def _write_blob(self, pq: Any, table: pa.Table) -> tuple[str, int]:
         with self.storage.staged_blob() as staged:
@@ -164,7 +176,7 @@ class Dataset:
 
     def versions(self) -> list[DatasetVersion]:
         """Every version, oldest first."""
-        return [entry.record for entry in self.storage.read_log(self._log, DatasetVersion)]
+        return self._state().read(lambda index: list(index.versions))
 
     def latest(self) -> DatasetVersion:
         """The newest version.
@@ -224,15 +236,17 @@ class Dataset:
                 raise SchemaError(
                     f"Dataset {record} has no columns {unknown}; it has {record.schema_.names}."
                 )
-        with self.storage.open_blob(record.blob) as path:
-            return pd.read_parquet(path, columns=columns)
+        with self.storage.open_blob(record.blob) as file:
+            return pd.read_parquet(file, columns=columns)
+
+    def _state(self) -> LogState[_Index, DatasetVersion]:
+        return LogState.shared(self.storage, self._log, _VERSIONS)
 
     def _latest_or_none(self) -> DatasetVersion | None:
-        entries = self.storage.read_log(self._log, DatasetVersion)
-        return entries[-1].record if entries else None
+        return self._state().read(lambda index: index.versions[-1] if index.versions else None)
 
     def _missing_message(self, version: int | None = None) -> str:
-        known = [e.seq for e in self.storage.read_log(self._log, DatasetVersion)]
+        known = [v.version for v in self.versions()]
         if not known:
             others = self.names(self.storage)
             listing = (
@@ -242,6 +256,21 @@ class Dataset:
             )
             return f"Dataset {self.name!r} has no versions; {listing}."
         return f"Dataset {self.name!r} has no version {version}; versions are {_ranges(known)}."
+
+
+@dataclass
+class _Index:
+    """The fold of a dataset's versions log: every version, oldest first."""
+
+    versions: list[DatasetVersion] = field(default_factory=list)
+
+
+def _add(index: _Index, seq: int, version: DatasetVersion) -> _Index:
+    index.versions.append(version)
+    return index
+
+
+_VERSIONS: Fold[_Index, DatasetVersion] = Fold("dataset-versions", DatasetVersion, initial=_Index, apply=_add)
 
 
 def _to_arrow(df: pd.DataFrame) -> pa.Table:

@@ -16,7 +16,7 @@ from mlops_kit.core.storage import Storage, resolve_storage
 from mlops_kit.deploy import _live
 from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus
 from mlops_kit.deploy._served import ModelFailed, Served, load_served
-from mlops_kit.deploy._state import EndpointState, Slot, endpoint_names, events_log, fold
+from mlops_kit.deploy._state import EndpointState, Slot, endpoint_log, endpoint_names, events_log
 from mlops_kit.deploy._strategies import Canary, Replace, Shadow, check_strategy
 
 if TYPE_CHECKING:
@@ -143,7 +143,6 @@ class LocalDeployer(Deployer):
         self.flush_interval = _positive("flush_interval", flush_interval)
         self.max_buffer_rows = int(_positive("max_buffer_rows", max_buffer_rows))
         self._lock = threading.RLock()
-        self._states: dict[str, EndpointState] = {}
         self._models: OrderedDict[Slot, Served] = OrderedDict()
 
     def __repr__(self) -> str:
@@ -151,14 +150,13 @@ class LocalDeployer(Deployer):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_lock", "_states", "_models"):
+        for name in ("_lock", "_models"):
             del state[name]  # loaded models, folds and locks stay in their process
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
-        self._states = {}
         self._models = OrderedDict()
 
     # -- changes -------------------------------------------------------------------
@@ -388,26 +386,13 @@ class LocalDeployer(Deployer):
         return name
 
     def _state(self, name: str) -> EndpointState:
-        with self._lock:
-            state = self._states.get(name, EndpointState())
-            state = fold(state, _live._new_entries(self.storage, name, state.tail))
-            self._states[name] = state
-            return state
+        return endpoint_log(self.storage, name).read(lambda state: state)  # immutable: safe to share
 
     def _append(self, name: str, build: Callable[[EndpointState], DeploymentEvent]) -> DeploymentEvent:
-        state = self._state(name)
-
-        def make(seq: int) -> DeploymentEvent:
-            nonlocal state
-            if seq != state.tail + 1:  # someone else appended meanwhile: rebuild on their state
-                missing = [
-                    (s, self.storage.read_entry(events_log(name), s, DeploymentEvent))
-                    for s in range(state.tail + 1, seq)
-                ]
-                state = fold(state, missing)
-            return build(state)
-
-        seq = self.storage.append(events_log(name), make)
+        # build() sees the state just before the event's own position in the log.
+        appended = endpoint_log(self.storage, name).append(build)
+        assert appended is not None  # build never declines
+        seq = appended[0]
         event = self.storage.read_entry(events_log(name), seq, DeploymentEvent)
         self._state(name)
         live = _live.find(self, name)

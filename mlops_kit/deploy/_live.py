@@ -24,10 +24,9 @@ from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
 from mlops_kit.deploy._calls import Call, Outcome, new_request_id
 from mlops_kit.deploy._inputs import as_frame, cast_like
 from mlops_kit.deploy._predlog import Entry, PredictionLog
-from mlops_kit.deploy._records import DeploymentEvent
 from mlops_kit.deploy._routing import Snapshot, canary_mask, stitch
 from mlops_kit.deploy._served import ModelFailed, Served
-from mlops_kit.deploy._state import EndpointState, events_log, fold
+from mlops_kit.deploy._state import EndpointState, endpoint_log
 from mlops_kit.deploy._stats import Stats
 
 if TYPE_CHECKING:
@@ -81,10 +80,9 @@ class Live:
         """
         with self._refreshing:
             current = self.snapshot
-            entries = _new_entries(self.storage, self.name, current.state.tail)
-            if not entries and current.state.tail:
+            state = endpoint_log(self.storage, self.name).read(lambda s: s)
+            if state is current.state and current.state.tail:
                 return current
-            state = fold(current.state, entries)
             primary = self.deployer._served(state.primary) if state.primary else None
             candidate = self.deployer._served(state.candidate) if state.candidate else None
             snapshot = Snapshot(state, primary, candidate)
@@ -363,19 +361,6 @@ class Live:
     def _cast_for_log(self, frame: pd.DataFrame) -> pd.DataFrame:
         primary = self.snapshot.primary
         return cast_like(primary.checker if primary else None, frame)
-
-
-def _new_entries(storage: Any, name: str, tail: int) -> list[tuple[int, DeploymentEvent]]:
-    prefix = events_log(name)
-    if tail == 0:
-        return [(e.seq, e.record) for e in storage.read_log(prefix, DeploymentEvent)]
-    entries = []
-    while True:  # logs have no gaps: read the next entry until it is missing
-        try:
-            entries.append((tail + 1, storage.read_entry(prefix, tail + 1, DeploymentEvent)))
-        except NotFoundError:
-            return entries
-        tail += 1
 
 
 # -- the live endpoints of this process ---------------------------------------------

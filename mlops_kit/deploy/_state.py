@@ -16,8 +16,18 @@ from mlops_kit.deploy._records import DeploymentEvent, StrategyKind
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
 from mlops_kit.core.storage.logs import log_owners
+from mlops_kit.core.storage.logstate import Fold, LogState
 
-__all__ = ["EndpointState", "Slot", "endpoint_names", "events_log", "fold", "predictions_log"]
+__all__ = [
+    "EVENTS_FOLD",
+    "EndpointState",
+    "Slot",
+    "endpoint_log",
+    "endpoint_names",
+    "events_log",
+    "fold",
+    "predictions_log",
+]
 
 _PREFIX = "deployments"
 _MAX_PREVIOUS = 20  # rollback depth kept in the state (the log keeps everything)
@@ -102,3 +112,13 @@ def fold(state: EndpointState, entries: list[tuple[int, DeploymentEvent]]) -> En
     for seq, event in entries:
         state = state.apply(seq, event)
     return state
+
+
+EVENTS_FOLD: Fold[EndpointState, DeploymentEvent] = Fold(
+    "endpoint-events", DeploymentEvent, initial=EndpointState, apply=lambda s, seq, e: s.apply(seq, e)
+)
+
+
+def endpoint_log(storage: Storage, endpoint: str) -> LogState[EndpointState, DeploymentEvent]:
+    """The one state of an endpoint's events log for ``storage`` in this process."""
+    return LogState.shared(storage, events_log(endpoint), EVENTS_FOLD)

@@ -180,7 +180,7 @@ def load_output(storage: Storage, ref: OutputRecord) -> Any:
         raise NotFoundError("This output was not stored.")
     materializer = materializer_named(ref.materializer)
     if ref.size is not None and ref.size > _LARGE:
-        with storage.open_blob(ref.blob) as path, open(path, "rb") as file:
+        with storage.open_blob(ref.blob) as file:
             return materializer.load(file)
     return materializer.load(io.BytesIO(storage.get_blob(ref.blob)))
 

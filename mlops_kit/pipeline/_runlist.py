@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from mlops_kit.core.storage import Storage
 from mlops_kit.core.storage.logs import log_owners
+from mlops_kit.core.storage.logstate import Fold, LogState
 
 __all__ = ["RunList", "pipeline_names", "runs_log"]
 
@@ -29,6 +30,14 @@ def runs_log(pipeline: str) -> str:
 def pipeline_names(storage: Storage) -> list[str]:
     """Names of the pipelines with at least one recorded run (lists every run record)."""
     return log_owners(storage, _PREFIX, "runs")
+
+
+def _record(runs: dict[str, RunRecord], seq: int, record: RunRecord) -> dict[str, RunRecord]:
+    runs[record.id] = record  # a run's final record follows its "running" one
+    return runs
+
+
+_RUNS: Fold[dict[str, RunRecord], RunRecord] = Fold("pipeline-runs", RunRecord, initial=dict, apply=_record)
 
 
 class RunList(list[RunRecord]):
@@ -73,9 +82,7 @@ class RunList(list[RunRecord]):
         store = resolve_storage(storage)
         latest: dict[str, RunRecord] = {}
         for each in pipeline_names(store) if name is None else [name]:
-            log: list[Any] = store.read_log(runs_log(each), RunRecord)  # (Storage.list shadows list)
-            for entry in log:
-                latest[entry.record.id] = entry.record
+            latest.update(LogState.shared(store, runs_log(each), _RUNS).read(dict))
         runs = cls()
         # Ids start with the UTC start time, so sorting them sorts by start, across pipelines too.
         for record in sorted(latest.values(), key=lambda r: r.id, reverse=True):

@@ -18,7 +18,6 @@ from mlops_kit.core.errors import ConflictError, InvalidNameError, NotFoundError
 from mlops_kit.core.names import check_name
 from mlops_kit.registry._records import EventKind, ModelEvent, ModelVersion
 from mlops_kit.registry._state import (
-    SNAPSHOT_EVERY,
     ModelState,
     StateCache,
     events_log,
@@ -274,15 +273,11 @@ class Lifecycle:
         return merged
 
     def _append_event(self, name: str, build: Callable[[ModelState], ModelEvent]) -> ModelEvent:
-        # storage.append calls make(seq) again with the next number after losing a race;
-        # the state it reads then includes every entry below that number.
-        def make(seq: int) -> ModelEvent:
-            return self._cache.read(name, build)
-
-        seq = self.storage.append(events_log(name), make)
-        if seq % SNAPSHOT_EVERY == 0:  # keeps a cold start to one read plus a few events
-            self._cache.write_snapshot(name)
-        return self.storage.read_entry(events_log(name), seq, ModelEvent)
+        # build() sees the state just before the event's own position in the log, and is
+        # called again on the caught-up state after losing a race for that position.
+        appended = self._cache.events(name).append(build)
+        assert appended is not None  # build never declines
+        return self.storage.read_entry(events_log(name), appended[0], ModelEvent)
 
     def _event(
         self,

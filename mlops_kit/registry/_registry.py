@@ -182,7 +182,6 @@ class Registry(Lifecycle, Searching):
             "created_by": current_user(),
         }
         version = self.storage.append(versions_log(name), lambda seq: ModelVersion(version=seq, **fields))
-        self._cache.saw_version(name, version)
         return self.storage.read_entry(versions_log(name), version, ModelVersion)
 
     def get(self, ref: str | ModelRef | ModelVersion) -> ModelVersion:
@@ -299,7 +298,6 @@ class Registry(Lifecycle, Searching):
         versions = [entry.record for entry in self.storage.read_log(versions_log(name), ModelVersion)]
         if not versions:
             raise NotFoundError(self._no_model(name))
-        self._cache.saw_version(name, versions[-1].version)
         return versions
 
     def models(self) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from mlops_kit.core.errors import StorageError
 from mlops_kit.core.storage import Storage
@@ -40,6 +40,7 @@ class FaultyStorage(Storage):
         self.fail_at = fail_at
         self.when = when
         self.calls = 0
+        self.failed: str | None = None  # the key (or prefix) of the operation that failed
         self._lock = threading.Lock()
 
     @property
@@ -54,6 +55,8 @@ class FaultyStorage(Storage):
         with self._lock:
             self.calls += 1
             failing = self.calls == self.fail_at
+        if failing:
+            self.failed = str(args[0])
         if failing and self.when == "before":
             raise StorageError(f"Injected fault on operation {self.calls} ({hook} {args[0]!r}).")
         result = getattr(self.inner, hook)(*args)
@@ -85,8 +88,8 @@ class FaultyStorage(Storage):
     def _read_file(self, key: str, path: str) -> None:
         self._op("_read_file", key, path)
 
-    def _local_path(self, key: str) -> str | None:
-        return None  # route blob reads through _read_file so they can fail too
+    def _open(self, key: str) -> BinaryIO:
+        return self._op("_open", key)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()

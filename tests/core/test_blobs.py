@@ -60,7 +60,7 @@ def test_local_blobs_are_moved_into_place_without_temp_leftovers(tmp_path) -> No
     store = FsspecStorage(tmp_path)
     with store.blob_writer() as writer:
         writer.write(b"x" * 1000)
-    with store.open_blob(writer.digest) as path:
-        assert path.startswith(str(tmp_path))  # the stored file itself, no copy
+    with store.open_blob(writer.digest) as f:
+        assert f.name.startswith(str(tmp_path))  # the stored file itself, no copy
     assert os.listdir(tmp_path / ".tmp") == []
     assert store.list("") == [f"blobs/sha256/{writer.digest[:2]}/{writer.digest}"]

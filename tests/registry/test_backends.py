@@ -67,6 +67,8 @@ def test_keys_are_plain_and_readable(make_any_storage: Callable[[], Storage]) ->
     reg.set_alias("m", "prod", 1)
     assert store.list("models") == [
         "models/m/events/000000000001.json",
+        "models/m/events/head.json",
         "models/m/versions/000000000001.json",
+        "models/m/versions/head.json",
     ]
     assert store.has_blob(mv.fingerprint)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import pandas as pd
 import pytest
 
 import mlops_kit as mk
-from mlops_kit.core.errors import StorageError
+from mlops_kit.core.errors import MlopsKitWarning, StorageError
 from mlops_kit.core.storage import FsspecStorage, MemoryStorage, Storage
 from mlops_kit.registry import ModelEvent, ModelVersion
 from mlops_kit.testing import FaultyStorage
@@ -72,25 +73,35 @@ def test_failure_at_every_operation(
     workload(probe)
     total = probe.calls
     assert total > 20
-    failures = 0
+    failures = tolerated = 0
     for n in range(1, total + 1):
         inner = fresh()
-        try:
-            workload(FaultyStorage(inner, fail_at=n, when=when))  # type: ignore[arg-type]
-        except StorageError as exc:
-            assert "Injected fault" in str(exc)
-            failures += 1
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MlopsKitWarning)
+            try:
+                faulty = FaultyStorage(inner, fail_at=n, when=when)  # type: ignore[arg-type]
+                workload(faulty)
+            except StorageError as exc:
+                assert "Injected fault" in str(exc)
+                failures += 1
+                count = check_consistent(inner)
+                continue_checks = True
+            else:
+                continue_checks = False
+        if not continue_checks:
+            # A failed head or snapshot write is only a warning: the operation succeeded.
+            # With when="after", the n-th operation may also be a read of an absent log
+            # entry (how logs look for new entries): it fails on its own, so no fault is
+            # injected and the workload completes.
+            hint = faulty.failed is not None and faulty.failed.endswith("head.json")  # a read of a hint
+            assert caught or hint or when == "after"
+            tolerated += bool(caught or hint)
+            assert all("head" in str(w.message) or "snapshot" in str(w.message) for w in caught)
             count = check_consistent(inner)
-        else:
-            # With when="after", the n-th operation may be a read of an absent log entry
-            # (how the registry looks for new entries): it fails on its own, so no fault
-            # is injected and the workload completes.
-            assert when == "after"
-            count = check_consistent(inner)
-            assert count == 3 and inner.exists("models/m/snapshot.json")
+            assert count == 3
         # The next registration, on a healthy storage, takes the next number and loads.
         reg = mk.Registry(inner)
         assert reg.register("m", Scale(count + 1)).version == count + 1
         assert reg.load("m").factor == count + 1
         assert check_consistent(inner) == count + 1
-    assert failures == total if when == "before" else failures > total // 2
+    assert failures + tolerated == total if when == "before" else failures + tolerated > total // 2

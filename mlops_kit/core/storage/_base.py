@@ -10,42 +10,49 @@ from __future__ import annotations
 
 import abc
 import builtins
+import io
 import os
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from mlops_kit.core.errors import MlopsKitError, NotFoundError, StorageError
 from mlops_kit.core.names import check_key, check_prefix
+from mlops_kit.core.storage._cache import forget
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from mlops_kit.core.storage.blobs import BlobWriter, StagedBlob
     from mlops_kit.core.storage.logs import LogEntry
+    from mlops_kit.core.storage.pins import Pins
 
     M = TypeVar("M", bound=BaseModel)
 
 __all__ = ["SIGNING_KEY_ENV", "Storage"]
 
 SIGNING_KEY_ENV = "MLOPS_KIT_SIGNING_KEY"
-_MAX_CACHED_RECORDS = 200_000
 
 
 class Storage(abc.ABC):
     """Bytes under ``/``-separated keys; the one contract every backend honours.
 
     Subclasses implement ``_read``, ``_write``, ``_create``, ``_list`` and
-    ``_delete`` (and optionally ``_exists``, ``_write_file``, ``_read_file``,
-    ``_local_path`` and ``_staging_dir`` for speed). Everything else is built on top.
+    ``_delete``. They may also implement the optional hooks ``_exists``, ``_open``,
+    ``_write_file``, ``_read_file`` and ``_staging_dir`` for speed; each has a correct
+    default built on the required ones. Everything else (blobs, records, logs) is built
+    on the public methods and is never re-implemented by a backend.
 
     Parameters
     ----------
     signing_key : str or bytes, optional
         Key for HMAC-signing records. Defaults to the environment variable
         ``MLOPS_KIT_SIGNING_KEY``. With a key, a record whose signature is missing or
-        does not verify raises :class:`~mlops_kit.IntegrityError`.
+        does not verify raises :class:`~mlops_kit.IntegrityError`, and logs are
+        tamper-evident (see ``docs/storage.md``).
+    pins : str or os.PathLike, optional
+        A local file in which this reader remembers how far each log went, so that a
+        store rolled back to an older copy raises :class:`~mlops_kit.IntegrityError`.
 
     Examples
     --------
@@ -59,8 +66,11 @@ class Storage(abc.ABC):
     ['locks/a']
     """
 
-    def __init__(self, *, signing_key: str | bytes | None = None) -> None:
+    def __init__(
+        self, *, signing_key: str | bytes | None = None, pins: str | os.PathLike[str] | None = None
+    ) -> None:
         self._explicit_signing_key = _as_key(signing_key)
+        self._pins_path = None if pins is None else os.fspath(pins)
 
     # -- the contract ---------------------------------------------------------------
 
@@ -92,8 +102,18 @@ class Storage(abc.ABC):
             return False
         return True
 
+    def _open(self, key: str) -> BinaryIO:
+        """A readable, seekable binary file of the bytes under ``key``, as they were when opened.
+
+        The bytes must not change while the file is open, even if the key is replaced:
+        blobs are verified through this file and then used from it. The default reads
+        the value into memory; local backends return the file itself (a replaced key is
+        a new file, the open one keeps its bytes), remote ones a private temporary copy.
+        """
+        return io.BytesIO(self._read(key))
+
     def _write_file(self, key: str, path: str) -> None:
-        """Store the content of the local file ``path`` under ``key``.
+        """Store the content of the local file ``path`` under ``key``, atomically.
 
         The default reads the file into memory; backends that can stream override it.
         The caller deletes ``path`` afterwards unless the backend moved it.
@@ -106,12 +126,8 @@ class Storage(abc.ABC):
         with open(path, "wb") as f:
             f.write(self._read(key))
 
-    def _local_path(self, key: str) -> str | None:
-        """The path of ``key`` on the local disk if it lives there, else ``None``."""
-        return None
-
     def _staging_dir(self) -> str | None:
-        """A local folder for temporary files that can be moved cheaply into place."""
+        """A local folder for files that ``_write_file`` can move into place cheaply (``None``: any)."""
         return None
 
     # -- public primitives: validate once, translate errors once ------------------
@@ -130,7 +146,7 @@ class Storage(abc.ABC):
     def write(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key``, replacing what was there, atomically."""
         key = check_key(key)
-        self._uncache(key)
+        forget(self, key)
         self._call(self._write, key, _as_bytes(data))
 
     def create(self, key: str, data: bytes) -> bool:
@@ -160,13 +176,61 @@ class Storage(abc.ABC):
     def delete(self, key: str) -> None:
         """Remove ``key``; deleting a missing key is not an error."""
         key = check_key(key)
-        self._uncache(key)
+        forget(self, key)
         self._call(self._delete, key)
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` exists."""
         key = check_key(key)
         return bool(self._call(self._exists, key))
+
+    def open(self, key: str) -> BinaryIO:
+        """A binary file of the bytes under ``key``, unchanged while open even if the key is replaced.
+
+        Raises
+        ------
+        NotFoundError
+            If the key does not exist.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> store = mk.MemoryStorage()
+        >>> store.write("a", b"first")
+        >>> with store.open("a") as f:
+        ...     store.write("a", b"second")
+        ...     f.read()
+        b'first'
+        """
+        key = check_key(key)
+        return self._call(self._open, key)
+
+    def write_file(self, key: str, path: str) -> None:
+        """Store the content of the local file ``path`` under ``key`` (the file may be moved away)."""
+        key = check_key(key)
+        forget(self, key)
+        self._call(self._write_file, key, os.fspath(path))
+
+    def read_file(self, key: str, path: str) -> None:
+        """Copy the bytes under ``key`` into the local file ``path``, streaming where the backend can."""
+        key = check_key(key)
+        self._call(self._read_file, key, os.fspath(path))
+
+    def staging_dir(self) -> str | None:
+        """A local folder where files bound for :meth:`write_file` are best made (``None``: anywhere)."""
+        return self._staging_dir()
+
+    @property
+    def pins(self) -> Pins | None:
+        """Where this reader remembers how far each log went (``pins=``), or ``None``."""
+        if self._pins_path is None:
+            return None
+        view: Pins | None = self.__dict__.get("_pins")
+        if view is None:
+            from mlops_kit.core.storage.pins import Pins
+
+            view = self.__dict__.setdefault("_pins", Pins(self._pins_path, self.url))
+        return view
 
     @property
     def url(self) -> str:
@@ -247,11 +311,29 @@ class Storage(abc.ABC):
 
         return blobs.staged_blob(self)
 
-    def open_blob(self, digest: str) -> AbstractContextManager[str]:
-        """Yield a local file path holding the verified bytes of a blob.
+    def open_blob(self, digest: str) -> AbstractContextManager[BinaryIO]:
+        """Yield a binary file of a blob's bytes, verified against ``digest``.
 
-        Local storage yields the stored file itself (no copy); other backends
-        download to a temporary file, which is removed when the block exits.
+        The file is hashed and then handed out at its start: what the caller reads
+        is exactly what was verified, even if the stored object is replaced meanwhile.
+        A local folder yields the stored file itself (no copy); other backends a
+        private temporary copy, removed when the block exits.
+
+        Raises
+        ------
+        NotFoundError
+            If no blob has that digest.
+        IntegrityError
+            If the stored bytes do not hash to ``digest``.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> store = mk.MemoryStorage()
+        >>> digest = store.put_blob(b"model bytes")
+        >>> with store.open_blob(digest) as f:
+        ...     f.read()
+        b'model bytes'
         """
         from mlops_kit.core.storage import blobs
 
@@ -325,46 +407,10 @@ class Storage(abc.ABC):
         except OSError as exc:
             raise StorageError(f"Storage {self.url} failed on {args[0]!r}: {exc}") from exc
 
-    @property
-    def _cache(self) -> _RecordCache:
-        cache: _RecordCache | None = self.__dict__.get("_record_cache")
-        if cache is None:
-            cache = self.__dict__.setdefault("_record_cache", _RecordCache())
-        return cache
-
-    def _uncache(self, key: str) -> None:
-        cache: _RecordCache | None = self.__dict__.get("_record_cache")
-        if cache is not None:
-            cache.discard(key)
-
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.pop("_record_cache", None)  # caches and locks stay in their process
+        state.pop("_pins", None)  # rebuilt on arrival
         return state
-
-
-class _RecordCache:
-    """Parsed log entries by key and model class, plus the last sequence number seen per log."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.records: dict[str, dict[type, Any]] = {}
-        self.tails: dict[str, int] = {}
-
-    def get(self, key: str, model: type) -> Any:
-        return self.records.get(key, {}).get(model)
-
-    def put(self, key: str, model: type, value: Any) -> None:
-        with self.lock:
-            if len(self.records) >= _MAX_CACHED_RECORDS:
-                self.records.clear()
-            self.records.setdefault(key, {})[model] = value
-
-    def discard(self, key: str) -> None:
-        """Forget ``key`` (it was overwritten or deleted) and the tail of its log."""
-        with self.lock:
-            self.records.pop(key, None)
-            self.tails.pop(key.rpartition("/")[0], None)
 
 
 def _as_bytes(data: object) -> bytes:

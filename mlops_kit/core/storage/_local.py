@@ -4,15 +4,22 @@ They use ``os`` directly: fsspec's ``pipe_file(mode="create")`` is not atomic on
 local disk, and ``open(path, "xb")`` makes a file visible before its content is
 written. Content is therefore written to a temporary file first and then published
 with ``os.replace`` (write) or ``os.link`` (create, which fails if the name exists).
+Where the filesystem has no hard links, create publishes with Linux's
+``renameat2(RENAME_NOREPLACE)``, just as atomic; only where neither exists does it
+write in place, and readers then skip an entry torn by a killed writer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Callable
+from typing import BinaryIO
 
 from mlops_kit.core.errors import NotFoundError
 
@@ -58,7 +65,7 @@ class LocalDriver:
         except OSError as exc:
             if exc.errno not in _NO_HARDLINKS:
                 raise
-            return _create_exclusive(path, data)  # filesystems without hard links
+            return _create_without_links(tmp, path, data)
         finally:
             _unlink(tmp)
 
@@ -93,6 +100,12 @@ class LocalDriver:
                 raise
             shutil.copyfile(src, path)
 
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return open(self.path(key), "rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFoundError(f"No such key {key!r} in {self.root}.") from None
+
     def read_file(self, key: str, dst: str) -> None:
         try:
             shutil.copyfile(self.path(key), dst)
@@ -119,14 +132,52 @@ class LocalDriver:
         return tmp
 
 
-def _create_exclusive(path: str, data: bytes) -> bool:
+def _create_without_links(tmp: str, path: str, data: bytes) -> bool:
+    if RENAME_NOREPLACE is not None:
+        try:
+            RENAME_NOREPLACE(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOSYS, *_NO_HARDLINKS):
+                raise
+    # Last resort (neither hard links nor renameat2): a killed writer leaves a torn file,
+    # which readers of logs recognise and skip.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
         return False
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     return True
+
+
+def _renameat2() -> Callable[[str, str], None] | None:
+    """``renameat2(src, dst, RENAME_NOREPLACE)`` from the C library, where Linux has it."""
+    if sys.platform != "linux":
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+
+    def rename_noreplace(src: str, dst: str) -> None:
+        if function(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code), dst)
+
+    return rename_noreplace
+
+
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+RENAME_NOREPLACE = _renameat2()
 
 
 def _unlink(path: str) -> None:

@@ -9,7 +9,9 @@ other processes write to the same prefix.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import shutil
+import tempfile
+from typing import Any, BinaryIO
 
 from mlops_kit.core.errors import NotFoundError
 
@@ -83,6 +85,21 @@ class RemoteDriver:
 
     def write_file(self, key: str, src: str) -> None:
         self.fs.put_file(src, self.path(key))
+
+    def open(self, key: str) -> BinaryIO:
+        # A private, anonymous copy: re-reading the object could give other bytes.
+        copy = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+        try:
+            with self.fs.open(self.path(key), "rb") as src:
+                shutil.copyfileobj(src, copy, 1 << 20)
+        except (FileNotFoundError, IsADirectoryError):
+            copy.close()
+            raise NotFoundError(f"No such key {key!r} in {self.root}.") from None
+        except BaseException:
+            copy.close()
+            raise
+        copy.seek(0)
+        return copy
 
     def read_file(self, key: str, dst: str) -> None:
         try:

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from mlops_kit.core.errors import IntegrityError, InvalidNameError, NotFoundError
 
@@ -135,7 +135,7 @@ def staged_blob(storage: Storage) -> Iterator[StagedBlob]:
 
 @contextlib.contextmanager
 def _staging_file(storage: Storage) -> Iterator[str]:
-    staging = storage._staging_dir()
+    staging = storage.staging_dir()
     if staging is not None:
         os.makedirs(staging, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=staging, prefix="blob-", suffix=".tmp")
@@ -150,33 +150,24 @@ def _staging_file(storage: Storage) -> Iterator[str]:
 def _publish(storage: Storage, digest: str, tmp: str) -> None:
     key = blob_key(digest)
     if not storage.exists(key):  # same digest, same bytes: nothing to do
-        storage._call(storage._write_file, key, tmp)
+        storage.write_file(key, tmp)
 
 
 @contextlib.contextmanager
-def open_blob(storage: Storage, digest: str) -> Iterator[str]:
+def open_blob(storage: Storage, digest: str) -> Iterator[BinaryIO]:
+    # Hash and hand out the same open file: bytes swapped into the key after the check
+    # are a different file (keys are replaced, never written in place), so they never
+    # reach the caller.
     key = blob_key(digest)
-    local = storage._local_path(key)
-    if local is not None:
-        try:
-            actual = sha256_file(local)
-        except FileNotFoundError:
-            raise NotFoundError(f"Blob {digest} is missing from {storage.url}.") from None
-        _verify(storage, digest, actual)
-        yield local
-        return
-    fd, tmp = tempfile.mkstemp(prefix="blob-", suffix=".tmp")
-    os.close(fd)
     try:
-        try:
-            storage._call(storage._read_file, key, tmp)
-        except NotFoundError:
-            raise NotFoundError(f"Blob {digest} is missing from {storage.url}.") from None
-        _verify(storage, digest, sha256_file(tmp))
-        yield tmp
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        file = storage.open(key)
+    except NotFoundError:
+        raise NotFoundError(f"Blob {digest} is missing from {storage.url}.") from None
+    with file:
+        actual = hashlib.file_digest(file, "sha256").hexdigest()  # type: ignore[arg-type]
+        _verify(storage, digest, actual)
+        file.seek(0)
+        yield file
 
 
 def _verify(storage: Storage, expected: str, actual: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from mlops_kit.core.errors import ConfigError, MlopsKitError, StorageError
 from mlops_kit.core.storage._base import Storage
@@ -43,6 +43,8 @@ class FsspecStorage(Storage):
         With a filesystem object: the folder inside it to use.
     signing_key : str or bytes, optional
         HMAC key for records; see :class:`Storage`.
+    pins : str or os.PathLike, optional
+        A local file remembering how far each log went; see :class:`Storage`.
     fsync : bool
         Local disks only: flush every write to the device before publishing it.
     **storage_options
@@ -67,10 +69,11 @@ class FsspecStorage(Storage):
         *,
         root: str = "",
         signing_key: str | bytes | None = None,
+        pins: str | os.PathLike[str] | None = None,
         fsync: bool = True,
         **storage_options: Any,
     ) -> None:
-        super().__init__(signing_key=signing_key)
+        super().__init__(signing_key=signing_key, pins=pins)
         self._fsync = fsync
         self._options = storage_options
         if isinstance(url_or_fs, str | os.PathLike):
@@ -137,8 +140,8 @@ class FsspecStorage(Storage):
     def _read_file(self, key: str, path: str) -> None:
         self._driver.read_file(key, path)
 
-    def _local_path(self, key: str) -> str | None:
-        return self._driver.path(key) if isinstance(self._driver, LocalDriver) else None
+    def _open(self, key: str) -> BinaryIO:
+        return self._driver.open(key)
 
     def _staging_dir(self) -> str | None:
         return self._driver.staging_dir() if isinstance(self._driver, LocalDriver) else None

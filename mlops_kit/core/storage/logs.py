@@ -4,28 +4,64 @@ An entry is a record under ``<prefix>/<seq:012d>.json``. The next sequence numbe
 taken with :meth:`Storage.create`, which is atomic on every backend, so concurrent
 appenders never lose or overwrite each other; the loser of a race moves on to the
 next number. Entries are immutable, which lets readers cache them forever.
+
+Each log also has a *head*, ``<prefix>/head.json``: the number and digest of the newest
+entry its last appender wrote. Unsigned, it is a hint that lets a new process find the
+end of a long log in a few reads instead of a listing. With a signing key the log is
+tamper-evident: every entry's signature covers its key (so its number) and the digest
+of the entry before it (a hash chain), and the signed head records how long the log
+is, so an entry deleted from the middle or the end is an :class:`IntegrityError`.
+See ``docs/storage.md`` for what this does and does not detect.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
-from mlops_kit.core.errors import ConflictError
+from mlops_kit.core.errors import (
+    ConfigError,
+    ConflictError,
+    IntegrityError,
+    MlopsKitError,
+    MlopsKitWarning,
+    NotFoundError,
+)
+from mlops_kit.core.record import Record
 from mlops_kit.core.storage import records
+from mlops_kit.core.storage._cache import cache_of
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage._base import Storage
 
 M = TypeVar("M", bound=BaseModel)
 
-__all__ = ["LogEntry", "append", "entry_key", "log_owners", "read_entry", "read_log"]
+__all__ = [
+    "LogEntry",
+    "LogHead",
+    "RawEntry",
+    "append",
+    "check_end",
+    "check_link",
+    "digest_of",
+    "entry_key",
+    "head_key",
+    "last_seq",
+    "load_entry",
+    "log_owners",
+    "parse",
+    "read_entry",
+    "read_log",
+    "try_append",
+]
 
 _WIDTH = 12
 _MAX_ATTEMPTS = 100_000
 _PROBES = 16  # failed appends in a row before listing the log to jump ahead
+HEAD = "head.json"
 
 
 class LogEntry(NamedTuple, Generic[M]):
@@ -35,9 +71,29 @@ class LogEntry(NamedTuple, Generic[M]):
     record: M
 
 
+class LogHead(Record):
+    """The newest entry of a log as its last appender saw it: number and sha256 of its bytes."""
+
+    seq: int
+    digest: str | None = None
+
+
+class RawEntry(NamedTuple):
+    """An entry as stored: its digest and verified envelope (``None`` if the entry is torn)."""
+
+    seq: int
+    digest: str
+    envelope: records.Envelope | None
+
+
 def entry_key(prefix: str, seq: int) -> str:
     """The key of entry ``seq`` of the log under ``prefix``."""
     return f"{prefix}/{seq:0{_WIDTH}d}.json"
+
+
+def head_key(prefix: str) -> str:
+    """The key of the head of the log under ``prefix``."""
+    return f"{prefix}/{HEAD}"
 
 
 def _seq_of(prefix: str, key: str) -> int | None:
@@ -47,50 +103,244 @@ def _seq_of(prefix: str, key: str) -> int | None:
     return None  # something else lives under the prefix; not part of the log
 
 
-def _last_seq(storage: Storage, prefix: str) -> int:
-    seqs = [s for k in storage.list(prefix) if (s := _seq_of(prefix, k)) is not None]
-    return max(seqs, default=0)
+def _listed_seqs(storage: Storage, prefix: str) -> list[int]:
+    return sorted(s for k in storage.list(prefix) if (s := _seq_of(prefix, k)) is not None)
+
+
+# -- reading ----------------------------------------------------------------------
+
+
+def load_entry(storage: Storage, prefix: str, seq: int) -> RawEntry | None:
+    """Entry ``seq`` as stored, verified on its own (signature); ``None`` if it does not exist."""
+    key = entry_key(prefix, seq)
+    try:
+        raw = storage.read(key)
+    except NotFoundError:
+        return None
+    digest = records.digest(raw)
+    try:
+        envelope: records.Envelope | None = records.open_envelope(storage, key, raw)
+    except records.TornRecordError:
+        envelope = None
+    return RawEntry(seq, digest, envelope)
+
+
+def read_entry(storage: Storage, prefix: str, seq: int, model: type[M]) -> M:
+    """Entry ``seq`` as a ``model`` (read and parsed once per process)."""
+    key = entry_key(prefix, seq)
+    cache = cache_of(storage)
+    value = cache.get(key, model)
+    if value is not None:
+        return value
+    raw = storage.read(key)
+    value = records.decode(storage, key, raw, model)
+    cache.put(key, model, value, records.digest(raw))
+    return value
+
+
+def parse(storage: Storage, prefix: str, entry: RawEntry, model: type[M]) -> M | None:
+    """The record of a loaded entry (cached); ``None`` for a torn entry, with a warning."""
+    key = entry_key(prefix, entry.seq)
+    if entry.envelope is None:
+        warnings.warn(
+            f"Skipping torn entry {key!r} in {storage.url}: a writer was killed while writing it "
+            "(a filesystem without atomic create). It holds no record; the log goes on after it.",
+            MlopsKitWarning,
+            stacklevel=3,
+        )
+        return None
+    cache = cache_of(storage)
+    value = cache.get(key, model)
+    if value is None:
+        value = records.validate(storage, key, entry.envelope, model)
+        cache.put(key, model, value, entry.digest)
+    return value
+
+
+def check_link(storage: Storage, prefix: str, entry: RawEntry, prev_digest: str | None) -> None:
+    """With a signing key: ``entry`` must follow the entry whose digest is ``prev_digest``."""
+    if storage.signing_key is None or entry.envelope is None or not entry.envelope.linked:
+        return  # unsigned, torn (its successor's link covers it), or written by mlops_kit 0.1
+    if entry.envelope.prev != prev_digest:
+        raise IntegrityError(
+            f"Entry {entry.seq} of log {prefix!r} in {storage.url} does not follow entry "
+            f"{entry.seq - 1} (broken hash chain): an entry was replaced by one from another "
+            "history, or re-ordered. Restore the log from a backup."
+        )
+
+
+def read_log(storage: Storage, prefix: str, model: type[M], *, after: int = 0) -> list[LogEntry[M]]:
+    """Every entry after ``after``, in order; gaps, broken links and a contradicting head raise."""
+    seqs = _listed_seqs(storage, prefix)
+    if seqs and seqs[-1] != len(seqs):
+        missing = next(n for n, s in enumerate(seqs, start=1) if n != s)
+        raise IntegrityError(
+            f"Log {prefix!r} in {storage.url} is missing entry {missing} (it has {len(seqs)} "
+            f"entries up to {seqs[-1]}): entries were deleted. Restore the log from a backup."
+        )
+    last = len(seqs)
+    entries: list[LogEntry[M]] = []
+    signed = storage.signing_key is not None
+    prev = digest_of(storage, prefix, after) if signed and after > 0 else None
+    digests: dict[int, str] = {}
+    for seq in range(after + 1, last + 1):
+        entry = load_entry(storage, prefix, seq)
+        if entry is None:  # deleted between the listing and now
+            raise IntegrityError(f"Entry {seq} of log {prefix!r} in {storage.url} is missing.")
+        check_link(storage, prefix, entry, prev)
+        prev = digests[seq] = entry.digest
+        record = parse(storage, prefix, entry, model)
+        if record is not None:
+            entries.append(LogEntry(seq, record))
+    check_end(storage, prefix, last, lambda seq: digests.get(seq) or digest_of(storage, prefix, seq))
+    return entries
+
+
+def digest_of(storage: Storage, prefix: str, seq: int) -> str | None:
+    if seq == 0:
+        return None
+    key = entry_key(prefix, seq)
+    known = cache_of(storage).digests.get(key)
+    if known is not None:
+        return known
+    try:
+        return records.digest(storage.read(key))
+    except NotFoundError:
+        return None
+
+
+def check_end(storage: Storage, prefix: str, last: int, digest_of: Callable[[int], str | None]) -> None:
+    """With a signing key: a log that ends at ``last`` must agree with its head and with this process.
+
+    The signed head may lag behind the log (an appender stopped between its entry and its
+    head), never run ahead of it. This process remembers the highest entry it has seen in
+    each log, so a store rolled back under a running reader is detected too.
+    """
+    cache = cache_of(storage)
+    if storage.signing_key is None:
+        cache.saw(prefix, last)
+        return
+    head = _read_head(storage, prefix)
+    if head is None:
+        newest = load_entry(storage, prefix, last) if last else None
+        if newest is not None and newest.envelope is not None and newest.envelope.linked:
+            raise IntegrityError(
+                f"Log {prefix!r} in {storage.url} has {last} entries but no signed head: the head "
+                "was deleted, perhaps with the newest entries. Restore the log from a backup."
+            )
+    elif head.seq > last or (head.seq and digest_of(head.seq) != head.digest):
+        raise IntegrityError(
+            f"Log {prefix!r} in {storage.url} ends at entry {last}, but its signed head records "
+            f"entry {head.seq}: entries are missing (deleted, or the log was truncated or "
+            "replaced). Restore the log from a backup."
+        )
+    seen = max(cache.tails.get(prefix, 0), storage.pins.get(prefix) if storage.pins else 0)
+    if last < seen:
+        raise IntegrityError(
+            f"Log {prefix!r} in {storage.url} ends at entry {last}, but this reader has seen entry "
+            f"{seen}: the store was rolled back to an older copy, or entries were deleted."
+        )
+    cache.saw(prefix, last)
+    if storage.pins is not None:
+        storage.pins.raise_to(prefix, last)
+
+
+def _read_head(storage: Storage, prefix: str) -> LogHead | None:
+    try:
+        return storage.get_record(head_key(prefix), LogHead)
+    except NotFoundError:
+        return None
+
+
+def last_seq(storage: Storage, prefix: str) -> int:
+    """The number of the newest entry (0 for an empty log): cached, else from the head, else listed."""
+    cache = cache_of(storage)
+    seq = cache.tails.get(prefix)
+    if seq is None:
+        seq = _from_head(storage, prefix)
+    probes = 0
+    while storage.exists(entry_key(prefix, seq + 1)):  # the head or the cache may lag: probe past it
+        seq += 1
+        probes += 1
+        if probes == _PROBES:  # far behind: jump to the head (or the listing) instead
+            seq, probes = max(seq, _from_head(storage, prefix)), 0
+    cache.saw(prefix, seq)
+    return seq
+
+
+def _from_head(storage: Storage, prefix: str) -> int:
+    try:
+        head = _read_head(storage, prefix)
+    except (IntegrityError, ConfigError):
+        head = None  # a bad head is only a missed shortcut here; readers verify it
+    if head is not None and (head.seq == 0 or storage.exists(entry_key(prefix, head.seq))):
+        return head.seq
+    seqs = _listed_seqs(storage, prefix)  # no usable head (a log written by mlops_kit 0.1)
+    return seqs[-1] if seqs else 0
+
+
+# -- appending --------------------------------------------------------------------
+
+
+def try_append(storage: Storage, prefix: str, seq: int, record: BaseModel, prev: str | None = None) -> bool:
+    """Create entry ``seq``; ``False`` if it exists. ``prev`` is the digest of entry ``seq - 1``.
+
+    With a signing key, the entry links to its predecessor (``prev`` is looked up if not
+    given) and the head is written after it.
+    """
+    signed = storage.signing_key is not None
+    if signed:
+        if seq > 1 and prev is None:
+            prev = digest_of(storage, prefix, seq - 1)
+        _ensure_head(storage, prefix, seq - 1, prev)
+    key = entry_key(prefix, seq)
+    raw = records.encode(storage, key, record, prev=prev if signed else None)
+    if not storage.create(key, raw):
+        return False
+    digest = records.digest(raw)
+    cache = cache_of(storage)
+    cache.put(key, type(record), record, digest)
+    cache.saw(prefix, seq)
+    try:
+        storage.put_record(head_key(prefix), LogHead(seq=seq, digest=digest))
+        if signed and storage.pins is not None:
+            storage.pins.raise_to(prefix, seq)
+    except MlopsKitError as exc:  # the entry is in; a lagging head is allowed
+        warnings.warn(
+            f"Appended entry {seq} to log {prefix!r} in {storage.url}, but could not update its head: {exc}",
+            MlopsKitWarning,
+            stacklevel=3,
+        )
+    return True
+
+
+def _ensure_head(storage: Storage, prefix: str, tail: int, digest: str | None) -> None:
+    """Before a signed log's first linked entry: a head must exist, so that deleting it is evident."""
+    cache = cache_of(storage)
+    if prefix in cache.heads_checked:
+        return
+    head = LogHead(seq=tail, digest=digest)
+    key = head_key(prefix)
+    storage.create(key, records.encode(storage, key, head))  # never lowers an existing head
+    cache.heads_checked.add(prefix)
 
 
 def append(storage: Storage, prefix: str, record: BaseModel | Callable[[int], BaseModel]) -> int:
-    cache = storage._cache
-    seq = cache.tails.get(prefix)
-    seq = (seq if seq is not None else _last_seq(storage, prefix)) + 1
+    """Append ``record`` (or ``record(seq)``) at the next free number; return the number."""
+    seq = last_seq(storage, prefix) + 1
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         value = record(seq) if callable(record) else record
-        key = entry_key(prefix, seq)
-        if storage.create(key, records.encode(storage, key, value)):
-            cache.put(key, type(value), value)
-            cache.tails[prefix] = seq
+        if try_append(storage, prefix, seq, value):
             return seq
         # Lost the race for this number. Entry `seq` exists, so trying `seq + 1` cannot
         # leave a gap and costs one conditional write; listing the log costs O(entries)
         # (a request per 1,000 keys on S3), so it is only done to jump past a long run.
-        seq = seq + 1 if attempt % _PROBES else max(seq, _last_seq(storage, prefix)) + 1
+        if attempt % _PROBES:
+            seq += 1
+        else:
+            seqs = _listed_seqs(storage, prefix)
+            seq = max(seq, seqs[-1] if seqs else 0) + 1
     raise ConflictError(f"Could not append to log {prefix!r} in {storage.url}: too much contention.")
-
-
-def read_log(storage: Storage, prefix: str, model: type[M], *, after: int = 0) -> list[LogEntry[M]]:
-    entries: list[LogEntry[M]] = []
-    for key in storage.list(prefix):
-        seq = _seq_of(prefix, key)
-        if seq is None or seq <= after:
-            continue
-        entries.append(LogEntry(seq, read_entry(storage, prefix, seq, model)))
-    if entries:
-        cache = storage._cache
-        cache.tails[prefix] = max(cache.tails.get(prefix, 0), entries[-1].seq)
-    return entries
-
-
-def read_entry(storage: Storage, prefix: str, seq: int, model: type[M]) -> M:
-    key = entry_key(prefix, seq)
-    cache = storage._cache
-    value = cache.get(key, model)
-    if value is None:
-        value = records.decode(storage, key, storage.read(key), model)
-        cache.put(key, model, value)
-    return value
 
 
 def log_owners(storage: Storage, root: str, log: str) -> list[str]:

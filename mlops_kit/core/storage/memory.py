@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -22,6 +23,8 @@ class MemoryStorage(Storage):
     ----------
     signing_key : str or bytes, optional
         HMAC key for records; see :class:`Storage`.
+    pins : str or os.PathLike, optional
+        A local file remembering how far each log went; see :class:`Storage`.
 
     Examples
     --------
@@ -31,8 +34,10 @@ class MemoryStorage(Storage):
     (True, False)
     """
 
-    def __init__(self, *, signing_key: str | bytes | None = None) -> None:
-        super().__init__(signing_key=signing_key)
+    def __init__(
+        self, *, signing_key: str | bytes | None = None, pins: str | os.PathLike[str] | None = None
+    ) -> None:
+        super().__init__(signing_key=signing_key, pins=pins)
         self._data: dict[str, bytes] = {}
         self._lock = threading.Lock()
 

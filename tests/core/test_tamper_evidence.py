@@ -1,0 +1,204 @@
+"""Signed logs are tamper-evident: a deleted, replaced or re-ordered entry is an IntegrityError.
+
+Each test tampers with the storage the way an attacker with write access would (deleting
+or rewriting objects), then opens the store as a new process would.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import mlops_kit as mk
+from mlops_kit.core.record import Record
+from mlops_kit.core.storage import FsspecStorage, Storage
+
+from ..registry.conftest import Doubler
+
+KEY = b"secret"
+EVENTS = "models/m/events"
+
+
+class Note(Record):
+    n: int
+
+
+def signed(store: Storage) -> Storage:
+    """The same place, opened with a signing key (a new process's view)."""
+    view = pickle.loads(pickle.dumps(store))
+    view._explicit_signing_key = KEY
+    return view
+
+
+def fresh(store: Storage) -> Storage:
+    """Another process's view of the same storage: nothing cached."""
+    return pickle.loads(pickle.dumps(store))
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def shared_store(request: pytest.FixtureRequest) -> Storage:
+    """A storage that other processes can open too (memory storages cannot be shared)."""
+    maker: Callable[[], Storage] = request.getfixturevalue(f"make_{request.param}_storage")
+    return signed(maker())
+
+
+def moved_three_times(store: Storage) -> mk.Registry:
+    reg = mk.Registry(store)
+    for _ in range(3):
+        reg.register("m", Doubler())
+    for version in (1, 2, 3):
+        reg.set_alias("m", "prod", version)
+    return reg
+
+
+def entry(seq: int) -> str:
+    return f"{EVENTS}/{seq:012d}.json"
+
+
+def test_deleting_a_middle_alias_event_is_detected(shared_store: Storage) -> None:
+    moved_three_times(shared_store)
+    shared_store.delete(entry(2))
+    victim = mk.Registry(fresh(shared_store))
+    with pytest.raises(mk.IntegrityError, match="missing"):
+        victim.get("m@prod")
+    with pytest.raises(mk.IntegrityError, match="missing"):
+        victim.history("m")
+
+
+def test_deleting_the_newest_alias_event_is_detected(shared_store: Storage) -> None:
+    moved_three_times(shared_store)
+    shared_store.delete(entry(3))  # the alias would silently move back to 2
+    victim = mk.Registry(fresh(shared_store))
+    with pytest.raises(mk.IntegrityError, match="head"):
+        victim.get("m@prod")
+    with pytest.raises(mk.IntegrityError, match="head"):
+        victim.history("m")
+
+
+def test_deleting_the_head_with_the_newest_entry_is_detected(shared_store: Storage) -> None:
+    moved_three_times(shared_store)
+    shared_store.delete(entry(3))
+    shared_store.delete(f"{EVENTS}/head.json")
+    with pytest.raises(mk.IntegrityError, match="head"):
+        mk.Registry(fresh(shared_store)).get("m@prod")
+
+
+def test_an_entry_from_another_history_is_detected(shared_store: Storage) -> None:
+    """Two copies of a store diverge; an entry of one spliced into the other breaks the chain."""
+    store = shared_store
+    for n in (1, 2, 3):
+        store.append("log", Note(n=n))
+    other = mk.MemoryStorage(signing_key=KEY)  # a second history with the same key
+    other.create("log/000000000001.json", store.read("log/000000000001.json"))
+    other.append("log", Note(n=99))
+    store.write("log/000000000002.json", other.read("log/000000000002.json"))
+    assert fresh(store).read_entry("log", 2, Note).n == 99  # valid on its own...
+    with pytest.raises(mk.IntegrityError, match="chain"):
+        fresh(store).read_log("log", Note)  # ...but entry 3 follows another entry 2
+
+
+def test_every_entry_binds_its_sequence_number_and_predecessor() -> None:
+    store = mk.MemoryStorage(signing_key=KEY)
+    for n in range(3):
+        store.append("log", Note(n=n))
+    envelopes = [json.loads(store.read(f"log/{s:012d}.json")) for s in (1, 2, 3)]
+    assert envelopes[0]["prev"] is None
+    assert envelopes[1]["prev"] != envelopes[2]["prev"]
+    # Swapping two entries' bytes is refused: the signature covers the key (so the number).
+    one, two = store.read("log/000000000001.json"), store.read("log/000000000002.json")
+    store.write("log/000000000001.json", two)
+    store.write("log/000000000002.json", one)
+    with pytest.raises(mk.IntegrityError):
+        fresh(store).read_log("log", Note)
+
+
+def test_unsigned_logs_still_refuse_a_gap(make_local_storage: Callable[[], Storage]) -> None:
+    store = make_local_storage()
+    for n in range(3):
+        store.append("log", Note(n=n))
+    store.delete("log/000000000002.json")
+    with pytest.raises(mk.IntegrityError, match="missing"):
+        fresh(store).read_log("log", Note)
+
+
+def test_a_reader_remembers_the_highest_head_it_has_seen(tmp_path: Path) -> None:
+    """A whole store rolled back to an older consistent copy: only a pinned reader notices."""
+    folder = tmp_path / "store"
+    store = FsspecStorage(folder, signing_key=KEY)
+    reg = mk.Registry(store)
+    reg.register("m", Doubler())
+    reg.register("m", Doubler())
+    reg.set_alias("m", "prod", 1)
+    shutil.copytree(folder, tmp_path / "backup")
+    reg.set_alias("m", "prod", 2)
+    reader = mk.Registry(FsspecStorage(folder, signing_key=KEY))
+    assert reader.get("m@prod").version == 2
+    shutil.rmtree(folder)
+    shutil.copytree(tmp_path / "backup", folder)  # consistent, validly signed, but older
+    assert mk.Registry(FsspecStorage(folder, signing_key=KEY)).get("m@prod").version == 1  # undetectable
+    with pytest.raises(mk.IntegrityError, match="rolled back"):
+        reader.storage.read_log(EVENTS, mk.registry.ModelEvent)
+
+
+def test_pins_persist_across_processes(tmp_path: Path) -> None:
+    folder, pins = tmp_path / "store", tmp_path / "pins.json"
+    store = FsspecStorage(folder, signing_key=KEY)
+    for n in range(3):
+        store.append("log", Note(n=n))
+    shutil.copytree(folder, tmp_path / "backup")
+    store.append("log", Note(n=3))
+    FsspecStorage(folder, signing_key=KEY, pins=pins).read_log("log", Note)
+    shutil.rmtree(folder)
+    shutil.copytree(tmp_path / "backup", folder)
+    with pytest.raises(mk.IntegrityError, match="rolled back"):
+        FsspecStorage(folder, signing_key=KEY, pins=pins).read_log("log", Note)
+
+
+# -- breach 3: the whole envelope is signed ------------------------------------------
+
+
+@pytest.mark.parametrize("version", [99, 1e400, "x", None, True])
+def test_an_edited_schema_version_is_an_integrity_error(version: object) -> None:
+    store = mk.MemoryStorage(signing_key=KEY)
+    reg = mk.Registry(store)
+    reg.register("m", Doubler())
+    key = "models/m/versions/000000000001.json"
+    envelope = json.loads(store.read(key))
+    envelope["v"] = version
+    store.write(key, json.dumps(envelope).encode())
+    with pytest.raises(mk.IntegrityError, match="signature"):
+        mk.Registry(fresh(store)).get("m:1")
+
+
+def test_an_edited_schema_version_without_a_key_is_still_a_clear_error() -> None:
+    store = mk.MemoryStorage()
+    store.append("log", Note(n=1))
+    envelope = json.loads(store.read("log/000000000001.json"))
+    envelope["v"] = 1e400
+    store.write("log/000000000001.json", json.dumps(envelope).encode())
+    with pytest.raises(mk.IntegrityError, match="schema version"):
+        fresh(store).read_entry("log", 1, Note)
+
+
+@pytest.mark.parametrize("signing", [True, False])
+def test_a_bad_snapshot_is_a_cache_miss(signing: bool) -> None:
+    store = mk.MemoryStorage(signing_key=KEY if signing else None)
+    reg = mk.Registry(store)
+    reg.register("m", Doubler())
+    reg.register("m", Doubler())
+    for _ in range(5):
+        reg.set_alias("m", "prod", 1)
+        reg.set_alias("m", "prod", 2)
+    snapshots = [k for k in store.list("models/m") if "snapshot" in k]
+    assert snapshots, "ten events write a snapshot"
+    for key in snapshots:
+        envelope = json.loads(store.read(key))
+        envelope["v"] = 99
+        store.write(key, json.dumps(envelope).encode())
+    with pytest.warns(UserWarning, match="snapshot"):
+        assert mk.Registry(fresh(store)).get("m@prod").version == 2
