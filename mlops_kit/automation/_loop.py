@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_kit.automation._decision import Decision, DriftSummary, RolloutAction
 from mlops_kit.automation._gate import Gate, GateResult
+from mlops_kit.core.arguments import StorageLike
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.dtypes import check_frame
 from mlops_kit.core.errors import ConfigError, NotFoundError, PipelineError, SchemaError
 from mlops_kit.core.names import check_name
-from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.core.storage import resolve_storage
 from mlops_kit.datasets import Dataset, DatasetLink
 from mlops_kit.deploy import Canary, Deployer, DeploymentError, Replace, Shadow
 from mlops_kit.deploy._records import EndpointStatus
@@ -130,7 +131,7 @@ class ContinuousTraining:
         dataset: str | None = None,
         params: Mapping[str, Any] | None = None,
         runner: Runner | None = None,
-        storage: Storage | str | None = None,
+        storage: StorageLike = None,
         name: str | None = None,
         clock: Clock | None = None,
     ) -> None:

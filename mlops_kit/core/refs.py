@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from mlops_kit.core.arguments import check_version
 from mlops_kit.core.errors import InvalidNameError
 from mlops_kit.core.names import NAME_PATTERN, check_name
 
@@ -58,7 +59,7 @@ def parse_ref(ref: object) -> ModelRef:
     mlops_kit.core.errors.InvalidNameError: Invalid model reference 'churn:0'. Expected ...
     """
     if isinstance(ref, ModelRef):
-        return ref
+        return _checked(ref)
     if not isinstance(ref, str):
         raise InvalidNameError(
             f"Invalid model reference: expected a string such as 'churn', 'churn:3' or "
@@ -74,3 +75,17 @@ def parse_ref(ref: object) -> ModelRef:
         )
     version = match["version"]
     return ModelRef(check_name(match["name"]), int(version) if version else None, alias)
+
+
+def _checked(ref: ModelRef) -> ModelRef:
+    """A ``ModelRef`` built by hand obeys the rules of a parsed one."""
+    name = check_name(ref.name, "model name")
+    version = None if ref.version is None else check_version(ref.version, "model version")
+    alias = None if ref.alias is None else check_name(ref.alias, "alias")
+    if version is not None and alias is not None:
+        raise InvalidNameError(f"Invalid model reference {ref!r}: give a version or an alias, not both.")
+    if alias is not None and alias.isdigit():
+        raise InvalidNameError(
+            f"Invalid alias {alias!r}: an alias cannot be all digits; use version={alias}."
+        )
+    return ModelRef(name, version, alias)

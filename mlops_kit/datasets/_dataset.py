@@ -7,11 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.arguments import StorageLike, check_description, check_tags, check_version
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.dtypes import check_frame
-from mlops_kit.core.errors import NotFoundError, SchemaError
+from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
 from mlops_kit.core.names import check_name
-from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.core.storage import resolve_storage
 from mlops_kit.core.storage.logs import log_owners
 from mlops_kit.core.storage.logstate import Fold, LogState
 from mlops_kit.datasets._records import DatasetLink, DatasetVersion
@@ -60,9 +61,7 @@ class Dataset:
     1   45        1
     """
 
-    def __init__(
-        self, name: str, storage: Storage | str | None = None, *, clock: Clock | None = None
-    ) -> None:
+    def __init__(self, name: str, storage: StorageLike = None, *, clock: Clock | None = None) -> None:
         self.name = check_name(name, "dataset name")
         self.storage = resolve_storage(storage)
         self.clock = clock or SYSTEM_CLOCK
@@ -72,7 +71,7 @@ class Dataset:
         return f"Dataset({self.name!r}, storage={self.storage!r})"
 
     @staticmethod
-    def names(storage: Storage | str | None = None) -> list[str]:
+    def names(storage: StorageLike = None) -> list[str]:
         """The names of the datasets that have at least one version in ``storage``."""
         return log_owners(resolve_storage(storage), _PREFIX, "versions")
 
@@ -114,6 +113,10 @@ class Dataset:
         ------
         SchemaError
             If ``df`` is not a DataFrame or holds an unsupported column type.
+        ConfigError
+            If ``tags``, ``description`` or ``parents`` is of the wrong type.
+        InvalidNameError
+            If a tag key breaks the name rule. Nothing is written in either case.
         """
         import pyarrow.parquet as pq
 
@@ -122,7 +125,8 @@ class Dataset:
         from mlops_kit.datasets._fingerprint import content_fingerprint
 
         df = check_frame(df, "the data to save")
-        tags = _check_tags(tags)
+        tags = check_tags(tags)
+        description = check_description(description)
         links = [_as_link(p) for p in parents]
         schema = Schema.infer(df)  # also rejects unsupported column types early
         table = _to_arrow(df)
@@ -196,13 +200,14 @@ class Dataset:
 
         Raises
         ------
+        InvalidNameError
+            If ``version`` is not a positive integer (``0``, ``True``, ``"2"``).
         NotFoundError
             If the version does not exist; the message lists the versions that do.
         """
         if version is None:
             return self.latest()
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise NotFoundError(f"Dataset versions are positive integers, got {version!r}.")
+        version = check_version(version, "dataset version")
         try:
             return self.storage.read_entry(self._log, version, DatasetVersion)
         except NotFoundError:
@@ -220,6 +225,8 @@ class Dataset:
 
         Raises
         ------
+        InvalidNameError
+            If ``version`` is not a positive integer.
         NotFoundError
             If the version does not exist.
         SchemaError
@@ -282,22 +289,15 @@ def _to_arrow(df: pd.DataFrame) -> pa.Table:
         raise SchemaError(f"Cannot store this DataFrame as Parquet: {exc}") from exc
 
 
-def _check_tags(tags: dict[str, str] | None) -> dict[str, str]:
-    if tags is None:
-        return {}
-    if not isinstance(tags, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
-    ):
-        raise SchemaError(f"Tags must be a dict of strings to strings, got {tags!r}.")
-    return dict(tags)
-
-
 def _as_link(parent: object) -> DatasetLink:
     if isinstance(parent, DatasetVersion):
         return parent.link
     if isinstance(parent, DatasetLink):
         return parent
-    raise SchemaError(f"Parents must be DatasetVersion objects, got {type(parent).__name__}.")
+    raise ConfigError(
+        f"Parents must be DatasetVersion or DatasetLink objects, got {type(parent).__name__}; "
+        "pass what Dataset.save or Dataset.get returned."
+    )
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -9,10 +9,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.arguments import StorageLike
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.errors import ConfigError, ConflictError, MlopsKitError, NotFoundError
 from mlops_kit.core.names import check_name
-from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.core.storage import resolve_storage
 from mlops_kit.deploy import _live
 from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus
 from mlops_kit.deploy._served import ModelFailed, Served, load_served
@@ -125,7 +126,7 @@ class LocalDeployer(Deployer):
     def __init__(
         self,
         registry: Registry,
-        storage: Storage | str | None = None,
+        storage: StorageLike = None,
         *,
         clock: Clock | None = None,
         poll_interval: float = 1.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.arguments import StorageLike, check_storage
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.core.names import check_name
@@ -108,14 +109,14 @@ class Monitor:
         target: str | None = None,
         prediction: str | None = None,
         name: str | None = None,
-        storage: Storage | str | None = None,
+        storage: StorageLike = None,
         task: str | None = None,
         tolerance: float = 0.05,
         unseen_threshold: float = 0.01,
         clock: Clock | None = None,
     ) -> None:
         self.name = None if name is None else check_name(name, "monitor name")
-        self.storage = storage
+        self.storage = check_storage(storage)  # opened on first use
         self.correction = _config.check_correction(correction)
         self.drift_share = _config.check_fraction(drift_share, "drift_share")
         self.tolerance = _config.check_fraction(tolerance, "tolerance", zero=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextvars
 import numbers
 
-from mlops_kit.core.errors import PipelineError
+from mlops_kit.core.arguments import check_metric
+from mlops_kit.core.errors import ConfigError
 from mlops_kit.core.record import Record
 
 __all__ = ["MetricPoint", "log_metric"]
@@ -54,7 +55,8 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
     Parameters
     ----------
     name : str
-        The metric's name (``"auc"``, ``"val/loss"``).
+        The metric's name (``"auc"``, ``"val.loss"``), under the name rule of every
+        block (letters, digits, '.', '_', '-'), so the registry can record it too.
     value : float
         A real number (NaN and infinities are recorded as they are).
     step : int, optional
@@ -62,9 +64,10 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
 
     Raises
     ------
-    PipelineError
-        If ``name`` is not a non-empty string, ``value`` is not a real number, or
-        ``step`` is not a non-negative integer.
+    InvalidNameError
+        If ``name`` breaks the name rule.
+    ConfigError
+        If ``value`` is not a real number, or ``step`` is not a non-negative integer.
 
     Examples
     --------
@@ -81,20 +84,15 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
     >>> score()  # a plain call: the metrics are ignored
     0.91
     """
-    if not isinstance(name, str) or not name or len(name) > 200:
-        raise PipelineError(f"Metric names are non-empty strings of at most 200 characters, got {name!r}.")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise PipelineError(f"Metric {name!r} must be a real number, got {value!r} ({type(value).__name__}).")
+    number = check_metric(name, value, finite=False)
     if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0):
-        raise PipelineError(f"The step of metric {name!r} must be a non-negative integer, got {step!r}.")
+        raise ConfigError(f"The step of metric {name!r} must be a non-negative integer, got {step!r}.")
     sink = _SINK.get()
     if sink is None:
         return
     # NaN and infinities are kept: the record's JSON stores them as NaN / Infinity.
     sink[1].append(
-        MetricPoint(
-            name=name, value=float(value), step=None if step is None else int(step), pipeline_step=sink[0]
-        )
+        MetricPoint(name=name, value=number, step=None if step is None else int(step), pipeline_step=sink[0])
     )
 
 

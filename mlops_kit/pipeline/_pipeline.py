@@ -7,12 +7,13 @@ import json
 import secrets
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mlops_kit.core.arguments import StorageLike, check_storage, check_tags
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.errors import ConfigError, PipelineError
 from mlops_kit.core.names import check_name
-from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.core.storage import resolve_storage
 from mlops_kit.pipeline._codefp import code_fingerprint
 from mlops_kit.pipeline._datafp import fingerprint
 from mlops_kit.pipeline._draw import describe, to_mermaid, to_svg
@@ -23,9 +24,6 @@ from mlops_kit.pipeline._runners import Runner, SequentialRunner
 from mlops_kit.pipeline._state import RunState
 from mlops_kit.pipeline._step import Step
 from mlops_kit.pipeline._task import UNSET, CacheWarning, Slot, StepTask
-
-if TYPE_CHECKING:
-    import os
 
 __all__ = ["Pipeline"]
 
@@ -89,13 +87,13 @@ class Pipeline:
         steps: Iterable[Step | Callable[..., Any]],
         *,
         name: str = "pipeline",
-        storage: Storage | str | os.PathLike[str] | None = None,
+        storage: StorageLike = None,
         clock: Clock | None = None,
     ) -> None:
         self.name = check_name(name, "pipeline name")
         self.graph = Graph(steps)
         self.steps: tuple[Step, ...] = self.graph.order
-        self.storage = storage
+        self.storage = check_storage(storage)  # opened by each run
         self.clock = clock or SYSTEM_CLOCK
         self._log = runs_log(self.name)
 
@@ -124,7 +122,7 @@ class Pipeline:
         inputs: Mapping[str, Any] | None = None,
         *,
         params: Mapping[str, Any] | None = None,
-        storage: Storage | str | os.PathLike[str] | None = None,
+        storage: StorageLike = None,
         runner: Runner | None = None,
         cache: bool = True,
         progress: bool = True,
@@ -178,7 +176,7 @@ class Pipeline:
                 f"runner= must be a Runner (SequentialRunner(), ThreadRunner(), ProcessRunner(), "
                 f"DaskRunner(client)), got {runner!r}."
             )
-        tags = _check_tags(tags)
+        tags = check_tags(tags)
         runner._check()
         binding = Binding(self.graph, inputs or {}, params or {})
         store = resolve_storage(storage if storage is not None else self.storage)
@@ -265,7 +263,7 @@ class Pipeline:
 
     # -- history -------------------------------------------------------------------
 
-    def runs(self, storage: Storage | str | os.PathLike[str] | None = None) -> RunList:
+    def runs(self, storage: StorageLike = None) -> RunList:
         """The runs of this pipeline, newest first, each in its latest state.
 
         Parameters
@@ -282,7 +280,7 @@ class Pipeline:
         return RunList.read(storage if storage is not None else self.storage, pipeline=self.name)
 
     @staticmethod
-    def names(storage: Storage | str | os.PathLike[str] | None = None) -> list[str]:
+    def names(storage: StorageLike = None) -> list[str]:
         """The names of the pipelines with at least one recorded run in ``storage``, sorted.
 
         See Also
@@ -343,13 +341,3 @@ def _jsonable(value: Any) -> Any:
     except (TypeError, ValueError):
         return repr(value)
     return value
-
-
-def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    if tags is None:
-        return {}
-    if not isinstance(tags, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
-    ):
-        raise ConfigError(f"tags= must be a dict of strings to strings, got {tags!r}.")
-    return dict(tags)

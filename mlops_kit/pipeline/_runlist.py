@@ -9,10 +9,9 @@ from mlops_kit.core.storage import resolve_storage
 from mlops_kit.pipeline._records import RunRecord
 
 if TYPE_CHECKING:
-    import os
-
     import pandas as pd
 
+    from mlops_kit.core.arguments import StorageLike
     from mlops_kit.core.storage import Storage
 from mlops_kit.core.storage.logs import log_owners
 from mlops_kit.core.storage.logstate import Fold, LogState
@@ -44,9 +43,7 @@ class RunList(list[RunRecord]):
     """A list of runs, newest first, as returned by :meth:`Pipeline.runs`."""
 
     @classmethod
-    def read(
-        cls, storage: Storage | str | os.PathLike[str] | None = None, *, pipeline: str | None = None
-    ) -> RunList:
+    def read(cls, storage: StorageLike = None, *, pipeline: str | None = None) -> RunList:
         """The recorded runs of one pipeline, or of every pipeline, newest first, without their code.
 
         Each run appears once, in its latest state (``running`` until its end is recorded).

@@ -13,6 +13,7 @@ import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from mlops_kit.core.arguments import check_version
 from mlops_kit.core.clock import Clock, current_user
 from mlops_kit.core.errors import ConflictError, InvalidNameError, NotFoundError
 from mlops_kit.core.names import check_name
@@ -69,6 +70,8 @@ class Lifecycle:
 
         Raises
         ------
+        InvalidNameError
+            If the name, alias or version number is malformed (``0``, ``True``, ``"2"``).
         NotFoundError
             If the model or version does not exist.
         ConflictError
@@ -92,6 +95,8 @@ class Lifecycle:
         """
         name = check_name(name, "model name")
         alias = _check_alias(alias)
+        if expected is not ANY and expected is not None:
+            expected = check_version(expected, "expected version")
         target = self._version(name, _version_number(name, version)).version
 
         def build(state: ModelState) -> ModelEvent:
@@ -172,6 +177,8 @@ class Lifecycle:
 
         Raises
         ------
+        InvalidNameError
+            If the name or version number is malformed.
         NotFoundError
             If the model or version does not exist.
         ConflictError
@@ -211,6 +218,8 @@ class Lifecycle:
 
         Raises
         ------
+        InvalidNameError
+            If the name or version number is malformed.
         NotFoundError
             If the model or version does not exist.
         ConflictError
@@ -343,9 +352,7 @@ def _version_number(name: str, version: object) -> int:
         if version.name != name:
             raise ConflictError(f"{version} is a version of model {version.name!r}, not of {name!r}.")
         return version.version
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise NotFoundError(f"Model versions are positive integers, got {version!r}.")
-    return version
+    return check_version(version, "model version")
 
 
 def _missing_alias(name: str, alias: str, aliases: dict[str, int]) -> str:

@@ -6,6 +6,7 @@ import io
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.arguments import StorageLike, check_description, check_metrics, check_params, check_tags
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.errors import IntegrityError, NotFoundError, SchemaError
 from mlops_kit.core.names import check_name
@@ -63,7 +64,7 @@ class Registry(Lifecycle, Searching):
     (['churn:1'], ['churn'])
     """
 
-    def __init__(self, storage: Storage | str | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(self, storage: StorageLike = None, *, clock: Clock | None = None) -> None:
         self.storage = resolve_storage(storage)
         self.clock = clock or SYSTEM_CLOCK
         self._cache = StateCache(self.storage)
@@ -148,10 +149,10 @@ class Registry(Lifecycle, Searching):
         ('rules:1', 'object', 'cloudpickle', {'precision': 0.8})
         """
         name = check_name(name, "model name")
-        checked_metrics = args.check_metrics(metrics)
-        checked_params = args.check_params(params)
-        checked_tags = args.check_tags(tags)
-        description = args.check_description(description)
+        checked_metrics = check_metrics(metrics)
+        checked_params = check_params(params)
+        checked_tags = check_tags(tags)
+        description = check_description(description)
         dataset_link = args.dataset_link(dataset)
         run_link = args.run_link(run)
         chosen = ser.get_serializer(serializer)

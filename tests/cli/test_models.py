@@ -150,7 +150,7 @@ def test_alias_commands_print_json(cli: Cli) -> None:
         ),
         (
             ["models", "alias", "set", "churn", "production", "0"],
-            "NotFoundError: Model versions are positive",
+            "InvalidNameError: Invalid model version 0: expected a positive integer",
         ),
         (
             ["models", "alias", "set", "churn", "42", "1"],

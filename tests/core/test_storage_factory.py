@@ -13,11 +13,13 @@ from mlops_kit.core.storage import STORAGE_ENV, FsspecStorage, MemoryStorage, Mi
 from tests.conftest import free_port
 
 
-def test_memory_urls_give_isolated_memory_storages() -> None:
-    a, b = mk.storage("memory://"), mk.storage("memory://")
+def test_memory_urls_name_shared_stores_and_instances_are_isolated() -> None:
+    a, b = mk.storage("memory://factory-test"), mk.storage("memory://factory-test")
     assert isinstance(a, MemoryStorage) and isinstance(b, MemoryStorage)
     a.write("k", b"1")
-    assert not b.exists("k")
+    assert b.read("k") == b"1"  # one store per name in a process (see test_named_memory.py)
+    assert not mk.storage("memory://factory-other").exists("k")
+    assert not MemoryStorage().exists("k")
 
 
 def test_default_is_a_local_folder(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -55,8 +57,10 @@ def test_bad_arguments() -> None:
         mk.storage("")
     with pytest.raises(ConfigError, match="takes no options"):
         mk.storage("memory://", endpoint_url="x")
-    with pytest.raises(ConfigError, match="Expected a Storage"):
+    with pytest.raises(ConfigError, match="storage= must be a Storage"):
         mk.Dataset("d", storage=42)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="storage= must be a Storage"):
+        mk.storage(42)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="fsspec filesystem"):
         FsspecStorage(42)
 

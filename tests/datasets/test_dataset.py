@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import mlops_kit as mk
-from mlops_kit.core.errors import IntegrityError, InvalidNameError, NotFoundError, SchemaError
+from mlops_kit.core.errors import ConfigError, IntegrityError, InvalidNameError, NotFoundError, SchemaError
 from mlops_kit.core.storage import MemoryStorage, Storage
 from mlops_kit.testing import FaultyStorage
 
@@ -152,13 +152,14 @@ def test_bad_names_fail_before_storage_is_touched(name: str) -> None:
         ([1, 2, 3], {}, "pandas DataFrame"),
         (pd.Series([1]), {}, "pandas DataFrame"),
         (pd.DataFrame({"x": [{"a": 1}]}), {}, "dict values"),
-        (pd.DataFrame({"x": [1]}), {"tags": {"a": 1}}, "Tags"),
+        (pd.DataFrame({"x": [1]}), {"tags": {"a": 1}}, "Tag 'a' must be a string"),
         (pd.DataFrame({"x": [1]}), {"parents": ["raw:1"]}, "Parents"),
+        (pd.DataFrame({"x": [1]}), {"description": None}, "description= must be a string"),
     ],
 )
 def test_bad_input_writes_nothing(data: object, kwargs: dict[str, object], match: str) -> None:
     store = MemoryStorage()
-    with pytest.raises(SchemaError, match=match):
+    with pytest.raises((SchemaError, ConfigError), match=match):
         mk.Dataset("d", storage=store).save(data, **kwargs)  # type: ignore[arg-type]
     assert store.list() == []
 
@@ -173,7 +174,9 @@ def test_unknown_versions_and_columns() -> None:
     with pytest.raises(NotFoundError, match="versions are 1-2"):
         ds.get(5)
     for bad in (0, -1, "1", 1.0, True):
-        with pytest.raises(NotFoundError, match="positive integers"):
+        with pytest.raises(
+            InvalidNameError, match=r"Invalid dataset version .*: expected a positive integer"
+        ):
             ds.get(bad)  # type: ignore[arg-type]
     with pytest.raises(NotFoundError, match=r"datasets in .*\['d'\]"):
         mk.Dataset("other", storage=store).load()

@@ -167,9 +167,11 @@ def test_run_argument_errors() -> None:
     store = mk.MemoryStorage()
     with pytest.raises(mk.ConfigError, match="runner= must be a Runner"):
         PIPE.run(inputs={"raw": []}, storage=store, runner="dask")  # type: ignore[arg-type]
-    with pytest.raises(mk.ConfigError, match="tags= must be a dict of strings"):
+    with pytest.raises(mk.ConfigError, match="Tag 'a' must be a string"):
         PIPE.run(inputs={"raw": []}, storage=store, tags={"a": 1})  # type: ignore[dict-item]
-    with pytest.raises(mk.ConfigError, match="Expected a Storage"):
+    with pytest.raises(mk.ConfigError, match="tags= must be a dict of strings"):
+        PIPE.run(inputs={"raw": []}, storage=store, tags=["a"])  # type: ignore[arg-type]
+    with pytest.raises(mk.ConfigError, match="storage= must be a Storage"):
         PIPE.run(inputs={"raw": []}, storage=42)  # type: ignore[arg-type]
     assert store.list() == []
 
@@ -199,16 +201,19 @@ def test_run_links_for_lineage() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "error", "message"),
     [
-        (("", 1.0), "Metric names are non-empty strings"),
-        (("m", "high"), "Metric 'm' must be a real number, got 'high'"),
-        (("m", True), "must be a real number"),
-        (("m", 1.0, -1), "The step of metric 'm' must be a non-negative integer"),
+        (("", 1.0), mk.InvalidNameError, "Invalid metric name ''"),
+        (("val/loss", 1.0), mk.InvalidNameError, "Invalid metric name 'val/loss'"),
+        (("m", "high"), mk.ConfigError, r"Metric 'm' must be a number, got str \('high'\)"),
+        (("m", True), mk.ConfigError, "must be a number"),
+        (("m", 1.0, -1), mk.ConfigError, "The step of metric 'm' must be a non-negative integer"),
     ],
 )
-def test_log_metric_rejects_bad_values(args: tuple[object, ...], message: str) -> None:
-    with pytest.raises(mk.PipelineError, match=message):
+def test_log_metric_rejects_bad_values(
+    args: tuple[object, ...], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
         mk.log_metric(*args)  # type: ignore[arg-type]
 
 

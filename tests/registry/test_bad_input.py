@@ -85,9 +85,9 @@ def test_unknown_version_gives_the_range(reg: mk.Registry) -> None:
         reg.get("m:7")
     with pytest.raises(mk.NotFoundError, match="has no version 9"):
         reg.set_alias("m", "prod", 9)
-    with pytest.raises(mk.NotFoundError, match="positive integers"):
+    with pytest.raises(mk.InvalidNameError, match="Invalid model version '2': expected a positive integer"):
         reg.set_alias("m", "prod", "2")  # type: ignore[arg-type]
-    with pytest.raises(mk.NotFoundError, match="positive integers"):
+    with pytest.raises(mk.InvalidNameError, match="expected a positive integer"):
         reg.archive("m", True)  # type: ignore[arg-type]
 
 
@@ -141,12 +141,12 @@ def test_unserializable_under_joblib_too() -> None:
         ({"metrics": {"auc": "high"}}, "Metric 'auc' must be a number"),
         ({"metrics": {"auc": True}}, "Metric 'auc' must be a number"),
         ({"metrics": {"auc": float("nan")}}, "Metric 'auc' must be finite"),
-        ({"metrics": [("auc", 1.0)]}, "metrics must be a dict"),
+        ({"metrics": [("auc", 1.0)]}, "metrics= must be a dict of metric names to numbers"),
         ({"metrics": {"bad name": 1.0}}, "Invalid metric name 'bad name'"),
         ({"params": {"est": object()}}, "Param 'est' must be a str, int, float, bool or None"),
         ({"params": {"lr": float("inf")}}, "Param 'lr' must be finite"),
         ({"tags": {"team": 3}}, "Tag 'team' must be a string"),
-        ({"description": None}, "description must be a string"),
+        ({"description": None}, "description= must be a string"),
         ({"dataset": "customers:1"}, "dataset= expects a DatasetVersion"),
         ({"run": 42}, "Expected a run"),
         ({"serializer": "nope"}, r"Unknown serializer 'nope'; registered: \[.*'cloudpickle'.*\]"),
@@ -198,5 +198,5 @@ def test_version_of_another_model_is_refused(reg: mk.Registry) -> None:
 
 
 def test_storage_argument_is_checked() -> None:
-    with pytest.raises(mk.ConfigError, match="Expected a Storage"):
+    with pytest.raises(mk.ConfigError, match="storage= must be a Storage"):
         mk.Registry(42)  # type: ignore[arg-type]

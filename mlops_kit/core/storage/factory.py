@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.arguments import check_storage
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.core.storage._base import Storage
 from mlops_kit.core.storage.fsspec_storage import FsspecStorage
-from mlops_kit.core.storage.memory import MemoryStorage
+from mlops_kit.core.storage.memory import DEFAULT_MEMORY_NAME, MemoryStorage
+
+if TYPE_CHECKING:
+    from mlops_kit.core.arguments import StorageLike
 
 __all__ = ["DEFAULT_STORAGE", "STORAGE_ENV", "resolve_storage", "storage"]
 
@@ -16,14 +20,19 @@ STORAGE_ENV = "MLOPS_KIT_STORAGE"
 DEFAULT_STORAGE = "./.mlops"
 
 
-def storage(url: str | os.PathLike[str] | Storage | None = None, **options: Any) -> Storage:
+def storage(url: StorageLike = None, **options: Any) -> Storage:
     """Return the storage for ``url``.
 
     Parameters
     ----------
     url : str, os.PathLike, Storage or None
-        ``memory://`` gives a fresh, isolated :class:`MemoryStorage`; a path or any
-        other fsspec URL (``s3://bucket/prefix``, ``gs://...``) gives an
+        ``memory://NAME`` gives a :class:`MemoryStorage` joined to the process's store
+        called ``NAME``: every call with the same name, in any thread, sees the same
+        keys, for as long as the process lives; different names never share. A bare
+        ``memory://`` is short for ``memory://default``, the process's default store,
+        so ``MLOPS_KIT_STORAGE=memory://`` lets a run's ``pipe.runs()`` see that run.
+        For a store of your own, call ``MemoryStorage()`` (isolated per instance). A
+        path or any other fsspec URL (``s3://bucket/prefix``, ``gs://...``) gives an
         :class:`FsspecStorage`. ``None`` gives the default: ``$MLOPS_KIT_STORAGE``,
         else the local folder ``./.mlops``. A :class:`Storage` is returned as is.
     **options
@@ -33,12 +42,23 @@ def storage(url: str | os.PathLike[str] | Storage | None = None, **options: Any)
     -------
     Storage
 
+    Raises
+    ------
+    ConfigError
+        If ``url`` is of the wrong type or empty, or options do not apply.
+    InvalidNameError
+        If a ``memory://`` name breaks the name rule (``memory://a/b``).
+
     Examples
     --------
     >>> import mlops_kit as mk
     >>> mk.storage("memory://")
-    MemoryStorage('memory://<...>')
+    MemoryStorage('memory://default')
+    >>> mk.storage("memory://doc-a").write("k", b"1")
+    >>> mk.storage("memory://doc-a").read("k"), mk.storage("memory://doc-b").exists("k")
+    (b'1', False)
     """
+    check_storage(url)
     if isinstance(url, Storage):
         if options:
             raise ConfigError("Options cannot be applied to an existing Storage object.")
@@ -54,12 +74,17 @@ def storage(url: str | os.PathLike[str] | Storage | None = None, **options: Any)
             raise ConfigError(
                 f"memory:// storage takes no options besides signing_key, got {sorted(options)}."
             )
-        return MemoryStorage(signing_key=signing_key)
+        name = url.removeprefix("memory://").rstrip("/") or DEFAULT_MEMORY_NAME
+        return MemoryStorage(name=name, signing_key=signing_key)
     return FsspecStorage(url, **options)
 
 
-def resolve_storage(value: str | os.PathLike[str] | Storage | None) -> Storage:
-    """The storage a block uses when given ``value`` (``None`` means the default)."""
-    if value is not None and not isinstance(value, str | os.PathLike | Storage):
-        raise ConfigError(f"Expected a Storage, a URL or a path for storage=, got {type(value).__name__}.")
-    return storage(value)
+def resolve_storage(value: StorageLike) -> Storage:
+    """The storage a block uses when given ``value`` (``None`` means the default).
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is not a :class:`Storage`, a URL, a path or ``None``.
+    """
+    return storage(check_storage(value))
