@@ -368,7 +368,8 @@ class Storage(abc.ABC):
         older_than : datetime.timedelta
             Only files unchanged for longer than this are removed; make it longer than
             the longest pause of your slowest writer. ``timedelta(0)`` takes every
-            temporary file: use it only when no writer is running.
+            temporary file: use it only when no writer is running (for a storage that
+            stages in the system temp folder: no writer of this user on this machine).
         dry_run : bool
             Report what would be removed, and remove nothing.
 
