@@ -126,7 +126,7 @@ def test_killed_writers_leave_temporaries_that_gc_removes(tmp_path: Path) -> Non
     root = tmp_path / "store"
     store = FsspecStorage(root)
     store.write("seed", b"0")  # the folder exists before the first writer
-    kill_writers(root, kills=36, parallel=3, seed=12)
+    kill_writers(root, kills=30, parallel=3, seed=12)
 
     left = hidden_files(root)
     assert len(left) >= 5, f"the kills should have left temporaries behind, found {left}"
