@@ -4,6 +4,7 @@ from mlops_kit.cli import (  # noqa: F401  (they register their commands)
     _datasets,
     _doctor,
     _endpoints,
+    _gc,
     _models,
     _monitor,
     _runs,

@@ -3,6 +3,7 @@
 from mlops_kit.core.storage._base import SIGNING_KEY_ENV, Storage
 from mlops_kit.core.storage.factory import DEFAULT_STORAGE, STORAGE_ENV, resolve_storage, storage
 from mlops_kit.core.storage.fsspec_storage import FsspecStorage, MissingExtraError
+from mlops_kit.core.storage.gc import GcReport
 from mlops_kit.core.storage.logs import LogEntry
 from mlops_kit.core.storage.memory import MemoryStorage
 
@@ -11,6 +12,7 @@ __all__ = [
     "SIGNING_KEY_ENV",
     "STORAGE_ENV",
     "FsspecStorage",
+    "GcReport",
     "LogEntry",
     "MemoryStorage",
     "MissingExtraError",

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import abc
 import builtins
+import datetime as dt
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from mlops_kit.core.errors import MlopsKitError, NotFoundError, StorageError
 from mlops_kit.core.names import check_key, check_prefix
 from mlops_kit.core.storage._cache import forget
+from mlops_kit.core.storage.gc import DEFAULT_OLDER_THAN
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from mlops_kit.core.storage._temporaries import Temporary
     from mlops_kit.core.storage.blobs import BlobWriter, StagedBlob
+    from mlops_kit.core.storage.gc import GcReport
     from mlops_kit.core.storage.logs import LogEntry
     from mlops_kit.core.storage.pins import Pins
 
@@ -411,6 +415,78 @@ class Storage(abc.ABC):
         state = self.__dict__.copy()
         state.pop("_pins", None)  # rebuilt on arrival
         return state
+
+    # -- housekeeping ------------------------------------------------------------
+
+    def gc(self, older_than: dt.timedelta = DEFAULT_OLDER_THAN, *, dry_run: bool = False) -> GcReport:
+        """Remove the temporary files that killed writers left behind.
+
+        Writes are staged in temporary files (never listed as keys) and published in
+        one atomic step; a writer killed in between leaves its file behind. ``gc``
+        removes those unchanged for longer than ``older_than``. A live writer keeps
+        changing its file, so gc never takes one from under a writer that is still
+        writing, and it never removes or changes a key. Safe to run at any time, from
+        any number of processes.
+
+        A local folder's temporaries are below its root; S3 publishes with a single
+        PUT and leaves nothing in the bucket. Storages that are not a local folder
+        stage blobs in the system temp folder, so their gc also removes this
+        library's staging files there (``mlops-kit-blob-*.tmp`` of the current user).
+
+        Parameters
+        ----------
+        older_than : datetime.timedelta
+            Only files unchanged for longer than this are removed; make it longer than
+            the longest pause of your slowest writer. ``timedelta(0)`` takes every
+            temporary file: use it only when no writer is running (for a storage that
+            stages in the system temp folder: no writer of this user on this machine).
+        dry_run : bool
+            Report what would be removed, and remove nothing.
+
+        Returns
+        -------
+        GcReport
+            The files removed (or that would be), the bytes freed, and how many young
+            temporary files were kept.
+
+        Raises
+        ------
+        ConfigError
+            If ``older_than`` is not a non-negative ``datetime.timedelta``.
+        StorageError
+            If the storage cannot be walked or a file cannot be removed.
+
+        Examples
+        --------
+        >>> import datetime as dt, tempfile
+        >>> import mlops_kit as mk
+        >>> store = mk.FsspecStorage(tempfile.mkdtemp())
+        >>> store.write("a/b", b"kept")
+        >>> store.gc(older_than=dt.timedelta(hours=1))
+        GcReport(removed=(), bytes_freed=0, kept=0, older_than=datetime.timedelta(seconds=3600), dry_run=False)
+        >>> store.list()
+        ['a/b']
+        """
+        from mlops_kit.core.storage import gc
+
+        return gc.collect(self, older_than, dry_run=dry_run)
+
+    def _temporaries(self) -> Iterable[Temporary]:
+        """Optional hook: the temporary files this backend staged (for :meth:`gc`).
+
+        A backend that stages writes in files of its own yields one
+        :class:`~mlops_kit.core.storage._temporaries.Temporary` per file, with the time
+        of its last change. The default has none.
+        """
+        return ()
+
+    def _remove_temporary(self, temporary: Temporary) -> bool:
+        """Optional hook: remove a file listed by :meth:`_temporaries` if it is unchanged.
+
+        Return whether it was removed (``False`` if it is gone or changed since it was
+        listed: a writer is still at work).
+        """
+        return False
 
 
 def _as_bytes(data: object) -> bytes:

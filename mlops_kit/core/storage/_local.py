@@ -18,10 +18,19 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from mlops_kit.core.errors import NotFoundError
+from mlops_kit.core.storage._temporaries import (
+    KEY_PREFIX,
+    STAGING_DIR,
+    Temporary,
+    is_blob_staging,
+    is_key_staging,
+    last_change,
+    remove_if_unchanged,
+)
 
 __all__ = ["LocalDriver"]
 
@@ -113,12 +122,12 @@ class LocalDriver:
             raise NotFoundError(f"No such key {key!r} in {self.root}.") from None
 
     def staging_dir(self) -> str:
-        return os.path.join(self.root, ".tmp")
+        return os.path.join(self.root, STAGING_DIR)
 
     def _stage(self, path: str, data: bytes) -> str:
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=KEY_PREFIX)
         try:
             os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the key from other users
             with os.fdopen(fd, "wb") as f:
@@ -130,6 +139,29 @@ class LocalDriver:
             _unlink(tmp)
             raise
         return tmp
+
+    def temporaries(self) -> Iterator[Temporary]:
+        """The staged files below the root (of keys and of blobs), dot folders included."""
+        for folder, _, files in os.walk(self.root):
+            rel = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            for name in files:
+                if self._is_temporary(folder, name):
+                    found = last_change(os.path.join(folder, name))
+                    if found is not None:
+                        yield Temporary(name if rel == "." else f"{rel}/{name}", *found)
+
+    def remove_temporary(self, temporary: Temporary) -> bool:
+        """Unlink a file :meth:`temporaries` listed, if it is one and has not changed."""
+        path = os.path.normpath(os.path.join(self.root, *temporary.name.split("/")))
+        folder, name = os.path.split(path)
+        if os.path.commonpath([self.root, path]) != self.root or not self._is_temporary(folder, name):
+            return False  # not a name we staged: never ours to remove
+        return remove_if_unchanged(path, temporary.changed)
+
+    def _is_temporary(self, folder: str, name: str) -> bool:
+        if folder == self.staging_dir():
+            return is_blob_staging(name, old_names=True)
+        return is_key_staging(name)  # starts with '.': no key can look like one
 
 
 def _create_without_links(tmp: str, path: str, data: bytes) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from mlops_kit.core.errors import IntegrityError, InvalidNameError, NotFoundError
+from mlops_kit.core.storage._temporaries import BLOB_PREFIX, BLOB_SUFFIX
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage._base import Storage
@@ -138,7 +139,7 @@ def _staging_file(storage: Storage) -> Iterator[str]:
     staging = storage.staging_dir()
     if staging is not None:
         os.makedirs(staging, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=staging, prefix="blob-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=staging, prefix=BLOB_PREFIX, suffix=BLOB_SUFFIX)
     os.close(fd)
     try:
         yield tmp

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
 from mlops_kit.core.errors import ConfigError, MlopsKitError, StorageError
 from mlops_kit.core.storage._base import Storage
 from mlops_kit.core.storage._local import LocalDriver
 from mlops_kit.core.storage._remote import RemoteDriver
+from mlops_kit.core.storage._temporaries import Temporary
 
 __all__ = ["FsspecStorage", "MissingExtraError", "is_local_url"]
 
@@ -166,6 +167,13 @@ class FsspecStorage(Storage):
         self.__dict__.update(state)
         if "_driver" not in state:
             self._driver = self._make_driver()
+
+    def _temporaries(self) -> Iterable[Temporary]:
+        # Remote backends publish in one request and stage nothing in the bucket.
+        return self._driver.temporaries() if isinstance(self._driver, LocalDriver) else ()
+
+    def _remove_temporary(self, temporary: Temporary) -> bool:
+        return isinstance(self._driver, LocalDriver) and self._driver.remove_temporary(temporary)
 
 
 def _url_to_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
