@@ -33,7 +33,10 @@ def test_all_is_sorted_unique_and_resolvable() -> None:
 def test_every_error_is_exported_and_rooted() -> None:
     for name in errors.__all__:
         error = getattr(mlops_kit, name)
-        assert issubclass(error, mlops_kit.MlopsKitError)
+        if issubclass(error, Warning):
+            assert error is mlops_kit.MlopsKitWarning and issubclass(error, UserWarning)
+        else:
+            assert issubclass(error, mlops_kit.MlopsKitError)
 
 
 def test_unknown_attribute() -> None:

@@ -40,7 +40,7 @@ class Pins:
     """
 
     def __init__(self, path: str | os.PathLike[str], scope: str) -> None:
-        self.path = os.fspath(path)
+        self.path = os.path.expanduser(os.fspath(path))
         self.scope = scope
         self._seen: dict[str, int] | None = None
 
