@@ -202,3 +202,61 @@ def test_a_bad_snapshot_is_a_cache_miss(signing: bool) -> None:
         store.write(key, json.dumps(envelope).encode())
     with pytest.warns(UserWarning, match="snapshot"):
         assert mk.Registry(fresh(store)).get("m@prod").version == 2
+
+
+# -- no false alarms: killed signed writers never make a log look tampered with -----------
+
+SIGNED_WRITER = r"""
+import sys
+from mlops_kit.core.record import Record
+from mlops_kit.core.storage import FsspecStorage
+class Note(Record):
+    n: int
+store = FsspecStorage(sys.argv[1], signing_key=b"secret")
+print("ready", flush=True)
+n = 0
+while True:
+    n += 1
+    store.append("log", Note(n=n))
+"""
+
+
+@pytest.mark.slow
+def test_signed_writers_killed_at_random_leave_a_log_that_verifies(tmp_path: Path) -> None:
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = random.Random(3)
+    for _ in range(25):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SIGNED_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.05))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        reader = FsspecStorage(tmp_path, signing_key=KEY)
+        entries = reader.read_log("log", Note)  # never a false IntegrityError
+        assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+    store = FsspecStorage(tmp_path, signing_key=KEY)
+    assert store.append("log", Note(n=0)) == len(store.read_log("log", Note))
+    assert len(store.read_log("log", Note)) > 25
+
+
+@pytest.mark.parametrize("version", [99, 1e400])
+def test_an_edited_schema_version_is_refused_on_every_backend(
+    make_any_storage: Callable[[], Storage], version: object
+) -> None:
+    inner = make_any_storage()
+    store = mk.MemoryStorage(signing_key=KEY) if isinstance(inner, mk.MemoryStorage) else signed(inner)
+    store.append("log", Note(n=1))
+    envelope = json.loads(store.read("log/000000000001.json"))
+    envelope["v"] = version
+    store.write("log/000000000001.json", json.dumps(envelope).encode())
+    with pytest.raises(mk.IntegrityError, match="signature"):
+        fresh(store).read_log("log", Note)

@@ -392,11 +392,13 @@ class Storage(abc.ABC):
         ------
         NotFoundError
             If the log has no such entry.
+        InvalidNameError
+            If ``seq`` is not a positive integer.
         """
+        from mlops_kit.core.arguments import check_version
         from mlops_kit.core.storage import logs
 
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-            raise NotFoundError(f"Log sequence numbers are positive integers, got {seq!r}.")
+        seq = check_version(seq, "log sequence number")
         return logs.read_entry(self, check_key(prefix), seq, model)
 
     # -- internals ---------------------------------------------------------------
