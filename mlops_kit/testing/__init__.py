@@ -9,10 +9,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_kit.testing.clock import FakeClock
 from mlops_kit.testing.faults import FaultyStorage
+
+if TYPE_CHECKING:  # for IDEs, mypy and the API docs; imported on demand below
+    from mlops_kit.testing._model import check_storage_against_reference
+    from mlops_kit.testing.contract import StorageContract
 
 __all__ = ["FakeClock", "FaultyStorage", "StorageContract", "check_storage_against_reference"]
 

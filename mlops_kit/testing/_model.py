@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from pydantic import BaseModel, ConfigDict
 
-from mlops_kit.core.errors import NotFoundError
+from mlops_kit.core.errors import ConfigError, NotFoundError
 from mlops_kit.core.storage import Storage
 
 __all__ = ["check_storage_against_reference"]
@@ -55,8 +55,6 @@ class _Note(BaseModel):
 class _Reference:
     """What a storage must hold after the same calls: raw keys, blobs and logs in dicts."""
 
-    url = "the reference model"
-
     def __init__(self) -> None:
         self.data: dict[str, bytes] = {}
         self.blobs: dict[str, bytes] = {}
@@ -67,7 +65,7 @@ class _Reference:
         return "<reference model>"
 
     def keys(self) -> list[str]:
-        """Every key a backend lists, in the layouts documented in docs/storage.md."""
+        """Every key a backend lists: blobs and log entries in the layouts of blobs.py and logs.py."""
         keys = set(self.data)
         keys.update(f"blobs/sha256/{d[:2]}/{d}" for d in self.blobs)
         keys.update(f"{p}/{seq:012d}.json" for p, log in self.logs.items() for seq in range(1, len(log) + 1))
@@ -231,9 +229,9 @@ class StorageMachine(RuleBasedStateMachine):
                 f"have and misses {sorted(set(keys) - set(listed))}."
             )
             for key, data in self.reference.data.items():
-                got = storage.read(key)
-                assert got == data, (
-                    f"{storage!r}.read({key!r}) gave {got!r}; the reference model holds {data!r}."
+                got = _outcome(storage, "read", (key,), {})
+                assert got == (data,), (
+                    f"{storage!r}.read({key!r}) {_describe(got)}; the reference model holds {data!r}."
                 )
             for key in self.reference.deleted:  # a cached or stale `exists` shows here
                 assert not storage.exists(key), (
@@ -251,8 +249,9 @@ def check_storage_against_reference(
     ``put_blob``, ``get_blob``, ``has_blob``, ``append``, ``read_log``,
     ``read_entry``) on keys from a small alphabet, so calls collide often. Every call
     must return what a plain dict model returns, or raise the same error class; after
-    every call each backend must list exactly the model's keys and read back its bytes.
-    The sequences are derived from a fixed seed, so a run is repeatable.
+    every call each backend must list exactly the model's keys, read back their bytes
+    and report deleted keys as absent. The sequences are derived from a fixed seed, so
+    a run is repeatable.
 
     Parameters
     ----------
@@ -276,7 +275,10 @@ def check_storage_against_reference(
     >>> check_storage_against_reference(MemoryStorage, examples=5, steps=10)
     """
     if not make_storage:
-        raise TypeError("check_storage_against_reference() needs at least one storage factory.")
+        raise ConfigError(
+            "check_storage_against_reference() got no storage factory. Pass one or more callables "
+            "that build an empty storage, e.g. check_storage_against_reference(MemoryStorage)."
+        )
     machine = type("StorageModel", (StorageMachine,), {"factories": tuple(make_storage)})
     run_state_machine_as_test(
         machine,

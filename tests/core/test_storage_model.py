@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mlops_kit.core.errors import NotFoundError
+from mlops_kit.core.errors import ConfigError, NotFoundError
 from mlops_kit.core.storage import MemoryStorage, Storage
 from mlops_kit.testing import check_storage_against_reference
 
@@ -52,6 +52,16 @@ class _StaleExists(MemoryStorage):
         return key in seen
 
 
+class _ReadCacheNeverExpires(MemoryStorage):
+    """Caches what it read: a later write is not seen."""
+
+    def _read(self, key: str) -> bytes:
+        cache: dict[str, bytes] = self.__dict__.setdefault("_reads", {})
+        if key not in cache:
+            cache[key] = super()._read(key)
+        return cache[key]
+
+
 BROKEN = [
     _CreateOverwrites,
     _CreateReportsFalseButWrites,
@@ -59,6 +69,7 @@ BROKEN = [
     _DeleteOfMissingRaises,
     _EmptyValuesAreDropped,
     _StaleExists,
+    _ReadCacheNeverExpires,
 ]
 
 
@@ -66,6 +77,11 @@ BROKEN = [
 def test_a_broken_backend_is_caught(broken: type[Storage]) -> None:
     with pytest.raises(AssertionError, match="reference model"):
         check_storage_against_reference(broken, examples=200, steps=20)
+
+
+def test_the_broken_one_of_several_backends_is_named() -> None:
+    with pytest.raises(AssertionError, match=r"^_CreateOverwrites\("):
+        check_storage_against_reference(MemoryStorage, _CreateOverwrites, examples=200, steps=20)
 
 
 def test_memory_storage_agrees_with_the_reference() -> None:
@@ -77,3 +93,8 @@ def test_memory_local_folder_and_s3_agree(
     make_local_storage: Callable[[], Storage], make_s3_storage: Callable[[], Storage]
 ) -> None:
     check_storage_against_reference(MemoryStorage, make_local_storage, make_s3_storage, examples=20, steps=20)
+
+
+def test_no_factory_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="no storage factory"):
+        check_storage_against_reference()
