@@ -66,6 +66,8 @@ SqliteStorage = load_example("custom_storage").SqliteStorage
 
 
 class TestSqliteStorageExample(StorageContract):
+    model_examples = 10  # every write commits to disk
+
     @pytest.fixture
     def make_storage(self, tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Storage]:
         return lambda: SqliteStorage(str(tmp_path_factory.mktemp("sqlite") / "kv.db"))

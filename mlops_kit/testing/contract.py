@@ -6,6 +6,8 @@ callable building an empty storage::
     from mlops_kit.testing import StorageContract
 
     class TestMyStorage(StorageContract):
+        model_examples = 25  # random call sequences of test_model_based (the default)
+
         @pytest.fixture
         def make_storage(self):
             return lambda: MyStorage(...)
@@ -25,6 +27,7 @@ from pydantic import BaseModel
 
 from mlops_kit.core.errors import IntegrityError, InvalidNameError, NotFoundError
 from mlops_kit.core.storage import Storage
+from mlops_kit.testing._model import check_storage_against_reference
 
 __all__ = ["StorageContract"]
 
@@ -39,7 +42,16 @@ class _Entry(BaseModel):
 
 
 class StorageContract:
-    """Checks read/write/create/list/delete semantics, atomicity and what is built on them."""
+    """Checks read/write/create/list/delete semantics, atomicity and what is built on them.
+
+    ``test_model_based`` runs ``model_examples`` random sequences of up to
+    ``model_steps`` calls against a plain dict model
+    (:func:`~mlops_kit.testing.check_storage_against_reference`); set these class
+    attributes on a subclass to trade time for thoroughness.
+    """
+
+    model_examples: int = 25
+    model_steps: int = 20
 
     @pytest.fixture
     def make_storage(self) -> Callable[[], Storage]:
@@ -156,6 +168,9 @@ class StorageContract:
         storage.write("k", b"v")
         clone = pickle.loads(pickle.dumps(storage))
         assert clone.read("k") == b"v"
+
+    def test_model_based(self, make_storage: Callable[[], Storage]) -> None:
+        check_storage_against_reference(make_storage, examples=self.model_examples, steps=self.model_steps)
 
     # -- what is built on top -----------------------------------------------------
 

@@ -24,6 +24,8 @@ class TestLocalStorage(StorageContract):
 
 @pytest.mark.s3
 class TestS3Storage(StorageContract):
+    model_examples = 10  # S3 calls cost milliseconds; test_storage_model.py runs S3 beside the others
+
     @pytest.fixture
     def make_storage(self, make_s3_storage: Callable[[], Storage]) -> Callable[[], Storage]:
         return make_s3_storage
