@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from pydantic import BaseModel, ConfigDict
 
-from mlops_kit.core.errors import ConfigError, NotFoundError
+from mlops_kit.core.errors import ConfigError, InvalidNameError, NotFoundError
 from mlops_kit.core.storage import Storage
+from mlops_kit.core.storage.logs import head_key
 
 __all__ = ["check_storage_against_reference"]
 
@@ -69,6 +70,7 @@ class _Reference:
         keys = set(self.data)
         keys.update(f"blobs/sha256/{d[:2]}/{d}" for d in self.blobs)
         keys.update(f"{p}/{seq:012d}.json" for p, log in self.logs.items() for seq in range(1, len(log) + 1))
+        keys.update(head_key(p) for p, log in self.logs.items() if log)  # each log's head
         return sorted(keys)
 
     def read(self, key: str) -> bytes:
@@ -123,7 +125,9 @@ class _Reference:
 
     def read_entry(self, prefix: str, seq: int, model: type[BaseModel]) -> BaseModel:
         log = self.logs.get(prefix, [])
-        if not 1 <= seq <= len(log):
+        if seq < 1:
+            raise InvalidNameError(f"Invalid log sequence number {seq!r}: expected a positive integer.")
+        if seq > len(log):
             raise NotFoundError(f"Log {prefix!r} has no entry {seq} in the reference model.")
         return log[seq - 1]
 
@@ -151,10 +155,10 @@ class StorageMachine(RuleBasedStateMachine):
         self.storages = [make() for make in self.factories]  # fresh and empty per example
 
     def _apply(self, op: str, *args: Any, **kwargs: Any) -> None:
-        try:  # the reference raises NotFoundError only; anything else is a bug of this machine
+        try:  # the reference raises these only; anything else is a bug of this machine
             expected: tuple[Any, ...] = (getattr(self.reference, op)(*args, **kwargs),)
-        except NotFoundError as exc:
-            expected = NotFoundError, exc
+        except (NotFoundError, InvalidNameError) as exc:
+            expected = type(exc), exc
         for storage in self.storages:
             got = _outcome(storage, op, args, kwargs)
             if got[0] != expected[0]:  # the same value, or the same class of error
