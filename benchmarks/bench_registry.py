@@ -2,6 +2,7 @@
 
     python benchmarks/bench_registry.py [--cycles 50] [--mlflow-cycles 20] [--mlflow-default-cycles 3]
                                         [--repeat 3] [--versions 1000] [--skip-mlflow]
+                                        [--signing] [--skip-growth]
 
 The cycle: register a fitted LogisticRegression (20 features), point the alias
 "production" at it, load the model by alias, predict 100 rows. Every cycle registers a
@@ -17,6 +18,11 @@ fresh folder on the local disk:
 
 MLflow is installed by this script into ``.bench/mlflow-venv`` (never into the
 project's dependencies); if that fails, MLflow is skipped with a message.
+
+With ``--signing``, a second part measures the cost of signing: in one process, the
+floor, mlops_kit and mlops_kit on ``FsspecStorage(folder, signing_key=...)`` (every
+record signed and verified) take turns cycle by cycle (the order rotating), so all
+three see the same disk; ``--repeat`` such processes, medians.
 
 The growth part registers ``--versions`` versions of one model, moving the alias to
 each new version (so the events log grows as fast as the versions log), and measures
@@ -40,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / ".bench"
 MLFLOW_VENV = BENCH / "mlflow-venv"
 PHASES = ("register", "alias", "load", "predict")
+SIGNING_KEY = "bench-signing-key"
 
 
 def make_models(count: int):  # type: ignore[no-untyped-def]
@@ -70,52 +77,84 @@ def summarize(timings: list[dict[str, float]]) -> dict[str, float]:
 # -- workers (each runs in its own process) -------------------------------------------
 
 
-def worker_floor(cycles: int, folder: str) -> dict[str, float]:
+def floor_cycle(model, rows, path: str, fsync: bool = True) -> dict[str, float]:  # type: ignore[no-untyped-def]
     import pickle
 
     import cloudpickle
 
-    models, rows = make_models(cycles + 1)
-    timings = []
-    for i, model in enumerate(models):
-        path = os.path.join(folder, f"model-{i}.pkl")
-        t0 = time.perf_counter()
-        data = cloudpickle.dumps(model)
-        with open(path, "wb") as f:
-            f.write(data)
-            f.flush()
+    t0 = time.perf_counter()
+    data = cloudpickle.dumps(model)
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        if fsync:
             os.fsync(f.fileno())
-        t1 = time.perf_counter()
-        with open(path, "rb") as f:
-            loaded = pickle.loads(f.read())
-        t2 = time.perf_counter()
-        loaded.predict(rows)
-        t3 = time.perf_counter()
-        if i:  # the first cycle warms up imports and caches
-            timings.append({"register": t1 - t0, "alias": 0.0, "load": t2 - t1, "predict": t3 - t2})
-    return summarize(timings)
+    t1 = time.perf_counter()
+    with open(path, "rb") as f:
+        loaded = pickle.loads(f.read())
+    t2 = time.perf_counter()
+    loaded.predict(rows)
+    t3 = time.perf_counter()
+    return {"register": t1 - t0, "alias": 0.0, "load": t2 - t1, "predict": t3 - t2}
 
 
-def worker_mlops_kit(cycles: int, folder: str) -> dict[str, float]:
+def kit_cycle(reg, model, rows) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    mv = reg.register("bench", model)
+    t1 = time.perf_counter()
+    reg.set_alias("bench", "production", mv.version)
+    t2 = time.perf_counter()
+    loaded = reg.load("bench@production")
+    t3 = time.perf_counter()
+    loaded.predict(rows)
+    t4 = time.perf_counter()
+    return {"register": t1 - t0, "alias": t2 - t1, "load": t3 - t2, "predict": t4 - t3}
+
+
+def kit_registry(folder: str, signing: bool, fsync: bool = True):  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(ROOT))
     import mlops_kit as mk
 
+    os.environ.pop("MLOPS_KIT_SIGNING_KEY", None)  # unsigned means unsigned
+    key = SIGNING_KEY if signing else None
+    return mk.Registry(mk.FsspecStorage(folder, signing_key=key, fsync=fsync))
+
+
+def worker_floor(cycles: int, folder: str) -> dict[str, float]:
     models, rows = make_models(cycles + 1)
-    reg = mk.Registry(mk.FsspecStorage(folder))  # fsync on, the default
-    timings = []
+    timings = [floor_cycle(m, rows, os.path.join(folder, f"model-{i}.pkl")) for i, m in enumerate(models)]
+    return summarize(timings[1:])  # the first cycle warms up imports and caches
+
+
+def worker_mlops_kit(cycles: int, folder: str) -> dict[str, float]:
+    models, rows = make_models(cycles + 1)
+    reg = kit_registry(folder, signing=False)
+    return summarize([kit_cycle(reg, m, rows) for m in models][1:])
+
+
+def worker_signing(cycles: int, folder: str, fsync: bool) -> dict[str, dict[str, float]]:
+    """Floor, unsigned and signed cycles alternated in one process, the order rotating.
+
+    The disk's fsync latency drifts by several times within a minute on a shared
+    machine, so separate processes compare different disks; alternating cycle by cycle
+    gives every tool the same disk.
+    """
+    models, rows = make_models(cycles + 1)
+    registries = {}
+    for tool, signing in (("mlops_kit", False), ("mlops_kit-signed", True)):
+        os.makedirs(os.path.join(folder, tool))
+        registries[tool] = kit_registry(os.path.join(folder, tool), signing, fsync)
+    tools = ["floor", *registries]
+    timings: dict[str, list[dict[str, float]]] = {tool: [] for tool in tools}
     for i, model in enumerate(models):
-        t0 = time.perf_counter()
-        mv = reg.register("bench", model)
-        t1 = time.perf_counter()
-        reg.set_alias("bench", "production", mv.version)
-        t2 = time.perf_counter()
-        loaded = reg.load("bench@production")
-        t3 = time.perf_counter()
-        loaded.predict(rows)
-        t4 = time.perf_counter()
-        if i:
-            timings.append({"register": t1 - t0, "alias": t2 - t1, "load": t3 - t2, "predict": t4 - t3})
-    return summarize(timings)
+        for tool in tools[i % 3 :] + tools[: i % 3]:
+            if tool == "floor":
+                t = floor_cycle(model, rows, os.path.join(folder, f"model-{i}.pkl"), fsync)
+            else:
+                t = kit_cycle(registries[tool], model, rows)
+            if i:
+                timings[tool].append(t)
+    return {tool: summarize(ts) for tool, ts in timings.items()}
 
 
 def worker_mlflow(cycles: int, folder: str, tuned: bool) -> dict[str, float]:
@@ -239,6 +278,25 @@ def run(python: str, tool: str, *args: str) -> dict:  # type: ignore[type-arg]
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def print_signing(runs: list[dict], fsync: bool) -> None:  # type: ignore[type-arg]
+    results = {
+        tool: {k: statistics.median(r[tool][k] for r in runs) for k in (*PHASES, "cycle")} for tool in runs[0]
+    }
+    floor, plain, signed = (results[t]["cycle"] for t in ("floor", "mlops_kit", "mlops_kit-signed"))
+    print(
+        f"\nsigning: floor, unsigned and signed cycles alternated in one process, fsync {'on' if fsync else 'off'};"
+        f" median ms of {len(runs)} runs"
+    )
+    print(f"{'tool':<18}" + "".join(f"{p:>10}" for p in (*PHASES, "cycle")) + f"{'vs floor':>10}")
+    for tool, r in results.items():
+        cells = "".join(f"{r[p] * 1e3:>10.2f}" for p in (*PHASES, "cycle"))
+        print(f"{tool:<18}{cells}{r['cycle'] / floor:>9.2f}x")
+    print(f"mlops_kit / floor: {plain / floor:.2f}x, signed / floor: {signed / floor:.2f}x (target <= 3x)")
+    print(f"signed / unsigned: {signed / plain:.3f}x (target <= 1.10x)")
+    per_run = [r["mlops_kit-signed"]["cycle"] / r["mlops_kit"]["cycle"] for r in runs]
+    print(f"  per run: {', '.join(f'{x:.3f}x' for x in per_run)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -251,6 +309,11 @@ def main() -> None:
         "--repeat", type=int, default=3, help="interleaved runs of floor, mlops_kit, mlflow-tuned"
     )
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--signing", action="store_true", help="also measure the cycle signed vs unsigned")
+    parser.add_argument(
+        "--no-fsync", action="store_true", help="signing part without fsync (floor too): the CPU cost alone"
+    )
+    parser.add_argument("--skip-growth", action="store_true", help="skip the get(name@alias) growth part")
     parser.add_argument("--worker")
     parser.add_argument("--folder")
     args = parser.parse_args()
@@ -261,6 +324,8 @@ def main() -> None:
             result = worker_mlops_kit(args.cycles, args.folder)
         elif args.worker in ("mlflow-default", "mlflow-tuned"):
             result = worker_mlflow(args.cycles, args.folder, tuned=args.worker == "mlflow-tuned")
+        elif args.worker == "signing":
+            result = worker_signing(args.cycles, args.folder, fsync=not args.no_fsync)
         elif args.worker == "growth":
             marks = sorted({n for n in (1, 10, 100, 1000, args.versions) if n <= args.versions})
             result = worker_growth(args.versions, args.folder, marks)
@@ -306,6 +371,14 @@ def main() -> None:
         print(f"MLflow tuned / mlops_kit: {tuned / ours:.1f}x (target >= 25x)")
         print(f"MLflow default / mlops_kit: {results['mlflow-default']['cycle'] / ours:.0f}x")
 
+    if args.signing:
+        extra = ["--no-fsync"] if args.no_fsync else []
+        runs_signing = [
+            run(sys.executable, "signing", "--cycles", str(args.cycles), *extra) for _ in range(args.repeat)
+        ]
+        print_signing(runs_signing, fsync=not args.no_fsync)
+    if args.skip_growth:
+        return
     growth = run(sys.executable, "growth", "--versions", str(args.versions))
     print("\nget('bench@production') and register as versions grow (alias moved at every version), ms")
     print(f"{'versions':>9}{'get warm':>11}{'get cold':>11}{'register':>11}")
