@@ -70,6 +70,9 @@ class FaultyStorage(Storage):
     def _write(self, key: str, data: bytes) -> None:
         self._op("_write", key, data)
 
+    def _write_hint(self, key: str, data: bytes) -> None:
+        self._op("_write_hint", key, data)
+
     def _create(self, key: str, data: bytes) -> bool:
         return self._op("_create", key, data)
 

@@ -42,8 +42,8 @@ class Storage(abc.ABC):
     """Bytes under ``/``-separated keys; the one contract every backend honours.
 
     Subclasses implement ``_read``, ``_write``, ``_create``, ``_list`` and
-    ``_delete``. They may also implement the optional hooks ``_exists``, ``_open``,
-    ``_write_file``, ``_read_file`` and ``_staging_dir`` for speed; each has a correct
+    ``_delete``. They may also implement the optional hooks ``_exists``, ``_write_hint``,
+    ``_open``, ``_write_file``, ``_read_file`` and ``_staging_dir`` for speed; each has a correct
     default built on the required ones. Everything else (blobs, records, logs) is built
     on the public methods and is never re-implemented by a backend.
 
@@ -106,6 +106,10 @@ class Storage(abc.ABC):
             return False
         return True
 
+    def _write_hint(self, key: str, data: bytes) -> None:
+        """Store a small, self-verifying value; may be in place and unflushed (default ``_write``)."""
+        self._write(key, data)
+
     def _open(self, key: str) -> BinaryIO:
         """A readable, seekable binary file of the bytes under ``key``, as they were when opened.
 
@@ -152,6 +156,18 @@ class Storage(abc.ABC):
         key = check_key(key)
         forget(self, key)
         self._call(self._write, key, _as_bytes(data))
+
+    def write_hint(self, key: str, data: bytes) -> None:
+        """Store a small value that every reader verifies, as cheaply as the backend can.
+
+        A backend may overwrite the value in place and skip flushing it to the device,
+        so a reader may see it torn (half old, half new) or, after a power loss, an
+        older value: only for values a reader can check and retry, such as the heads
+        of logs. The default is :meth:`write`.
+        """
+        key = check_key(key)
+        forget(self, key)
+        self._call(self._write_hint, key, _as_bytes(data))
 
     def create(self, key: str, data: bytes) -> bool:
         """Store ``data`` under ``key`` only if the key is absent.

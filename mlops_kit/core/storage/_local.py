@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import itertools
 import os
 import shutil
 import sys
-import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -34,6 +35,8 @@ from mlops_kit.core.storage._temporaries import (
 
 __all__ = ["LocalDriver"]
 
+_STAGE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_COUNTER = itertools.count()
 _NO_HARDLINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 
 
@@ -54,14 +57,33 @@ class LocalDriver:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise NotFoundError(f"No such key {key!r} in {self.root}.") from None
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes, *, sync: bool = True) -> None:
         path = self.path(key)
-        tmp = self._stage(path, data)
+        tmp = self._stage(path, data, sync=sync)
         try:
             os.replace(tmp, path)
         except BaseException:
             _unlink(tmp)
             raise
+
+    def write_hint(self, key: str, data: bytes) -> None:
+        """Overwrite a value of the same size in place (one ``pwrite``, no flush); else :meth:`write`.
+
+        A reader may see the value torn while it is overwritten: only for values that
+        readers verify and re-read (log heads).
+        """
+        try:
+            fd = os.open(self.path(key), os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+        except (FileNotFoundError, NotADirectoryError):
+            self.write(key, data, sync=False)
+            return
+        try:
+            if os.fstat(fd).st_size == len(data):
+                os.pwrite(fd, data, 0)
+                return
+        finally:
+            os.close(fd)
+        self.write(key, data, sync=False)
 
     def create(self, key: str, data: bytes) -> bool:
         path = self.path(key)
@@ -124,15 +146,22 @@ class LocalDriver:
     def staging_dir(self) -> str:
         return os.path.join(self.root, STAGING_DIR)
 
-    def _stage(self, path: str, data: bytes) -> str:
+    def _stage(self, path: str, data: bytes, *, sync: bool = True) -> str:
         folder = os.path.dirname(path)
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=KEY_PREFIX)
+        # A unique name without mkstemp's retries and chmod: one open() in the common case.
+        tmp = os.path.join(folder, f"{KEY_PREFIX}{os.getpid()}-{threading.get_ident()}-{next(_COUNTER)}")
         try:
-            os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the key from other users
+            fd = os.open(tmp, _STAGE_FLAGS, 0o644)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, _STAGE_FLAGS, 0o644)
+        except FileExistsError:  # left by a killed process whose pid was reused
+            tmp = f"{tmp}-{os.urandom(6).hex()}"
+            fd = os.open(tmp, _STAGE_FLAGS, 0o644)
+        try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-                if self.fsync:
+                if self.fsync and sync:
                     f.flush()
                     os.fsync(f.fileno())
         except BaseException:

@@ -123,6 +123,12 @@ class FsspecStorage(Storage):
     def _write(self, key: str, data: bytes) -> None:
         self._driver.write(key, data)
 
+    def _write_hint(self, key: str, data: bytes) -> None:
+        if isinstance(self._driver, LocalDriver):
+            self._driver.write_hint(key, data)
+        else:
+            self._driver.write(key, data)
+
     def _create(self, key: str, data: bytes) -> bool:
         return self._driver.create(key, data)
 

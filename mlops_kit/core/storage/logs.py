@@ -16,6 +16,7 @@ See ``docs/storage.md`` for what this does and does not detect.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
@@ -62,6 +63,8 @@ _WIDTH = 12
 _MAX_ATTEMPTS = 100_000
 _PROBES = 16  # failed appends in a row before listing the log to jump ahead
 HEAD = "head.json"
+_HEAD_SIZE = 512  # bytes: every head of a log has this size (JSON, padded with spaces)
+_HEAD_READS = 3
 
 
 class LogEntry(NamedTuple, Generic[M]):
@@ -245,11 +248,24 @@ def check_end(storage: Storage, prefix: str, last: int, digest_of: Callable[[int
         storage.pins.raise_to(prefix, last)
 
 
+def _encode_head(storage: Storage, prefix: str, head: LogHead) -> bytes:
+    # Padded to one size, so that the next head can overwrite it in place (write_hint).
+    raw = records.encode(storage, head_key(prefix), head)
+    return raw + b" " * (_HEAD_SIZE - len(raw)) if len(raw) < _HEAD_SIZE else raw
+
+
 def _read_head(storage: Storage, prefix: str) -> LogHead | None:
-    try:
-        return storage.get_record(head_key(prefix), LogHead)
-    except NotFoundError:
-        return None
+    for attempt in range(_HEAD_READS):
+        try:
+            return storage.get_record(head_key(prefix), LogHead)
+        except NotFoundError:
+            return None
+        except IntegrityError:
+            # Heads are overwritten in place: a read racing a write can see a torn value.
+            if attempt == _HEAD_READS - 1:
+                raise
+            time.sleep(0.001 * (attempt + 1))
+    return None  # pragma: no cover - the loop returns or raises
 
 
 def last_seq(storage: Storage, prefix: str) -> int:
@@ -302,7 +318,7 @@ def try_append(storage: Storage, prefix: str, seq: int, record: BaseModel, prev:
     cache.put(key, type(record), record, digest)
     cache.saw(prefix, seq)
     try:
-        storage.put_record(head_key(prefix), LogHead(seq=seq, digest=digest))
+        storage.write_hint(head_key(prefix), _encode_head(storage, prefix, LogHead(seq=seq, digest=digest)))
         if signed and storage.pins is not None:
             storage.pins.raise_to(prefix, seq)
     except MlopsKitError as exc:  # the entry is in; a lagging head is allowed
@@ -320,8 +336,7 @@ def _ensure_head(storage: Storage, prefix: str, tail: int, digest: str | None) -
     if prefix in cache.heads_checked:
         return
     head = LogHead(seq=tail, digest=digest)
-    key = head_key(prefix)
-    storage.create(key, records.encode(storage, key, head))  # never lowers an existing head
+    storage.create(head_key(prefix), _encode_head(storage, prefix, head))  # never lowers an existing head
     cache.heads_checked.add(prefix)
 
 
