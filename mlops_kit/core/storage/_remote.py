@@ -32,7 +32,10 @@ class RemoteDriver:
 
     def read(self, key: str) -> bytes:
         try:
-            return bytes(self.fs.cat_file(self.path(key)))
+            # On S3 one GET (s3fs would first ask for the size, and a miss would cost a
+            # HEAD and a LIST); records are small, large values go through open().
+            extra = {"max_concurrency": 1} if self._conditional_put else {}
+            return bytes(self.fs.cat_file(self.path(key), **extra))
         except (FileNotFoundError, IsADirectoryError):
             raise NotFoundError(f"No such key {key!r} in {self.root}.") from None
 

@@ -186,7 +186,14 @@ def read_log(storage: Storage, prefix: str, model: type[M], *, after: int = 0) -
     signed = storage.signing_key is not None
     prev = digest_of(storage, prefix, after) if signed and after > 0 else None
     digests: dict[int, str] = {}
+    cache = cache_of(storage)
     for seq in range(after + 1, last + 1):
+        key = entry_key(prefix, seq)
+        cached, known = cache.get(key, model), cache.digests.get(key)
+        if cached is not None and known is not None:  # read, verified and parsed before
+            prev = digests[seq] = known
+            entries.append(LogEntry(seq, cached))
+            continue
         entry = load_entry(storage, prefix, seq)
         if entry is None:  # deleted between the listing and now
             raise IntegrityError(f"Entry {seq} of log {prefix!r} in {storage.url} is missing.")
