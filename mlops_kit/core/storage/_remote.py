@@ -80,6 +80,13 @@ class RemoteDriver:
 
     def exists(self, key: str) -> bool:
         path = self.path(key)
+        if self._conditional_put:  # one HEAD (isfile would also LIST on a miss)
+            bucket, name, _ = self.fs.split_path(path)
+            try:
+                self.fs.call_s3("head_object", Bucket=bucket, Key=name)
+            except FileNotFoundError:
+                return False
+            return True
         self.fs.invalidate_cache(path)
         try:
             return bool(self.fs.isfile(path))
