@@ -2,11 +2,11 @@
 
 A one-row ``predict`` of a scikit-learn model spends nearly all its time checking
 its input, not computing, so sixteen one-row requests cost about as much as one
-sixteen-row request. Requests that arrive while the model is busy wait on the
-event loop; the next model call takes all of them that go to the same version,
-method and column types, and each request gets its own rows of the output. A
-lone request runs at once: nothing waits for a batch to fill, so batching adds no
-latency at low load and grows with the load.
+sixteen-row request. The model runs in a worker thread, so the event loop keeps
+reading requests while it is busy; those wait in a queue, and the next model call
+takes all of them that go to the same version, method and column types, and each
+request gets its own rows of the output. A lone request runs at once: nothing waits
+for a batch to fill, so batching adds no latency at low load and grows with the load.
 
 Each request is still routed, checked, counted and logged on its own (see
 :class:`~mlops_kit.deploy._live.Live`); only the model call is shared. If the model
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Batcher"]
 
 _Waiting = tuple["Call", "asyncio.Future[Outcome]"]
+_Result = tuple["asyncio.Future[Outcome]", "Outcome | None", "BaseException | None"]
 
 
 @dataclass
@@ -43,7 +44,7 @@ class _Queue:
     """The calls waiting on one event loop."""
 
     waiting: list[_Waiting] = field(default_factory=list)
-    scheduled: bool = False
+    drain: asyncio.Task[None] | None = None  # the task running model calls for this loop
 
 
 class Batcher:
@@ -83,24 +84,33 @@ class Batcher:
             queue = self._queues[loop] = _Queue()
         future: asyncio.Future[Outcome] = loop.create_future()
         queue.waiting.append((call, future))
-        if not queue.scheduled:
-            # Runs after the callbacks already due on the loop: the other requests read
-            # in the same turn of the loop reach this queue first and join the batch.
-            queue.scheduled = True
-            loop.call_soon(self._drain, queue)
+        if queue.drain is None:
+            queue.drain = loop.create_task(self._drain(queue))
         return await future
 
-    def _drain(self, queue: _Queue) -> None:
-        waiting, queue.waiting, queue.scheduled = queue.waiting, [], False
-        for batch in self._batches(waiting):
-            try:
-                self._run(batch)
-            except BaseException as exc:  # a bug: fail these requests, never leave one hanging
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
+    async def _drain(self, queue: _Queue) -> None:
+        """Run model calls until nothing waits; requests that arrive meanwhile join the next one."""
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            await asyncio.sleep(0)  # the requests read in this turn of the loop join the first call
+            while queue.waiting:
+                waiting, queue.waiting = queue.waiting, []
+                for batch in self._batches(waiting):
+                    try:
+                        results = await run_in_threadpool(self._run, batch)
+                    except BaseException as exc:  # a bug: fail these requests, never leave one hanging
+                        results = [(future, None, exc) for _, future in batch]
+                        if not isinstance(exc, Exception):
+                            _settle(results)
+                            raise
+                    _settle(results)
+        finally:
+            queue.drain = None
+            leftover, queue.waiting = queue.waiting, []
+            for _, future in leftover:  # only if this task was cancelled: nothing may hang
+                if not future.done():
+                    future.cancel()
 
     def _batches(self, waiting: list[_Waiting]) -> list[list[_Waiting]]:
         """Groups of calls one model call can answer, in arrival order, each within ``max_rows``.
@@ -128,7 +138,8 @@ class Batcher:
             sizes[key] = sizes.get(key, 0) + call.rows
         return [batch for batches in groups.values() for batch in batches]
 
-    def _run(self, batch: list[_Waiting]) -> None:
+    def _run(self, batch: list[_Waiting]) -> list[_Result]:
+        """One model call for ``batch`` (in a worker thread): each request's outcome or error."""
         live = self.live
         parts: list[Any] | None = None
         if len(batch) > 1:
@@ -142,6 +153,7 @@ class Batcher:
                 parts = _slices(output, [call.rows for call in calls])
             self.batches += 1
             self.calls += len(batch)
+        results: list[_Result] = []
         for index, (call, future) in enumerate(batch):
             try:
                 if parts is not None:
@@ -150,13 +162,21 @@ class Batcher:
                     output = live.predict(call)
                     self.batches += 1
                     self.calls += 1
-                outcome = live.finish(call, output)
+                results.append((future, live.finish(call, output), None))
             except Exception as exc:
-                if not future.done():
-                    future.set_exception(exc)
-            else:
-                if not future.done():  # the caller may have gone (cancelled)
-                    future.set_result(outcome)
+                results.append((future, None, exc))
+        return results
+
+
+def _settle(results: list[_Result]) -> None:
+    """Hand each waiting request its outcome, on the event loop (futures are not thread-safe)."""
+    for future, outcome, exc in results:
+        if future.done():  # the caller has gone (cancelled)
+            continue
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(outcome)  # type: ignore[arg-type]
 
 
 def _joined(calls: list[Call]) -> pd.DataFrame:

@@ -67,11 +67,12 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
     live = endpoint.live  # attach now: load the models before the first request
     batcher = Batcher(live, max_batch_rows)
 
-    def reply(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    def reply(content: Any, status: int = 200, version: str | None = None) -> Response:
+        headers = {VERSION_HEADER: version or primary_label(live)}
         return Response(to_json(content), status_code=status, media_type="application/json", headers=headers)
 
-    def error(message: str, status: int) -> Response:
-        return reply({"error": message}, status)
+    def error(message: str, status: int, version: str | None = None) -> Response:
+        return reply({"error": message}, status, version)
 
     async def body_of(request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -142,7 +143,7 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
             try:
                 content, version = await handler(request)
                 status = 200
-                return reply(content, headers={"x-model-version": version})
+                return reply(content, version=version)
             except BadRequest as exc:
                 status = exc.status
                 return error(str(exc), status)
@@ -160,7 +161,7 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
                 return error(message, status)
             except ModelFailed as exc:
                 version = exc.label
-                return error(str(exc), 500)
+                return error(str(exc), 500, version)
             except Exception as exc:
                 _log.exception("Endpoint %r: internal error while serving a request", endpoint.name)
                 return error(f"Internal error ({type(exc).__name__}); see the server log.", 500)
@@ -195,7 +196,7 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
 
     async def metadata(request: Request) -> Response:
         try:
-            served, _ = served_for(request.path_params["name"], request.path_params.get("version"))
+            served, label = served_for(request.path_params["name"], request.path_params.get("version"))
         except BadRequest as exc:
             return error(str(exc), exc.status)
         except NotFoundError:
@@ -210,17 +211,18 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
                 "platform": f"mlops-kit/{served.mv.flavor}",
                 "inputs": inputs,
                 "outputs": outputs,
-            }
+            },
+            version=label,
         )
 
     async def model_ready(request: Request) -> Response:
         try:
-            served_for(request.path_params["name"], request.path_params.get("version"))
+            _, label = served_for(request.path_params["name"], request.path_params.get("version"))
         except BadRequest as exc:
             return error(str(exc), exc.status)
         except NotFoundError:
             return error(f"Endpoint {endpoint.name!r} serves no model right now.", 503)
-        return reply({"name": request.path_params["name"], "ready": True})
+        return reply({"name": request.path_params["name"], "ready": True}, version=label)
 
     async def server(request: Request) -> Response:
         return reply({"name": "mlops-kit", "version": __version__, "extensions": []})
@@ -245,7 +247,7 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
 
     async def prometheus(request: Request) -> Response:
         text, content_type = metrics.render()
-        return Response(text, media_type=content_type)
+        return Response(text, media_type=content_type, headers={VERSION_HEADER: primary_label(live)})
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -281,15 +283,31 @@ def _tensors(schema: Any) -> list[dict[str, Any]]:
     return [{"name": n, "datatype": OIP_DATATYPES[c.dtype], "shape": [-1]} for n, c in schema.columns.items()]
 
 
+VERSION_HEADER = "x-model-version"
+
+
+def primary_label(live: Any) -> str:
+    """The version that answers by default (``none`` while nothing is deployed): the header of
+    every response that no particular version answered."""
+    primary = live.snapshot.primary
+    return "none" if primary is None else str(primary.label)
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     from starlette.responses import JSONResponse
 
-    return JSONResponse({"error": f"No route {request.method} {request.url.path}."}, status_code=404)
+    return JSONResponse(
+        {"error": f"No route {request.method} {request.url.path}."},
+        status_code=404,
+        headers={VERSION_HEADER: primary_label(request.app.state.endpoint.live)},
+    )
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
     from starlette.responses import JSONResponse
 
     return JSONResponse(
-        {"error": f"Method {request.method} is not allowed on {request.url.path}."}, status_code=405
+        {"error": f"Method {request.method} is not allowed on {request.url.path}."},
+        status_code=405,
+        headers={VERSION_HEADER: primary_label(request.app.state.endpoint.live)},
     )
