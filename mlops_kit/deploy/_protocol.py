@@ -18,6 +18,10 @@ __all__ = ["BadRequest", "oip_outputs", "parse_invocations", "parse_oip", "to_js
 
 _OIP_INT = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
 _OIP_FLOAT = {"FP16", "FP32", "FP64"}
+_INT_RANGES = {
+    **{f"INT{bits}": (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) for bits in (8, 16, 32, 64)},
+    **{f"UINT{bits}": (0, 2**bits - 1) for bits in (8, 16, 32, 64)},
+}
 OIP_DATATYPES = {
     "int": "INT64",
     "float": "FP64",
@@ -223,6 +227,14 @@ def _check_datatype(name: str, datatype: str, values: list[Any]) -> None:
     if not ok:
         bad = next(v for v in values if v is not None and not _fits(datatype, v))
         raise BadRequest(f"Input {name!r}: datatype {datatype} but 'data' holds {bad!r}.")
+    if datatype in _OIP_INT:
+        low, high = _INT_RANGES[datatype]
+        outside = next((v for v in values if v is not None and not low <= v <= high), None)
+        if outside is not None:
+            raise BadRequest(
+                f"Input {name!r}: {outside!r} is out of range for {datatype} ({low} to {high}); "
+                "send a wider datatype such as INT64."
+            )
 
 
 def _fits(datatype: str, value: Any) -> bool:
@@ -287,9 +299,16 @@ def oip_outputs(output: Any) -> list[dict[str, Any]]:
     return [_tensor_out("prediction", array)]
 
 
+_OUT_DATATYPES = {  # numpy's dtype codes (without byte order) to the protocol's datatypes
+    "b1": "BOOL",
+    **{f"i{n}": f"INT{8 * n}" for n in (1, 2, 4, 8)},
+    **{f"u{n}": f"UINT{8 * n}" for n in (1, 2, 4, 8)},
+    **{f"f{n}": f"FP{8 * n}" for n in (2, 4, 8)},
+}
+
+
 def _tensor_out(name: str, array: np.ndarray) -> dict[str, Any]:
-    kind = array.dtype.kind
-    datatype = {"b": "BOOL", "i": "INT64", "u": "UINT64", "f": "FP64"}.get(kind, "BYTES")
+    datatype = _OUT_DATATYPES.get(array.dtype.str.lstrip("<>=|"), "BYTES")
     flat = _array_list(array.ravel())
     if datatype == "BYTES":
         flat = [v if v is None or isinstance(v, str | bool | int | float) else str(v) for v in flat]
