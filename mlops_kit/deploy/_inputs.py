@@ -191,6 +191,8 @@ class InputChecker:
     def _column(self, name: str, series: pd.Series) -> tuple[pd.Series, bool]:
         """The column in the expected type, and whether its dtype alone makes it acceptable."""
         expected = self._expected[name]
+        if expected == "int":
+            _within_int64(name, series)
         actual = _kind(series)
         definite = _is_definite(series.dtype)  # the dtype, not the values, says what it holds
         try:
@@ -258,6 +260,23 @@ def _first_line(exc: BaseException) -> str:
 
 def _is_definite(dtype: Any) -> bool:
     return dtype.kind != "O" or isinstance(dtype, pd.CategoricalDtype | pd.StringDtype)
+
+
+def _within_int64(name: str, series: pd.Series) -> None:
+    """An int column is int64: refuse values beyond it (uint64, or big ints parsed from JSON)
+    before they reach the model or the prediction log."""
+    kind = series.dtype.kind
+    if kind == "u" and series.dtype == np.uint64:
+        bad = series[series > np.iinfo(np.int64).max]
+    elif kind == "O":
+        bad = series[[isinstance(v, int) and not -(2**63) <= v < 2**63 for v in series.tolist()]]
+    else:
+        return
+    if len(bad):
+        raise SchemaError(
+            f"column {name!r}: expected int (int64, -2**63 to 2**63-1), got values out of that "
+            f"range, e.g. {_examples(bad)}"
+        )
 
 
 def _whole(name: str, series: pd.Series) -> pd.Series:

@@ -108,3 +108,32 @@ def test_every_numpy_dtype_has_its_own_datatype(dtype: str, datatype: str) -> No
     from mlops_kit.deploy._protocol import oip_outputs
 
     assert oip_outputs(np.array([1, 0], dtype=dtype))[0]["datatype"] == datatype
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/v2/models/big/infer",
+            {"inputs": [{"name": "level", "shape": [2], "datatype": "UINT64", "data": [1, 2**64 - 1]}]},
+        ),
+        ("/invocations", {"dataframe_split": {"columns": ["level"], "data": [[1], [2**64 - 1]]}}),
+        ("/invocations", {"dataframe_split": {"columns": ["level"], "data": [[1], [2**70]]}}),
+    ],
+)
+def test_ints_beyond_int64_are_refused_and_cannot_poison_the_log(path: str, body: dict[str, Any]) -> None:
+    reg = mk.Registry(mk.MemoryStorage())
+    reg.register("big", Typed("float32"), input_example=EXAMPLE)
+    ep = mk.LocalDeployer(reg).deploy("big", endpoint="big")
+    with running(ep.asgi_app()) as url:
+        r = httpx.post(f"{url}{path}", json=body, timeout=30)
+        assert r.status_code == 422 and "out of that range" in r.json()["error"], r.text
+        assert httpx.post(f"{url}{path}", json=_small(body), timeout=30).status_code == 200
+    ep.close()  # flushes the prediction log: must not fail on what the bad request sent
+    assert list(ep.predictions()["level"]) == [1, 2]
+
+
+def _small(body: dict[str, Any]) -> dict[str, Any]:
+    if "inputs" in body:
+        return {"inputs": [{**body["inputs"][0], "datatype": "INT64", "data": [1, 2]}]}
+    return {"dataframe_split": {"columns": ["level"], "data": [[1], [2]]}}
