@@ -39,3 +39,23 @@ def test_mypy() -> None:
 def test_layers_point_down() -> None:
     done = run("lint-imports")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+LAYERS_ON_STORAGE = ["blobs.py", "records.py", "logs.py", "logstate.py", "pins.py"]
+
+
+@pytest.mark.parametrize("module", LAYERS_ON_STORAGE)
+def test_layers_on_storage_use_only_its_public_methods(module: str) -> None:
+    """What is built on Storage (as docs/storage.md tells backend authors) calls no private member."""
+    import ast
+
+    tree = ast.parse((ROOT / "mlops_kit" / "core" / "storage" / module).read_text())
+    private = sorted(
+        f"line {node.lineno}: storage.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "storage"
+        and node.attr.startswith("_")
+    )
+    assert private == []

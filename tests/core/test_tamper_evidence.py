@@ -260,3 +260,24 @@ def test_an_edited_schema_version_is_refused_on_every_backend(
     store.write("log/000000000001.json", json.dumps(envelope).encode())
     with pytest.raises(mk.IntegrityError, match="signature"):
         fresh(store).read_log("log", Note)
+
+
+def _legacy_envelope(key: str, data: dict[str, object]) -> bytes:
+    """A record as mlops_kit 0.1 signed it: an HMAC over the key and the data only."""
+    import hashlib
+    import hmac
+
+    canonical = json.dumps([key, data], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    mac = hmac.new(KEY, canonical.encode(), hashlib.sha256).hexdigest()
+    return json.dumps({"data": data, "v": 1, "hmac": mac}).encode()
+
+
+def test_records_signed_by_version_0_1_are_still_verified() -> None:
+    store = mk.MemoryStorage(signing_key=KEY)
+    store.write("notes/a", _legacy_envelope("notes/a", {"n": 7}))
+    assert store.get_record("notes/a", Note).n == 7
+    envelope = json.loads(_legacy_envelope("notes/a", {"n": 7}))
+    envelope["data"]["n"] = 8  # tampered after it was signed
+    store.write("notes/a", json.dumps(envelope).encode())
+    with pytest.raises(mk.IntegrityError, match="invalid signature"):
+        store.get_record("notes/a", Note)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
+from mlops_kit.core.arguments import check_version
 from mlops_kit.core.errors import MlopsKitError, NotFoundError, StorageError
 from mlops_kit.core.names import check_key, check_prefix
 from mlops_kit.core.storage._cache import forget
@@ -411,7 +412,6 @@ class Storage(abc.ABC):
         InvalidNameError
             If ``seq`` is not a positive integer.
         """
-        from mlops_kit.core.arguments import check_version
         from mlops_kit.core.storage import logs
 
         seq = check_version(seq, "log sequence number")

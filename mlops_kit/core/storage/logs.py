@@ -305,8 +305,10 @@ def _from_head(storage: Storage, prefix: str) -> int:
 # -- appending --------------------------------------------------------------------
 
 
-def try_append(storage: Storage, prefix: str, seq: int, record: BaseModel, prev: str | None = None) -> bool:
-    """Create entry ``seq``; ``False`` if it exists. ``prev`` is the digest of entry ``seq - 1``.
+def try_append(
+    storage: Storage, prefix: str, seq: int, record: BaseModel, prev: str | None = None
+) -> str | None:
+    """Create entry ``seq`` and return its digest; ``None`` if it exists. ``prev``: entry ``seq - 1``'s digest.
 
     With a signing key, the entry links to its predecessor (``prev`` is looked up if not
     given) and the head is written after it.
@@ -319,7 +321,7 @@ def try_append(storage: Storage, prefix: str, seq: int, record: BaseModel, prev:
     key = entry_key(prefix, seq)
     raw = records.encode(storage, key, record, prev=prev if signed else None)
     if not storage.create(key, raw):
-        return False
+        return None
     digest = records.digest(raw)
     cache = cache_of(storage)
     cache.put(key, type(record), record, digest)
@@ -334,7 +336,7 @@ def try_append(storage: Storage, prefix: str, seq: int, record: BaseModel, prev:
             MlopsKitWarning,
             stacklevel=3,
         )
-    return True
+    return digest
 
 
 def _ensure_head(storage: Storage, prefix: str, tail: int, digest: str | None) -> None:
@@ -352,7 +354,7 @@ def append(storage: Storage, prefix: str, record: BaseModel | Callable[[int], Ba
     seq = last_seq(storage, prefix) + 1
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         value = record(seq) if callable(record) else record
-        if try_append(storage, prefix, seq, value):
+        if try_append(storage, prefix, seq, value) is not None:
             return seq
         # Lost the race for this number. Entry `seq` exists, so trying `seq + 1` cannot
         # leave a gap and costs one conditional write; listing the log costs O(entries)

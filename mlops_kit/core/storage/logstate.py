@@ -176,13 +176,11 @@ class LogState(Generic[S, M]):
                 if record is None:
                     return None
                 seq = self._tail + 1
-                if logs.try_append(self.storage, self.prefix, seq, record, prev=self._digest):
+                digest = logs.try_append(self.storage, self.prefix, seq, record, prev=self._digest)
+                if digest is not None:
                     break
             self._state = self.fold.apply(self._state, seq, record)
-            self._tail, self._digest = (
-                seq,
-                cache_of(self.storage).digests.get(logs.entry_key(self.prefix, seq)),
-            )
+            self._tail, self._digest = seq, digest
             if self.snapshot_key is not None and seq % self.snapshot_every == 0:
                 self._write_snapshot()
             return seq, record
@@ -199,12 +197,12 @@ class LogState(Generic[S, M]):
             if record is not None:
                 state = self.fold.apply(state, entry.seq, record)
             tail, digest = entry.seq, entry.digest
-        known = {tail: digest}
+        last = digest
         logs.check_end(
             self.storage,
             self.prefix,
             tail,
-            lambda seq: known[seq] if seq in known else logs.digest_of(self.storage, self.prefix, seq),
+            lambda seq: last if seq == tail else logs.digest_of(self.storage, self.prefix, seq),
         )
         # Only once caught up and checked: a failed read leaves nothing half-done.
         self._state, self._tail, self._digest = state, tail, digest

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=BaseModel)
 
-__all__ = ["Envelope", "TornRecordError", "decode", "digest", "encode", "open_envelope"]
+__all__ = ["Envelope", "TornRecordError", "decode", "digest", "encode", "open_envelope", "validate"]
 
 
 class TornRecordError(IntegrityError):
@@ -121,7 +121,7 @@ def _verify(storage: Storage, key: str, body: dict[str, Any], signing_key: bytes
             expected = _mac(signing_key, key, {k: v for k, v in body.items() if k != "sig"})
     else:  # a 0.1 record: the signature covers the key and the data
         mac = body.get("hmac")
-        expected = _legacy_mac(signing_key, key, body["data"]) if isinstance(mac, str) else None
+        expected = _mac(signing_key, key, body["data"]) if isinstance(mac, str) else None
     if mac is None:
         raise IntegrityError(
             f"Record {key!r} in {storage.url} is not signed, but a signing key is set. "
@@ -134,11 +134,7 @@ def _verify(storage: Storage, key: str, body: dict[str, Any], signing_key: bytes
         )
 
 
-def _mac(signing_key: bytes, key: str, body: dict[str, Any]) -> str:
-    canonical = json.dumps([key, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hmac.new(signing_key, canonical.encode(), hashlib.sha256).hexdigest()
-
-
-def _legacy_mac(signing_key: bytes, key: str, data: Any) -> str:
-    canonical = json.dumps([key, data], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _mac(signing_key: bytes, key: str, payload: Any) -> str:
+    """HMAC-SHA256 of ``[key, payload]`` as canonical JSON (payload: the envelope, or a 0.1 record's data)."""
+    canonical = json.dumps([key, payload], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hmac.new(signing_key, canonical.encode(), hashlib.sha256).hexdigest()
