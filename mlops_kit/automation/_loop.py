@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_kit.automation._decision import Decision, DriftSummary, RolloutAction
 from mlops_kit.automation._gate import Gate, GateResult
-from mlops_kit.core.arguments import StorageLike
+from mlops_kit.core.arguments import StorageLike, check_positive_int
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.dtypes import check_frame
 from mlops_kit.core.errors import ConfigError, NotFoundError, PipelineError, SchemaError
@@ -154,10 +154,8 @@ class ContinuousTraining:
             )
         if retrain_on not in ("drift", "decay", "always"):
             raise ConfigError(f"retrain_on must be 'drift', 'decay' or 'always', got {retrain_on!r}.")
-        if not (isinstance(promote_after, int) and promote_after >= 1):
-            raise ConfigError(f"promote_after must be a positive integer, got {promote_after!r}.")
-        if not (isinstance(min_requests, int) and min_requests >= 1):
-            raise ConfigError(f"min_requests must be a positive integer, got {min_requests!r}.")
+        check_positive_int(promote_after, "promote_after")
+        check_positive_int(min_requests, "min_requests")
         if not 0.0 <= max_error_rate < 1.0:
             raise ConfigError(f"max_error_rate must be in [0, 1), got {max_error_rate!r}.")
         if not (math.isfinite(metric_tolerance) and metric_tolerance >= 0):

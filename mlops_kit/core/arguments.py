@@ -60,6 +60,7 @@ __all__ = [
     "check_metric",
     "check_metrics",
     "check_params",
+    "check_positive_int",
     "check_storage",
     "check_tags",
     "check_version",
@@ -227,6 +228,25 @@ def check_description(description: object) -> str:
     if not isinstance(description, str):
         raise ConfigError(f"description= must be a string, got {_show(description)}.")
     return description
+
+
+def check_positive_int(value: object, argument: str, *, hint: str = "") -> int:
+    """``value`` if it is an int of at least 1 (not a bool), else :class:`ConfigError`
+    naming ``argument`` (and ``hint``, which says what a value means).
+
+    Examples
+    --------
+    >>> check_positive_int(4, "workers")
+    4
+    >>> check_positive_int(0, "workers", hint="1 runs in the calling process")
+    Traceback (most recent call last):
+    ...
+    mlops_kit.core.errors.ConfigError: workers= must be a positive integer (1 runs in the calling process), got int (0).
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        detail = f" ({hint})" if hint else ""
+        raise ConfigError(f"{argument}= must be a positive integer{detail}, got {_show(value)}.")
+    return value
 
 
 def check_version(version: object, kind: str = "version") -> int:

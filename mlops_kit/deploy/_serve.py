@@ -8,6 +8,7 @@ import os
 import pickle
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.arguments import check_positive_int
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.core.storage import MemoryStorage, MissingExtraError
 
@@ -66,8 +67,7 @@ def serve(
         import uvicorn
     except ImportError as exc:
         raise MissingExtraError("Serving over HTTP needs uvicorn: pip install 'mlops-kit[serve]'") from exc
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers= must be a positive integer, got {workers!r}.")
+    check_positive_int(workers, "workers")
     # Access lines are logged at INFO: above that level, skip making them for every request.
     level = log_level if isinstance(log_level, int) else logging.getLevelName(str(log_level).upper())
     access_log = not isinstance(level, int) or level <= logging.INFO

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from mlops_kit.core.errors import ConfigError
+from mlops_kit.core.arguments import check_positive_int
 from mlops_kit.pipeline._cache import run_here
 from mlops_kit.pipeline._state import RunState
 from mlops_kit.pipeline._task import Outcome, StepMeta, StepTask
@@ -143,8 +143,4 @@ def schedule(
 
 
 def check_workers(max_workers: int | None) -> int | None:
-    if max_workers is not None and (
-        isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
-    ):
-        raise ConfigError(f"max_workers must be a positive integer or None, got {max_workers!r}.")
-    return max_workers
+    return None if max_workers is None else check_positive_int(max_workers, "max_workers", hint="or None")

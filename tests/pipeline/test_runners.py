@@ -198,7 +198,7 @@ def test_process_runner_recovers_from_a_dead_worker(process_runner: mk.ProcessRu
 
 
 def test_runner_options_are_checked() -> None:
-    with pytest.raises(mk.ConfigError, match="max_workers must be a positive integer"):
+    with pytest.raises(mk.ConfigError, match="max_workers= must be a positive integer"):
         mk.ThreadRunner(max_workers=0)
     with pytest.raises(mk.ConfigError, match="mp_context must be one of"):
         mk.ProcessRunner(mp_context="teleport")

@@ -1,0 +1,173 @@
+"""What every HTTP handler of one endpoint shares: the live models, the batcher, the
+metrics, the body limit, and the helpers that turn answers and errors into responses."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.deploy._protocol import BadRequest, to_json
+from mlops_kit.deploy._served import METHODS, ModelFailed
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from mlops_kit.deploy._batching import Batcher
+    from mlops_kit.deploy._endpoint import Endpoint
+    from mlops_kit.deploy._live import Live
+    from mlops_kit.deploy._metrics import Metrics
+    from mlops_kit.deploy._served import Served
+
+__all__ = ["VERSION_HEADER", "Server", "guarded", "primary_label"]
+
+_log = logging.getLogger("mlops_kit.deploy")
+_INLINE_ROWS = 1_000  # bigger requests predict in a worker thread, off the event loop
+VERSION_HEADER = "x-model-version"
+
+Handler = Callable[["Request"], Awaitable[tuple[Any, str]]]
+
+
+def primary_label(live: Live) -> str:
+    """The version that answers by default (``none`` while nothing is deployed): the header of
+    every response that no particular version answered."""
+    primary = live.snapshot.primary
+    return "none" if primary is None else str(primary.label)
+
+
+class Server:
+    """The state of one endpoint's app, kept in ``app.state.server``."""
+
+    def __init__(
+        self, endpoint: Endpoint, metrics: Metrics, batcher: Batcher, *, max_body_bytes: int
+    ) -> None:
+        self.endpoint = endpoint
+        self.live = endpoint.live
+        self.metrics = metrics
+        self.batcher = batcher
+        self.max_body_bytes = max_body_bytes
+
+    @staticmethod
+    def of(request: Request) -> Server:
+        server: Server = request.app.state.server
+        return server
+
+    def reply(self, content: Any, status: int = 200, version: str | None = None) -> Response:
+        from starlette.responses import Response
+
+        headers = {VERSION_HEADER: version or primary_label(self.live)}
+        return Response(to_json(content), status_code=status, media_type="application/json", headers=headers)
+
+    def error(self, message: str, status: int, version: str | None = None) -> Response:
+        return self.reply({"error": message}, status, version)
+
+    def unavailable(self) -> Response:
+        return self.error(f"Endpoint {self.endpoint.name!r} serves no model right now.", 503)
+
+    async def body_of(self, request: Request) -> bytes:
+        """The request body, refused with 413 past the limit before it is all read."""
+        limit = self.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and not declared.isdigit():
+            raise BadRequest(f"Invalid Content-Length {declared!r}.")
+        if declared is not None and int(declared) > limit:
+            raise BadRequest(f"The request body is larger than the limit of {limit} bytes.", status=413)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BadRequest(f"The request body is larger than the limit of {limit} bytes.", status=413)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def served_for(self, name: str, version: str | None) -> tuple[Served, str | None]:
+        """The live model a ``/v2/models/{name}[/versions/{version}]`` path names, and its label
+        (``None`` for the endpoint's default routing)."""
+        snap = self.live.snapshot
+        if snap.primary is None:
+            raise NotFoundError("nothing deployed")
+        names = {self.endpoint.name, *(s.mv.name for s in snap.live.values())}
+        if name not in names:
+            raise BadRequest(f"Unknown model {name!r}; this server serves {sorted(names)}.", status=404)
+        if version is None:
+            return snap.primary, None
+        for label, served in snap.live.items():
+            if version in (label, str(served.mv.version)):
+                return served, label
+        live_versions = sorted(str(s.mv.version) for s in snap.live.values())
+        raise BadRequest(
+            f"Version {version!r} of {name!r} is not live; live versions: {live_versions}.", status=404
+        )
+
+    @staticmethod
+    def method_of(params: dict[str, Any]) -> str:
+        method = params.get("method", "predict")
+        if method not in METHODS:
+            raise BadRequest(f"Unknown method {method!r}; expected one of {list(METHODS)}.")
+        return str(method)
+
+    async def run(self, columns: Any, method: str, version: str | None, request_id: str | None) -> Any:
+        """Answer one request: small ones inline or through the batcher, big ones in a thread."""
+        from starlette.concurrency import run_in_threadpool
+
+        from mlops_kit.deploy._calls import Outcome
+
+        live = self.live
+        raw = columns if isinstance(columns, dict) else None
+        rows = len(next(iter(columns.values()), [])) if raw is not None else len(columns)
+        if rows == 0:
+            raise BadRequest("The request has no rows.", status=422)
+        if rows <= _INLINE_ROWS:
+            call = live.begin(columns, method, version=version, request_id=request_id, raw=raw)
+            if isinstance(call, Outcome):  # a keyed canary split its rows: already answered
+                return call
+            if self.batcher.max_rows > 1 and rows <= self.batcher.max_rows:
+                return await self.batcher.run(call)
+            return live.finish(call, live.predict(call))
+        return await run_in_threadpool(
+            live.infer, columns, method, version=version, request_id=request_id, raw=raw
+        )
+
+    def error_for(self, exc: Exception) -> tuple[Response, int, str]:
+        """The response for an exception raised while answering, its status and the version
+        it is counted under."""
+        if isinstance(exc, BadRequest):
+            return self.error(str(exc), exc.status), exc.status, ""
+        if isinstance(exc, SchemaError):
+            return self.error(str(exc), 422), 422, ""
+        if isinstance(exc, ConfigError):
+            return self.error(str(exc), 400), 400, ""
+        if isinstance(exc, NotFoundError):
+            if self.live.snapshot.primary is None:
+                return self.unavailable(), 503, ""
+            return self.error(str(exc), 404), 404, ""
+        if isinstance(exc, ModelFailed):
+            return self.error(str(exc), 500, exc.label), 500, exc.label
+        _log.error("Endpoint %r: internal error while serving a request", self.endpoint.name, exc_info=exc)
+        return self.error(f"Internal error ({type(exc).__name__}); see the server log.", 500), 500, ""
+
+
+def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Count, time and translate errors for an inference route."""
+
+    async def route(request: Request) -> Response:
+        server = Server.of(request)
+        start = time.perf_counter()
+        server.metrics.started()
+        version, status = "", 500
+        try:
+            content, version = await handler(request)
+            status = 200
+            return server.reply(content, version=version)
+        except Exception as exc:
+            response, status, version = server.error_for(exc)
+            return response
+        finally:
+            server.metrics.finished(version, status, time.perf_counter() - start)
+
+    route.__name__ = handler.__name__
+    route.__doc__ = handler.__doc__
+    return route
