@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from mlops_kit.monitor._evaluate import Pending, adjust, decide
+from mlops_kit.monitor._multivariate import MultivariateDrift
 from mlops_kit.monitor._performance import Performance
 from mlops_kit.monitor._report import DriftReport
 
@@ -22,6 +23,7 @@ class Batch(NamedTuple):
     performance: Performance | None
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+    multivariate: tuple[MultivariateDrift, ...] = ()
 
 
 def assemble(
@@ -65,6 +67,7 @@ def assemble(
                 ("prediction drift", prediction in columns and columns[prediction].drifted),
                 ("target drift", target in columns and columns[target].drifted),
                 ("performance decay", perf is not None and bool(perf.decayed)),
+                ("multivariate drift", any(d.drifted for d in batch.multivariate)),
             )
             if hit
         ]
@@ -82,6 +85,7 @@ def assemble(
                 drifted=bool(reasons),
                 reasons=tuple(reasons),
                 performance=perf,
+                multivariate=batch.multivariate,
             )
         )
     return reports

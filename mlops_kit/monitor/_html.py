@@ -140,6 +140,8 @@ def _report_body(report: DriftReport, heading: str) -> str:
     ]
     if report.performance is not None:
         parts.append(_performance(report))
+    if report.multivariate:
+        parts.append(_multivariate(report))
     parts.append("<h2>Columns</h2>")
     parts.append(_columns_table(report))
     if report.ignored_columns:
@@ -170,6 +172,21 @@ def _performance(report: DriftReport) -> str:
         f"tolerance {perf.tolerance:g})</h2>"
         '<table><thead><tr><th class="t">metric</th><th>reference</th><th>current</th><th>change</th>'
         f"<th>status</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
+    )
+
+
+def _multivariate(report: DriftReport) -> str:
+    rows = [
+        f"<tr{' class=hit' if d.drifted else ''}><td>{escape(d.method)}</td><td>{_num(d.baseline, '.4f')}</td>"
+        f"<td>{_num(d.statistic, '.4f')}</td><td>{_num(d.p_value)}</td>"
+        f"<td>{_num(d.effect_size, '.3f')} (min {d.min_effect:g})</td>"
+        f"<td>{_badge(d.drifted) if not d.note else escape(d.note)}</td></tr>"
+        for d in report.multivariate
+    ]
+    return (
+        "<h2>Multivariate drift</h2>"
+        '<table><thead><tr><th class="t">detector</th><th>no drift</th><th>current</th><th>p-value</th>'
+        f"<th>effect</th><th>status</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 

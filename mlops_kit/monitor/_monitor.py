@@ -16,6 +16,7 @@ from mlops_kit.monitor._assemble import Batch, assemble
 from mlops_kit.monitor._columns import Role
 from mlops_kit.monitor._evaluate import Pending, evaluate
 from mlops_kit.monitor._methods import DriftMethod
+from mlops_kit.monitor._multivariate import MultivariateDrift, check_multivariate, multivariate_drift
 from mlops_kit.monitor._pair import ColumnPair
 from mlops_kit.monitor._performance import Performance
 from mlops_kit.monitor._report import DriftReport
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Monitor"]
 
 _PREFIX = "monitors"
+_JOINT_ROWS = 5_000  # rows of each side the multivariate detectors see
 _KINDS = {"int": "number", "float": "number", "string": "text", "category": "text"}
 
 
@@ -75,6 +77,13 @@ class Monitor:
     unseen_threshold : float, default 0.01
         A column drifts when categories never seen in the reference hold this share of
         its current values.
+    multivariate : bool, str or list of str, default False
+        Also look for drift in how the columns relate, which no per-column test sees:
+        ``"domain_classifier"`` (a classifier told to separate reference from current
+        rows; cross-validated AUC, Mann-Whitney p-value), ``"pca_reconstruction"`` (PCA
+        reconstruction error, z-test against the reference's own), or ``True`` for both.
+        Needs raw reference rows (a DataFrame or DatasetVersion); each side is sampled to
+        at most 5,000 rows. Results are in ``report.multivariate``.
     clock : Clock, optional
         Time source for report timestamps.
 
@@ -113,6 +122,7 @@ class Monitor:
         task: str | None = None,
         tolerance: float = 0.05,
         unseen_threshold: float = 0.01,
+        multivariate: bool | str | Sequence[str] = False,
         clock: Clock | None = None,
     ) -> None:
         self.name = None if name is None else check_name(name, "monitor name")
@@ -141,6 +151,13 @@ class Monitor:
             raise ConfigError(
                 f"Methods {sorted(set(needs_raw.values()))} (columns {list(needs_raw)}) need raw "
                 "reference values, but the reference is a Profile. Pass a DataFrame or DatasetVersion."
+            )
+        self.multivariate = multivariate
+        self._multivariate = check_multivariate(multivariate)
+        if self._multivariate and not self._reference.has_raw:
+            raise ConfigError(
+                "multivariate= needs raw reference rows, but the reference is a Profile. "
+                "Pass a DataFrame or DatasetVersion."
             )
         self.task = _performance.check_task(task)
         if target is not None:
@@ -182,7 +199,8 @@ class Monitor:
         """
         data = Current(current)
         pending, n_rows, perf = self._evaluate(data, self.columns)
-        (report,) = self._decide([Batch(pending, n_rows, perf)], data.columns)
+        joint = self._joint(data, self.columns)
+        (report,) = self._decide([Batch(pending, n_rows, perf, multivariate=joint)], data.columns)
         self._publish([report])
         return report
 
@@ -208,8 +226,9 @@ class Monitor:
         features = [c for c in self.columns if c != time_column]
         batches = []
         for start, end, part in split_windows(data.data, time_column, freq):
-            pending, n_rows, perf = self._evaluate(Current(part), features)
-            batches.append(Batch(pending, n_rows, perf, start, end))
+            window = Current(part)
+            pending, n_rows, perf = self._evaluate(window, features)
+            batches.append(Batch(pending, n_rows, perf, start, end, self._joint(window, features)))
         reports = self._decide(batches, data.columns)
         self._publish(reports)
         return WindowedReport(reports=tuple(reports), time_column=time_column, freq=freq)
@@ -232,6 +251,16 @@ class Monitor:
         pending = [self._pending(name, role, data, profile) for name, role in roles.items()]
         perf = self._performance(data) if self.target in roles and self.prediction else None
         return pending, profile.n_rows, perf
+
+    def _joint(self, data: Current, features: Sequence[str]) -> tuple[MultivariateDrift, ...]:
+        """The multivariate detectors' verdicts on the feature columns (none unless asked for)."""
+        if not self._multivariate:
+            return ()
+        names = [c for c in features if self._roles.get(c) == "feature"]
+        reference = self._reference.frame(list(self._roles))
+        return multivariate_drift(
+            reference, data.sample(names, _JOINT_ROWS), names, methods=self._multivariate
+        )
 
     def _check_types(self, profile: Profile, columns: Mapping[str, Role]) -> None:
         bad = []
@@ -324,6 +353,7 @@ class Monitor:
             task=self.task,
             tolerance=self.tolerance,
             unseen_threshold=self.unseen_threshold,
+            multivariate=self.multivariate,
             clock=self.clock,
         )
         other._callbacks = list(self._callbacks)

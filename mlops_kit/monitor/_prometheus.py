@@ -67,8 +67,30 @@ class _DriftCollector:
         metric = GaugeMetricFamily(
             "mlops_kit_model_metric", "Model performance metric.", labels=["monitor", "metric", "sample"]
         )
+        joint_labels = ["monitor", "method"]
+        joint = GaugeMetricFamily(
+            "mlops_kit_drift_multivariate_statistic",
+            "Multivariate drift statistic (domain classifier AUC, or PCA reconstruction error).",
+            labels=joint_labels,
+        )
+        joint_p = GaugeMetricFamily(
+            "mlops_kit_drift_multivariate_p_value",
+            "P-value of a multivariate drift test.",
+            labels=joint_labels,
+        )
+        joint_drifted = GaugeMetricFamily(
+            "mlops_kit_drift_multivariate_drifted",
+            "1 if a multivariate detector flags drift.",
+            labels=joint_labels,
+        )
         for report in self._reports():
             name = report.monitor or "default"
+            for found in report.multivariate:
+                if found.statistic is not None:
+                    joint.add_metric([name, found.method], found.statistic)
+                if found.p_value is not None:
+                    joint_p.add_metric([name, found.method], found.p_value)
+                joint_drifted.add_metric([name, found.method], float(found.drifted))
             for col in report.columns.values():
                 labels = [name, col.column, col.role, col.method]
                 if col.statistic is not None:
@@ -95,3 +117,4 @@ class _DriftCollector:
                     for key, value in values.items():
                         metric.add_metric([name, key, sample], value)
         yield from (statistic, p_value, effect, drifted, nulls, share, detected, checked, metric)
+        yield from (joint, joint_p, joint_drifted)

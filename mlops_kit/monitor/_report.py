@@ -11,6 +11,7 @@ from pydantic import ConfigDict, ValidationError
 from mlops_kit.core.errors import SchemaError
 from mlops_kit.core.record import FrozenMap, Record
 from mlops_kit.monitor._columns import ColumnDrift
+from mlops_kit.monitor._multivariate import MultivariateDrift
 from mlops_kit.monitor._performance import Performance
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class DriftReport(Record):
         Model quality when the current data carried the target.
     ignored_columns : tuple of str
         Current columns that are not monitored (ids, timestamps, ...).
+    multivariate : tuple of MultivariateDrift
+        The multivariate detectors' verdicts (``Monitor(multivariate=...)``), else empty.
 
     Examples
     --------
@@ -76,6 +79,7 @@ class DriftReport(Record):
     reasons: tuple[str, ...] = ()
     ignored_columns: tuple[str, ...] = ()
     performance: Performance | None = None
+    multivariate: tuple[MultivariateDrift, ...] = ()
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -120,6 +124,13 @@ class DriftReport(Record):
             )
             state = {True: "DECAYED", False: "ok", None: "not compared"}[perf.decayed]
             lines.append(f"  performance ({perf.task}, {perf.n_labelled:,} labelled rows): {shown}: {state}")
+        for joint in self.multivariate:
+            state = "DRIFTED" if joint.drifted else (joint.note or "ok")
+            p_value = "n/a" if joint.p_value is None else f"{joint.p_value:.3g}"
+            lines.append(
+                f"  multivariate {joint.method}: {_num(joint.statistic)} (no drift {_num(joint.baseline)}, "
+                f"p={p_value}, effect {_num(joint.effect_size)} >= {joint.min_effect:g}?): {state}"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -157,6 +157,19 @@ class Current:
         frame = self.data[list(columns)]
         return frame.compute() if self.dask else frame
 
+    def sample(self, columns: Sequence[str], rows: int, seed: int = 0) -> pd.DataFrame:
+        """At most about ``rows`` rows of ``columns`` (all of them if there are fewer), seeded.
+
+        A Dask frame is sampled on the workers, so only the sample reaches the client.
+        """
+        frame = self.data[list(columns)]
+        if not self.dask:
+            return frame if len(frame) <= rows else frame.sample(n=rows, random_state=seed)
+        total = int(frame.shape[0].compute())
+        if total > rows:
+            frame = frame.sample(frac=rows / total, random_state=seed)
+        return frame.compute()
+
 
 def _dask_profile(ddf: Any) -> Profile:
     """``Profile.of`` per partition, merged pairwise in a tree, on the active Dask scheduler."""

@@ -76,6 +76,26 @@ def reports_frame(reports: Sequence[DriftReport], seqs: Sequence[int] | None = N
         for i, r in zip(seqs, reports)
         for c in r.columns.values()
     ]
+    # The multivariate detectors as rows of their own: column = the detector, role "joint".
+    rows += [
+        {
+            "seq": i,
+            "created_at": r.created_at,
+            "window_start": r.window_start,
+            "window_end": r.window_end,
+            "column": d.method,
+            "role": "joint",
+            "method": d.method,
+            "statistic": d.statistic,
+            "p_value": d.p_value,
+            "effect_size": d.effect_size,
+            "drifted": d.drifted,
+            "drift_share": r.drift_share,
+            "dataset_drifted": r.drifted,
+        }
+        for i, r in zip(seqs, reports)
+        for d in r.multivariate
+    ]
     columns = [
         "seq", "created_at", "window_start", "window_end", "column", "role", "method",
         "statistic", "p_value", "effect_size", "drifted", "drift_share", "dataset_drifted",

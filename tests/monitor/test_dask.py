@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import dask.dataframe as dd
 import distributed
 import numpy as np
+import pandas as pd
 import pytest
 
 import mlops_kit as mk
@@ -62,3 +63,18 @@ def test_methods_that_need_raw_values_compute_that_column(client, make_customers
     got = mon.check(dd.from_pandas(cur, npartitions=3)).columns["age"].statistic
     assert got == pytest.approx(mon.check(cur).columns["age"].statistic)
     assert np.isfinite(got)
+
+
+def test_multivariate_drift_gives_the_same_verdict_on_dask(client):
+    rng = np.random.default_rng(0)
+
+    def frame(rho: float, n: int) -> pd.DataFrame:
+        xy = rng.multivariate_normal([0.0, 0.0], [[1.0, rho], [rho, 1.0]], n)
+        return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]})
+
+    mon = mk.Monitor(frame(0.9, 3000), multivariate=True)
+    for current in (frame(0.9, 8000), frame(-0.9, 8000)):
+        plain = mon.check(current)
+        on_dask = mon.check(dd.from_pandas(current, npartitions=4))
+        assert [d.drifted for d in on_dask.multivariate] == [d.drifted for d in plain.multivariate]
+        assert on_dask.drifted == plain.drifted
