@@ -1,7 +1,9 @@
-"""Serving: mlops_kit endpoints vs calling the model directly, and vs ``mlflow models serve``.
+"""Serving: mlops_kit endpoints vs calling the model directly, vs ``mlflow models serve``
+and vs MLServer with its scikit-learn runtime.
 
     python benchmarks/bench_serving.py [--requests 5000] [--concurrency 16,1] [--starts 3]
-                                       [--model pipeline|linear|both] [--skip-mlflow]
+                                       [--model pipeline|linear|both] [--rows 1,1000]
+                                       [--big-concurrency 4] [--skip-mlflow] [--skip-mlserver]
 
 Side by side, on the same models (scikit-learn, trained on the same 5,000 synthetic
 rows with the same seed in each environment): **pipeline** (scaling + one-hot
@@ -16,11 +18,17 @@ encoding + logistic regression) and **linear** (scaling + logistic regression).
    ``.bench/venv-mlflow``, never into the project) and a *floor*: a stdlib HTTP
    server that only unpickles the same model and predicts one row before it
    answers, which is the least any Python server of this model must do.
-3. HTTP: throughput and p50/p99 latency of 1-row ``dataframe_split`` requests at
-   each ``--concurrency``, one server process with one worker each, sent by
-   ``tests/deploy/_load_client.py`` (HTTP/1.1 keep-alive over asyncio) in its own
-   process; with the CPU seconds per request the server and the client used (on a
-   2-core machine they compete for the same cores).
+3. HTTP: throughput and p50/p99 latency of 1-row requests at each ``--concurrency``
+   and of 1,000-row requests at ``--big-concurrency`` (what batch clients send), one
+   server process with one worker each, sent by ``tests/deploy/_load_client.py``
+   (HTTP/1.1 keep-alive over asyncio) in its own process; with the CPU seconds per
+   request the server and the client used (on a 2-core machine they compete for the
+   same cores). Each server gets the body of its own protocol: MLflow's
+   ``dataframe_split`` on ``/invocations`` (mlops-kit and MLflow), and the Open
+   Inference Protocol with MLServer's pandas codec (one tensor per column,
+   ``content_type: pd``) on ``/v2/models/churn/infer`` (mlops-kit and MLServer).
+   MLServer runs with its defaults (``parallel_workers=1``: one inference process
+   beside the HTTP one), installed by this script into ``.bench/venv-mlserver``.
 
 Our package is byte-compiled first (``compileall``), as pip does for an installed
 package such as MLflow: an editable install under ``PYTHONDONTWRITEBYTECODE`` would
@@ -47,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / ".bench"
 CLIENT = ROOT / "tests" / "deploy" / "_load_client.py"
 MLFLOW_VENV = BENCH / "venv-mlflow"
+MLSERVER_VENV = BENCH / "venv-mlserver"
 
 # Runs in whichever environment trains the model (ours, or MLflow's venv).
 TRAIN = """
@@ -134,6 +143,20 @@ def prepare_mlflow(folder: Path, kind: str) -> None:
     mlflow.sklearn.save_model(model, str(folder), input_example=X.head(5))
 
 
+def prepare_mlserver(folder: Path, kind: str) -> None:
+    import joblib  # only in .bench/venv-mlserver (scikit-learn's dependency)
+
+    model, _ = _ns()["train"](kind)  # type: ignore[operator]
+    folder.mkdir(parents=True)
+    joblib.dump(model, folder / "model.joblib")
+    settings = {
+        "name": "churn",
+        "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": "./model.joblib"},
+    }
+    (folder / "model-settings.json").write_text(json.dumps(settings))
+
+
 FLOOR = """
 import pickle, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -215,18 +238,42 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], started: float, timeout
         time.sleep(0.02)
 
 
-def _body(kind: str) -> str:
+def _rows(kind: str, rows: int) -> tuple[list[str], list[list[object]]]:
     columns = ["age", "spend"] if kind == "linear" else ["age", "spend", "plan"]
-    row = [30, 50.0, "pro"][: len(columns)]
-    return json.dumps({"dataframe_split": {"columns": columns, "data": [row]}})
+    plans = ["basic", "plus", "pro"]
+    data = [[18 + i % 60, round(5.0 + (i * 7.3) % 120, 2), plans[i % 3]][: len(columns)] for i in range(rows)]
+    return columns, data
 
 
-def _load(port: int, requests: int, concurrency: int, kind: str, server: int) -> dict[str, float]:
+def _body(kind: str, rows: int = 1, protocol: str = "mlflow") -> str:
+    columns, data = _rows(kind, rows)
+    if protocol == "mlflow":
+        return json.dumps({"dataframe_split": {"columns": columns, "data": data}})
+    types = {"age": "INT64", "spend": "FP64", "plan": "BYTES"}
+    inputs = [
+        {"name": c, "datatype": types[c], "shape": [rows], "data": [row[i] for row in data]}
+        for i, c in enumerate(columns)
+    ]
+    return json.dumps({"parameters": {"content_type": "pd"}, "inputs": inputs})
+
+
+_PATHS = {"mlflow": "/invocations", "oip": "/v2/models/churn/infer"}
+
+
+def _load(
+    port: int,
+    requests: int,
+    concurrency: int,
+    kind: str,
+    server: int,
+    rows: int = 1,
+    protocol: str = "mlflow",
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "records.json"
-        url, body = f"http://127.0.0.1:{port}", _body(kind)
-        for n in (200, requests):  # warm-up, then the measured run
-            cmd = [sys.executable, str(CLIENT), url, str(n), str(concurrency), str(out), "/invocations", body]
+        url, body, path = f"http://127.0.0.1:{port}", _body(kind, rows, protocol), _PATHS[protocol]
+        for n in (min(200, requests), requests):  # warm-up, then the measured run
+            cmd = [sys.executable, str(CLIENT), url, str(n), str(concurrency), str(out), path, body]
             server_cpu, client_cpu = _cpu_of_group(server), _children_cpu()
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         server_cpu, client_cpu = _cpu_of_group(server) - server_cpu, _children_cpu() - client_cpu
@@ -266,29 +313,51 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=60)
 
 
+Cell = tuple[str, int, int]  # protocol, rows per request, concurrency
+
+
 def _serve(
-    server: Server, args: argparse.Namespace, kind: str, concurrency: list[int]
-) -> dict[int, dict[str, float]]:
-    """Start the server once more and measure each concurrency on it."""
+    server: Server, args: argparse.Namespace, kind: str, cells: list[Cell]
+) -> dict[Cell, dict[str, float]]:
+    """Start the server once more and measure each cell of its protocols on it."""
     port = _free_port()
-    proc, _ = _start(server.command(port), server.health, port, server.env)
+    proc, _ = _start(server.command(port), server.health, port, server.environment(port))
     try:
-        return {c: _load(port, args.requests, c, kind, proc.pid) for c in concurrency}
+        return {
+            (protocol, rows, c): _load(
+                port, args.requests if rows == 1 else args.big_requests, c, kind, proc.pid, rows, protocol
+            )
+            for protocol, rows, c in cells
+            if protocol in server.protocols
+        }
     finally:
         _stop(proc)
 
 
 @dataclass
 class Server:
-    """How to start one server: ``{port}`` in ``argv`` is replaced by a free port."""
+    """How to start one server: ``{port}`` in ``argv`` and ``env`` is replaced by a free port,
+    ``{port2}`` and ``{port3}`` by the next ones (MLServer's gRPC and metrics ports)."""
 
     name: str
     argv: list[str]
     health: str
     env: dict[str, str]
+    protocols: tuple[str, ...] = ("mlflow",)
 
     def command(self, port: int) -> list[str]:
-        return [a.replace("{port}", str(port)) for a in self.argv]
+        return [self._fill(a, port) for a in self.argv]
+
+    def environment(self, port: int) -> dict[str, str]:
+        return {k: self._fill(v, port) for k, v in self.env.items()}
+
+    @staticmethod
+    def _fill(text: str, port: int) -> str:
+        return (
+            text.replace("{port}", str(port))
+            .replace("{port2}", str(port + 1))
+            .replace("{port3}", str(port + 2))
+        )
 
 
 def _ready_times(servers: list[Server], starts: int) -> dict[str, list[float]]:
@@ -297,7 +366,7 @@ def _ready_times(servers: list[Server], starts: int) -> dict[str, list[float]]:
     for _ in range(starts):
         for server in servers:
             port = _free_port()
-            proc, ready = _start(server.command(port), server.health, port, server.env)
+            proc, ready = _start(server.command(port), server.health, port, server.environment(port))
             _stop(proc)
             times[server.name].append(ready)
     return times
@@ -320,6 +389,54 @@ def ensure_mlflow() -> Path | None:
     return python
 
 
+def ensure_mlserver() -> Path | None:
+    python = MLSERVER_VENV / "bin" / "python"
+    if not (MLSERVER_VENV / ".installed").exists():
+        print("installing MLServer into .bench/venv-mlserver (once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(MLSERVER_VENV)], check=True)
+        done = subprocess.run(
+            [str(MLSERVER_VENV / "bin" / "pip"), "install", "-q", "mlserver", "mlserver-sklearn"]
+        )
+        if done.returncode != 0:
+            print("MLServer could not be installed: skipped")
+            return None
+        (MLSERVER_VENV / ".installed").write_text("ok")
+    if subprocess.run([str(python), "-c", "import mlserver_sklearn"], capture_output=True).returncode != 0:
+        print("MLServer is not importable in .bench/venv-mlserver: skipped")
+        return None
+    return python
+
+
+def _print_cell(
+    loads: dict[str, dict[Cell, dict[str, float]]], kind: str, cell: Cell, args: argparse.Namespace
+) -> None:
+    protocol, rows, c = cell
+    shown = {name: by_cell[cell] for name, by_cell in loads.items() if cell in by_cell}
+    if not shown:
+        return
+    body = (
+        "dataframe_split on /invocations" if protocol == "mlflow" else "OIP (pandas codec) on /v2/.../infer"
+    )
+    requests = args.requests if rows == 1 else args.big_requests
+    print(f"\nHTTP, model {kind!r}, {rows}-row {body}, concurrency {c}, {requests} requests, one worker:")
+    print(
+        f"  {'server':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7} "
+        f"{'server CPU/req':>15} {'client CPU/req':>15}"
+    )
+    for name, m in shown.items():
+        print(
+            f"  {name:<22} {m['rps']:>8.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} {m['failed']:>7.0f} "
+            f"{m['server_cpu_ms']:>12.2f} ms {m['client_cpu_ms']:>12.2f} ms"
+        )
+    ours = shown.get("mlops-kit serve")
+    for name, m in shown.items():
+        if ours is not None and name != "mlops-kit serve":
+            print(
+                f"  ratios (mlops-kit / {name}): throughput {ours['rps'] / m['rps']:.2f}x, "
+                f"p50 {ours['p50_ms'] / m['p50_ms']:.2f}x, p99 {ours['p99_ms'] / m['p99_ms']:.2f}x"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -329,17 +446,22 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=3, help="starts per server for the ready time")
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--skip-mlserver", action="store_true")
+    parser.add_argument("--rows", default="1,1000", help="rows per request, comma-separated")
+    parser.add_argument("--big-concurrency", default="4", help="concurrency of the requests of many rows")
+    parser.add_argument("--big-requests", type=int, default=600, help="requests per cell of many rows")
     parser.add_argument("--model", choices=["pipeline", "linear", "both"], default="both")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker in ("inproc", "prepare-ours", "prepare-mlflow", "prepare-floor"):
+    if args.worker in ("inproc", "prepare-ours", "prepare-mlflow", "prepare-mlserver", "prepare-floor"):
         if args.worker == "inproc":
             print(json.dumps(worker_inproc(args.repeat, args.model)))
             return
         prepare = {
             "prepare-ours": prepare_ours,
             "prepare-mlflow": prepare_mlflow,
+            "prepare-mlserver": prepare_mlserver,
             "prepare-floor": prepare_floor,
         }
         prepare[args.worker](Path(args.folder), args.model)
@@ -349,6 +471,14 @@ def main() -> None:
     me = [sys.executable, str(Path(__file__).resolve())]
     kinds = ["pipeline", "linear"] if args.model == "both" else [args.model]
     concurrency = [int(c) for c in args.concurrency.split(",")]
+    rows_list = [int(r) for r in args.rows.split(",")]
+    big = [int(c) for c in args.big_concurrency.split(",")]
+    cells: list[Cell] = [
+        (protocol, rows, c)
+        for rows in rows_list
+        for protocol in ("mlflow", "oip")
+        for c in (concurrency if rows == 1 else big)
+    ]
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "mlops_kit")], check=True)
     print(f"in-process predict (median of {args.repeat}, interleaved):")
@@ -366,6 +496,7 @@ def main() -> None:
     BENCH.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     python = None if args.skip_mlflow else ensure_mlflow()
+    mlserver = None if args.skip_mlserver else ensure_mlserver()
     for kind in kinds:
         with tempfile.TemporaryDirectory(dir=BENCH) as tmp:
             folder = Path(tmp) / "store"
@@ -380,6 +511,7 @@ def main() -> None:
                     [*cli, "--storage", str(folder), "--port", "{port}"],
                     "/v2/health/ready",
                     env,
+                    ("mlflow", "oip"),
                 )
             ]
             if python is not None:
@@ -391,6 +523,20 @@ def main() -> None:
                 menv = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
                 menv["PATH"] = f"{python.parent}{os.pathsep}{menv.get('PATH', '')}"  # it runs `uvicorn`
                 servers.append(Server("mlflow models serve", cmd, "/ping", menv))
+            if mlserver is not None:
+                model_dir = Path(tmp) / "mlserver-model"
+                theirs = [str(mlserver), str(Path(__file__).resolve()), "--worker", "prepare-mlserver"]
+                _run_json([*theirs, "--folder", str(model_dir), "--model", kind])
+                senv = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+                senv["PATH"] = f"{mlserver.parent}{os.pathsep}{senv.get('PATH', '')}"
+                senv |= {
+                    "MLSERVER_HTTP_PORT": "{port}",
+                    "MLSERVER_GRPC_PORT": "{port2}",
+                    "MLSERVER_METRICS_PORT": "{port3}",
+                    "MLSERVER_HOST": "127.0.0.1",
+                }
+                cmd = [str(mlserver.parent / "mlserver"), "start", str(model_dir)]
+                servers.append(Server("mlserver", cmd, "/v2/models/churn/ready", senv, ("oip",)))
             floor = [
                 sys.executable,
                 f"{tmp}/floor/floor.py",
@@ -400,39 +546,20 @@ def main() -> None:
             ready = _ready_times(
                 [*servers, Server("floor (unpickle+predict)", [*floor, "{port}"], "/", env)], args.starts
             )
-            loads = {s.name: _serve(s, args, kind, concurrency) for s in servers}
+            loads = {s.name: _serve(s, args, kind, cells) for s in servers}
         print(f"\nstart to ready, model {kind!r}, median of {args.starts} (all starts):")
         for name, times in ready.items():
             print(
                 f"  {name:<26} {statistics.median(times):6.2f} s   ({', '.join(f'{t:.2f}' for t in times)})"
             )
-        for c in concurrency:
-            print(
-                f"\nHTTP, model {kind!r}, 1-row dataframe_split requests, concurrency {c}, "
-                f"{args.requests} requests, one worker:"
-            )
-            print(
-                f"  {'server':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7} "
-                f"{'server CPU/req':>15} {'client CPU/req':>15}"
-            )
-            for name, by_c in loads.items():
-                m = by_c[c]
-                print(
-                    f"  {name:<22} {m['rps']:>8.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} {m['failed']:>7.0f} "
-                    f"{m['server_cpu_ms']:>12.2f} ms {m['client_cpu_ms']:>12.2f} ms"
-                )
-            print(
-                f"  (the bare model alone, one call per request, cannot exceed {1e6 / bare_1[kind]:.0f} req/s)"
-            )
-            if len(loads) == 2:
-                a, b = (by_c[c] for by_c in loads.values())
-                print(
-                    f"  ratios (mlops-kit / mlflow): throughput {a['rps'] / b['rps']:.2f}x, "
-                    f"p50 {a['p50_ms'] / b['p50_ms']:.2f}x, p99 {a['p99_ms'] / b['p99_ms']:.2f}x"
-                )
-        if len(servers) == 2:
-            ours_ready, theirs_ready = (statistics.median(ready[s.name]) for s in servers)
-            print(f"  ready: mlops-kit / mlflow {ours_ready / theirs_ready:.2f}x")
+        for cell in cells:
+            _print_cell(loads, kind, cell, args)
+        print(
+            f"  (the bare model alone, one call per 1-row request, cannot exceed {1e6 / bare_1[kind]:.0f} req/s)"
+        )
+        floor_ready = statistics.median(ready["floor (unpickle+predict)"])
+        for name, times in ready.items():
+            print(f"  ready: {name} - floor = {statistics.median(times) - floor_ready:+.2f} s")
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
