@@ -1,5 +1,5 @@
 """``serve``: run an endpoint's ASGI app with uvicorn, in one process or several, and its
-gRPC service beside it (in each process, on the same event loop as the HTTP server)."""
+gRPC service beside it (in each process, sharing the HTTP app's state)."""
 
 from __future__ import annotations
 

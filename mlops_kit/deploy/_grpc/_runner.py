@@ -173,20 +173,25 @@ class GrpcServer:
 
 
 def with_grpc(app: Any, host: str, port: int, *, reuse_port: bool = False) -> Any:
-    """``app`` (an :meth:`Endpoint.asgi_app`) with a gRPC server sharing its state, started and
-    stopped by its lifespan on the HTTP server's event loop. Stopped before the app's own
-    shutdown, so the log flush at the end includes the last gRPC calls."""
+    """``app`` (an :meth:`Endpoint.asgi_app`) with a gRPC server sharing its state, started after
+    the app's startup and stopped before its shutdown (so the log flush at the end includes
+    the last gRPC calls).
+
+    The gRPC server runs on an asyncio event loop of its own in a thread, not on the HTTP
+    server's: grpcio answers about twice as many calls per CPU second on the standard
+    loop as on uvloop (uvicorn's choice when installed).
+    """
     grpc_server = GrpcServer(app.state.server, host=host, port=port, reuse_port=reuse_port)
     inner = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(scope_app: Any) -> AsyncIterator[Any]:
         async with inner(scope_app) as state:
-            await grpc_server.astart()
+            await asyncio.to_thread(grpc_server.start)
             try:
                 yield state
             finally:
-                await grpc_server.astop()
+                await asyncio.to_thread(grpc_server.stop)
 
     app.router.lifespan_context = lifespan
     app.state.grpc = grpc_server
