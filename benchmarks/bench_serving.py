@@ -4,6 +4,7 @@ and vs MLServer with its scikit-learn runtime.
     python benchmarks/bench_serving.py [--requests 5000] [--concurrency 16,1] [--starts 3]
                                        [--model pipeline|linear|both] [--rows 1,1000]
                                        [--big-concurrency 4] [--skip-mlflow] [--skip-mlserver]
+                                       [--grpc [--rounds 3]]
 
 Side by side, on the same models (scikit-learn, trained on the same 5,000 synthetic
 rows with the same seed in each environment): **pipeline** (scaling + one-hot
@@ -30,6 +31,12 @@ encoding + logistic regression) and **linear** (scaling + logistic regression).
    MLServer runs with its defaults (``parallel_workers=1``: one inference process
    beside the HTTP one), installed by this script into ``.bench/venv-mlserver``.
 
+With ``--grpc``, only this: one ``mlops-kit serve --grpc-port`` process, and on it, in
+turns (``--rounds``), 1-row requests over REST (MLflow's ``dataframe_split`` and the
+Open Inference Protocol's JSON ``infer``) and over gRPC (``ModelInfer`` with raw input
+contents, from ``benchmarks/_grpc_load_client.py`` on one channel), at each
+``--concurrency``; the best round of each is reported.
+
 Our package is byte-compiled first (``compileall``), as pip does for an installed
 package such as MLflow: an editable install under ``PYTHONDONTWRITEBYTECODE`` would
 otherwise compile every module at each start.
@@ -54,6 +61,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / ".bench"
 CLIENT = ROOT / "tests" / "deploy" / "_load_client.py"
+GRPC_CLIENT = ROOT / "benchmarks" / "_grpc_load_client.py"
 MLFLOW_VENV = BENCH / "venv-mlflow"
 MLSERVER_VENV = BENCH / "venv-mlserver"
 
@@ -269,28 +277,9 @@ def _load(
     rows: int = 1,
     protocol: str = "mlflow",
 ) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "records.json"
-        url, body, path = f"http://127.0.0.1:{port}", _body(kind, rows, protocol), _PATHS[protocol]
-        for n in (min(200, requests), requests):  # warm-up, then the measured run
-            cmd = [sys.executable, str(CLIENT), url, str(n), str(concurrency), str(out), path, body]
-            server_cpu, client_cpu = _cpu_of_group(server), _children_cpu()
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        server_cpu, client_cpu = _cpu_of_group(server) - server_cpu, _children_cpu() - client_cpu
-        records = json.loads(out.read_text())
-    ok = [r for r in records if r[2] == 200]
-    if not ok:
-        raise RuntimeError(f"every request failed: {records[:3]}")
-    latencies = sorted((r[1] - r[0]) * 1000 for r in ok)
-    wall = max(r[1] for r in records) - min(r[0] for r in records)
-    return {
-        "rps": len(ok) / wall,
-        "p50_ms": latencies[len(latencies) // 2],
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
-        "failed": len(records) - len(ok),
-        "server_cpu_ms": server_cpu / requests * 1000,
-        "client_cpu_ms": client_cpu / requests * 1000,
-    }
+    url, body, path = f"http://127.0.0.1:{port}", _body(kind, rows, protocol), _PATHS[protocol]
+    command = [sys.executable, str(CLIENT), url, "{n}", str(concurrency), "{out}", path, body]
+    return _measure(command, requests, server)
 
 
 def _start(
@@ -394,9 +383,9 @@ def ensure_mlserver() -> Path | None:
     if not (MLSERVER_VENV / ".installed").exists():
         print("installing MLServer into .bench/venv-mlserver (once) ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(MLSERVER_VENV)], check=True)
-        done = subprocess.run(
-            [str(MLSERVER_VENV / "bin" / "pip"), "install", "-q", "mlserver", "mlserver-sklearn"]
-        )
+        # MLServer 1.7 calls asyncio.get_event_loop() outside a loop, which uvloop 0.22+ refuses.
+        packages = ["mlserver", "mlserver-sklearn", "uvloop<0.22"]
+        done = subprocess.run([str(MLSERVER_VENV / "bin" / "pip"), "install", "-q", *packages])
         if done.returncode != 0:
             print("MLServer could not be installed: skipped")
             return None
@@ -437,6 +426,123 @@ def _print_cell(
             )
 
 
+def _measure(command: list[str], requests: int, server: int) -> dict[str, float]:
+    """Run a load client (``{n}`` and ``{out}`` in ``command``): a warm-up, then ``requests``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "records.json"
+        for n in (min(200, requests), requests):  # warm-up, then the measured run
+            cmd = [a.replace("{n}", str(n)).replace("{out}", str(out)) for a in command]
+            server_cpu, client_cpu = _cpu_of_group(server), _children_cpu()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        server_cpu, client_cpu = _cpu_of_group(server) - server_cpu, _children_cpu() - client_cpu
+        records = json.loads(out.read_text())
+    ok = [r for r in records if r[2] == 200]
+    if not ok:
+        raise RuntimeError(f"every request failed: {records[:3]}")
+    latencies = sorted((r[1] - r[0]) * 1000 for r in ok)
+    wall = max(r[1] for r in records) - min(r[0] for r in records)
+    return {
+        "rps": len(ok) / wall,
+        "p50_ms": latencies[len(latencies) // 2],
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
+        "failed": len(records) - len(ok),
+        "server_cpu_ms": server_cpu / requests * 1000,
+        "client_cpu_ms": client_cpu / requests * 1000,
+    }
+
+
+def grpc_mode(args: argparse.Namespace, me: list[str], kinds: list[str], concurrency: list[int]) -> None:
+    """REST and gRPC side by side on one server process (see the module docstring)."""
+    BENCH.mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for kind in kinds:
+        columns = ["age", "spend"] if kind == "linear" else ["age", "spend", "plan"]
+        values = {"age": ("INT64", 30), "spend": ("FP64", 50.0), "plan": ("BYTES", "pro")}
+        oip = json.dumps(
+            {
+                "inputs": [
+                    {"name": c, "shape": [1], "datatype": values[c][0], "data": [values[c][1]]}
+                    for c in columns
+                ]
+            }
+        )
+        with tempfile.TemporaryDirectory(dir=BENCH) as tmp:
+            folder = Path(tmp) / "store"
+            _run_json([*me, "--worker", "prepare-ours", "--folder", str(folder), "--model", kind], env=env)
+            port, grpc_port = _free_port(), _free_port()
+            cli = [
+                sys.executable,
+                "-m",
+                "mlops_kit.cli",
+                "serve",
+                "churn@production",
+                "--storage",
+                str(folder),
+            ]
+            cli += ["--port", str(port), "--grpc-port", str(grpc_port)]
+            proc, _ = _start(cli, "/v2/health/ready", port, env)
+            url = f"http://127.0.0.1:{port}"
+            try:
+                for c in concurrency:
+                    clients = {
+                        "REST dataframe_split": [
+                            sys.executable,
+                            str(CLIENT),
+                            url,
+                            "{n}",
+                            str(c),
+                            "{out}",
+                            "/invocations",
+                            _body(kind),
+                        ],
+                        "REST OIP JSON infer": [
+                            sys.executable,
+                            str(CLIENT),
+                            url,
+                            "{n}",
+                            str(c),
+                            "{out}",
+                            "/v2/models/churn/infer",
+                            oip,
+                        ],
+                        "gRPC ModelInfer (raw)": [
+                            sys.executable,
+                            str(GRPC_CLIENT),
+                            f"127.0.0.1:{grpc_port}",
+                            "{n}",
+                            str(c),
+                            "{out}",
+                            "churn",
+                            kind,
+                        ],
+                    }
+                    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in clients}
+                    for _ in range(args.rounds):  # in turns: a noisy neighbour hits all alike
+                        for name, command in clients.items():
+                            rounds[name].append(_measure(command, args.requests, proc.pid))
+                    print(
+                        f"\nmodel {kind!r}, 1-row requests, concurrency {c}, {args.requests} requests, "
+                        f"one server process, best of {args.rounds} rounds (all rounds' req/s in brackets):"
+                    )
+                    print(
+                        f"  {'protocol':<24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'server CPU/req':>15} {'client CPU/req':>15}"
+                    )
+                    best = {name: max(rs, key=lambda m: m["rps"]) for name, rs in rounds.items()}
+                    for name, m in best.items():
+                        all_rps = ", ".join(f"{r['rps']:.0f}" for r in rounds[name])
+                        print(
+                            f"  {name:<24} {m['rps']:>8.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} "
+                            f"{m['server_cpu_ms']:>12.2f} ms {m['client_cpu_ms']:>12.2f} ms  [{all_rps}]"
+                        )
+                    grpc_rps = best["gRPC ModelInfer (raw)"]["rps"]
+                    print(
+                        f"  gRPC / REST throughput: {grpc_rps / best['REST dataframe_split']['rps']:.2f}x "
+                        f"(dataframe_split), {grpc_rps / best['REST OIP JSON infer']['rps']:.2f}x (OIP JSON)"
+                    )
+            finally:
+                _stop(proc)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -451,6 +557,10 @@ def main() -> None:
     parser.add_argument("--big-concurrency", default="4", help="concurrency of the requests of many rows")
     parser.add_argument("--big-requests", type=int, default=600, help="requests per cell of many rows")
     parser.add_argument("--model", choices=["pipeline", "linear", "both"], default="both")
+    parser.add_argument("--grpc", action="store_true", help="REST vs gRPC on one server, only")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="with --grpc: measurements per protocol, in turns"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -481,6 +591,10 @@ def main() -> None:
     ]
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "mlops_kit")], check=True)
+    if args.grpc:
+        grpc_mode(args, me, kinds, concurrency)
+        print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
     print(f"in-process predict (median of {args.repeat}, interleaved):")
     bare_1 = {}
     for kind in kinds:

@@ -21,6 +21,8 @@ HEAVY = (
     "dask",
     "matplotlib",
     "uvicorn",
+    "grpc",
+    "google.protobuf",
 )
 
 

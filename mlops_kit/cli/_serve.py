@@ -16,6 +16,12 @@ from mlops_kit.cli._app import main, state
 @click.option("--endpoint", help="Endpoint name (default: the model's name).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+@click.option(
+    "--grpc-port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    help="Also serve the Open Inference Protocol over gRPC on this port (needs mlops-kit[grpc]).",
+)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Worker processes.")
 @click.option(
     "--poll-interval",
@@ -53,6 +59,7 @@ def serve(
     endpoint: str | None,
     host: str,
     port: int,
+    grpc_port: int | None,
     workers: int,
     poll_interval: float,
     max_body_bytes: int,
@@ -66,7 +73,8 @@ def serve(
     joins it as it is, canary or shadow included, so a restart never undoes a
     promote; with --deploy, or if the endpoint serves nothing, REF is deployed
     (replace) first. Routes: Open Inference Protocol v2 (/v2/...), MLflow's
-    /invocations, /healthz and /metrics.
+    /invocations, /healthz and /metrics; with --grpc-port, the protocol's gRPC
+    service too.
     """
     from mlops_kit.core.errors import NotFoundError
     from mlops_kit.core.storage import storage as open_storage
@@ -91,9 +99,10 @@ def serve(
             )
     else:
         handle = deployer.deploy(ref, endpoint=name)
+    grpc = "" if grpc_port is None else f" and gRPC on {host}:{grpc_port}"
     click.echo(
-        f"serving {handle.version} on endpoint {name!r} at http://{host}:{port} (storage {store.url}); "
-        "Ctrl-C to stop",
+        f"serving {handle.version} on endpoint {name!r} at http://{host}:{port}{grpc} "
+        f"(storage {store.url}); Ctrl-C to stop",
         err=True,
     )
     # uvicorn shuts down gracefully on SIGTERM (flushing the prediction log), then
@@ -108,6 +117,7 @@ def serve(
             max_body_bytes=max_body_bytes,
             max_batch_rows=max_batch_rows,
             log_level=log_level,
+            grpc_port=grpc_port,
         )
     finally:
         handle.close()

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlops_kit.deploy._deployer import LocalDeployer
+    from mlops_kit.deploy._grpc._runner import GrpcServer
     from mlops_kit.deploy._records import EndpointStatus
 
 __all__ = ["Endpoint"]
@@ -203,6 +204,71 @@ class Endpoint:
         from mlops_kit.deploy._http import make_app
 
         return make_app(self, max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
+
+    def grpc_server(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8081,
+        app: Any = None,
+        max_body_bytes: int = 10 * 2**20,
+        max_batch_rows: int = 256,
+    ) -> GrpcServer:
+        """A gRPC server of this endpoint: the Open Inference Protocol's ``GRPCInferenceService``.
+
+        It serves the same models, versions, checks, errors and prediction log as
+        :meth:`asgi_app`. Start it with ``start()`` (a background thread) or in a
+        ``with`` block, stop it with ``stop()``; code already running an event loop
+        awaits ``astart()`` and ``astop()``. :func:`~mlops_kit.serve` with ``grpc_port=``
+        runs one beside the HTTP server.
+
+        Parameters
+        ----------
+        host, port : str, int
+            Where to listen; ``port=0`` picks a free port (``server.port`` once started).
+        app : Starlette app, optional
+            An app from :meth:`asgi_app` to share state with: its ``/metrics`` then
+            counts the gRPC calls too, and both feed one batcher.
+        max_body_bytes, max_batch_rows : int
+            As for :meth:`asgi_app` (without ``app``); larger messages get
+            ``RESOURCE_EXHAUSTED``.
+
+        Raises
+        ------
+        MissingExtraError
+            If grpcio or protobuf is missing: ``pip install 'mlops-kit[grpc]'``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from sklearn.linear_model import LinearRegression
+        >>> import tritonclient.grpc as triton
+        >>> import mlops_kit as mk
+        >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("line", LinearRegression().fit(X, [2.0, 4.0, 6.0]), input_example=X)
+        >>> ep = mk.LocalDeployer(reg).deploy("line")
+        >>> with ep.grpc_server(port=0) as server:
+        ...     client = triton.InferenceServerClient(server.address)
+        ...     x = triton.InferInput("x", [1], "FP64")
+        ...     _ = x.set_data_from_numpy(np.array([5.0]))
+        ...     client.infer("line", [x]).as_numpy("prediction").round(6).tolist()
+        [10.0]
+        >>> ep.close()
+        """
+        from mlops_kit.deploy._grpc._runner import GrpcServer
+
+        if app is None:
+            from mlops_kit.deploy._server import Server
+
+            state = Server.create(self, max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
+        else:
+            shared = getattr(getattr(app, "state", None), "server", None)
+            if shared is None or shared.endpoint.live is not self.live:
+                raise ConfigError(f"app= must be an app made by this endpoint's asgi_app(), got {app!r}.")
+            state = shared
+        return GrpcServer(state, host=host, port=port)
 
     def close(self) -> None:
         """Flush the prediction log and, with the last handle, stop the background thread."""

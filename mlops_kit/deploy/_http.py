@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.core.arguments import check_positive_int
 from mlops_kit.core.storage import MissingExtraError
 from mlops_kit.deploy._server import VERSION_HEADER, Server, primary_label
 
@@ -37,15 +36,7 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
         raise MissingExtraError(
             "Serving over HTTP needs Starlette, uvicorn and prometheus-client: pip install 'mlops-kit[serve]'"
         ) from exc
-    check_positive_int(max_body_bytes, "max_body_bytes")
-    check_positive_int(max_batch_rows, "max_batch_rows", hint="1 turns batching off")
-    from mlops_kit.deploy._batching import Batcher
-    from mlops_kit.deploy._metrics import Metrics
-
-    live = endpoint.live  # attach now: load the models before the first request
-    server = Server(
-        endpoint, Metrics(endpoint.name), Batcher(live, max_batch_rows), max_body_bytes=max_body_bytes
-    )
+    server = Server.create(endpoint, max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:

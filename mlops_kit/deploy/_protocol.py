@@ -14,7 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BadRequest", "oip_outputs", "parse_invocations", "parse_oip", "to_json", "to_jsonable"]
+__all__ = [
+    "BadRequest",
+    "oip_outputs",
+    "oip_request",
+    "output_arrays",
+    "parse_invocations",
+    "parse_oip",
+    "to_json",
+    "to_jsonable",
+]
 
 _OIP_INT = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
 _OIP_FLOAT = {"FP16", "FP32", "FP64"}
@@ -147,7 +156,12 @@ def parse_oip(body: bytes, content_type: str) -> tuple[dict[str, list[Any]], dic
     """
     if not _json_type(content_type):
         raise BadRequest(f"Unsupported content type {content_type!r}; send application/json.", status=415)
-    payload = _json(body)
+    return oip_request(_json(body))
+
+
+def oip_request(payload: Any) -> tuple[dict[str, list[Any]], dict[str, Any], str | None]:
+    """An inference request already decoded (from JSON, or from gRPC as the same structure):
+    its columns, ``parameters`` and ``id``, with every tensor checked."""
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list) or not payload["inputs"]:
         raise BadRequest("Expected a JSON object with 'inputs': a non-empty list of tensors.")
     request_id = payload.get("id")
@@ -291,12 +305,18 @@ def _clean_nested(values: Any) -> Any:
     return _clean(values)
 
 
+def output_arrays(output: Any) -> list[tuple[str, np.ndarray]]:
+    """Model output as named arrays, the protocol's output tensors: one per DataFrame column,
+    else one named ``prediction``."""
+    if isinstance(output, pd.DataFrame):
+        return [(str(c), output[c].to_numpy()) for c in output.columns]
+    array = output.to_numpy() if isinstance(output, pd.Series) else np.asarray(output)
+    return [("prediction", array)]
+
+
 def oip_outputs(output: Any) -> list[dict[str, Any]]:
     """Model output as OIP v2 output tensors (one per DataFrame column, else one)."""
-    if isinstance(output, pd.DataFrame):
-        return [_tensor_out(str(c), output[c].to_numpy()) for c in output.columns]
-    array = output.to_numpy() if isinstance(output, pd.Series) else np.asarray(output)
-    return [_tensor_out("prediction", array)]
+    return [_tensor_out(name, array) for name, array in output_arrays(output)]
 
 
 _OUT_DATATYPES = {  # numpy's dtype codes (without byte order) to the protocol's datatypes

@@ -7,13 +7,24 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit.core._version import __version__
 from mlops_kit.core.errors import NotFoundError
 from mlops_kit.deploy._protocol import OIP_DATATYPES, BadRequest, oip_outputs, parse_oip
-from mlops_kit.deploy._server import Server, guarded
+from mlops_kit.deploy._server import Server, guarded, version_number
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-__all__ = ["infer", "live_check", "metadata", "model_ready", "ready_check", "server_metadata"]
+__all__ = [
+    "SERVER_NAME",
+    "infer",
+    "live_check",
+    "metadata",
+    "model_metadata",
+    "model_ready",
+    "ready_check",
+    "server_metadata",
+]
+
+SERVER_NAME = "mlops-kit"
 
 
 @guarded
@@ -26,7 +37,7 @@ async def infer(request: Request) -> tuple[Any, str]:
     outcome = await server.run(columns, server.method_of(params), label, request_id)
     answer = {
         "model_name": name,
-        "model_version": outcome.version.split(":")[-1] if "," not in outcome.version else outcome.version,
+        "model_version": version_number(outcome.version),
         "id": outcome.request_id,
         "outputs": oip_outputs(outcome.output),
     }
@@ -36,24 +47,38 @@ async def infer(request: Request) -> tuple[Any, str]:
 async def metadata(request: Request) -> Response:
     server = Server.of(request)
     try:
-        served, label = server.served_for(request.path_params["name"], request.path_params.get("version"))
+        content, label = model_metadata(
+            server, request.path_params["name"], request.path_params.get("version")
+        )
     except BadRequest as exc:
         return server.error(str(exc), exc.status)
     except NotFoundError:
         return server.unavailable()
+    return server.reply(content, version=label)
+
+
+def model_metadata(server: Server, name: str, version: str | None) -> tuple[dict[str, Any], str | None]:
+    """The metadata of model ``name`` (REST and gRPC) and the label of the version it describes.
+
+    Raises
+    ------
+    BadRequest
+        An unknown model or version (404).
+    NotFoundError
+        Nothing is deployed.
+    """
+    served, label = server.served_for(name, version)
     signature = served.mv.signature
     inputs = [] if signature is None else _tensors(signature.inputs)
     outputs = [] if signature is None or signature.outputs is None else _tensors(signature.outputs)
-    return server.reply(
-        {
-            "name": request.path_params["name"],
-            "versions": sorted(str(s.mv.version) for s in server.live.snapshot.live.values()),
-            "platform": f"mlops-kit/{served.mv.flavor}",
-            "inputs": inputs,
-            "outputs": outputs,
-        },
-        version=label,
-    )
+    content = {
+        "name": name,
+        "versions": sorted(str(s.mv.version) for s in server.live.snapshot.live.values()),
+        "platform": f"mlops-kit/{served.mv.flavor}",
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+    return content, label
 
 
 async def model_ready(request: Request) -> Response:
@@ -68,7 +93,7 @@ async def model_ready(request: Request) -> Response:
 
 
 async def server_metadata(request: Request) -> Response:
-    return Server.of(request).reply({"name": "mlops-kit", "version": __version__, "extensions": []})
+    return Server.of(request).reply({"name": SERVER_NAME, "version": __version__, "extensions": []})
 
 
 async def live_check(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""``serve``: run an endpoint's ASGI app with uvicorn, in one process or several."""
+"""``serve``: run an endpoint's ASGI app with uvicorn, in one process or several, and its
+gRPC service beside it (in each process, sharing the HTTP app's state)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def serve(
     max_body_bytes: int = 10 * 2**20,
     max_batch_rows: int = 256,
     log_level: str = "warning",
+    grpc_port: int | None = None,
 ) -> None:
     """Serve an endpoint over HTTP with uvicorn until interrupted (Ctrl-C, SIGTERM).
 
@@ -55,13 +57,21 @@ def serve(
         batching off (see :meth:`Endpoint.asgi_app`).
     log_level : str
         uvicorn's log level.
+    grpc_port : int, optional
+        Also serve the Open Inference Protocol over gRPC on this port (same ``host``),
+        with the models, checks, errors, prediction log and ``/metrics`` of the HTTP
+        routes (see :meth:`Endpoint.grpc_server`). With several workers each worker
+        runs its own gRPC server on the port (``SO_REUSEPORT``: the kernel spreads
+        connections among them, as it spreads HTTP connections).
 
     Raises
     ------
     MissingExtraError
-        If uvicorn or Starlette is missing: ``pip install 'mlops-kit[serve]'``.
+        If uvicorn or Starlette is missing: ``pip install 'mlops-kit[serve]'``; with
+        ``grpc_port``, if grpcio is missing: ``pip install 'mlops-kit[grpc]'``.
     ConfigError
-        If ``workers`` is invalid, or above 1 with an in-memory storage.
+        If ``workers`` is invalid, or above 1 with an in-memory storage, or the gRPC
+        port cannot be listened on.
     """
     try:
         import uvicorn
@@ -71,8 +81,16 @@ def serve(
     # Access lines are logged at INFO: above that level, skip making them for every request.
     level = log_level if isinstance(log_level, int) else logging.getLevelName(str(log_level).upper())
     access_log = not isinstance(level, int) or level <= logging.INFO
+    if grpc_port is not None:
+        from mlops_kit.deploy._grpc._runner import check_port_free, with_grpc
+
+        if isinstance(grpc_port, bool) or not isinstance(grpc_port, int) or not 1 <= grpc_port <= 65535:
+            raise ConfigError(f"grpc_port must be a port number from 1 to 65535, got {grpc_port!r}.")
+        check_port_free(host, grpc_port)
     if workers == 1:
         app = endpoint.asgi_app(max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
+        if grpc_port is not None:
+            app = with_grpc(app, host, grpc_port)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log, lifespan="on")
         return
     deployer = endpoint.deployer
@@ -82,7 +100,8 @@ def serve(
             "use a folder or an object store (mk.storage('./.mlops'), 's3://...')."
         )
     options = {"max_body_bytes": max_body_bytes, "max_batch_rows": max_batch_rows}
-    spec = pickle.dumps({"deployer": deployer, "endpoint": endpoint.name, "options": options})
+    grpc = None if grpc_port is None else {"host": host, "port": grpc_port}
+    spec = pickle.dumps({"deployer": deployer, "endpoint": endpoint.name, "options": options, "grpc": grpc})
     os.environ[SPEC_ENV] = base64.b64encode(spec).decode()
     uvicorn.run(
         "mlops_kit.deploy._serve:app_from_environment",
@@ -105,4 +124,9 @@ def app_from_environment() -> Any:
     # the workers: it is as trusted as the parent's own memory.
     spec = pickle.loads(base64.b64decode(text))
     endpoint = spec["deployer"].endpoint(spec["endpoint"])
-    return endpoint.asgi_app(**spec["options"])
+    app = endpoint.asgi_app(**spec["options"])
+    if spec.get("grpc") is not None:
+        from mlops_kit.deploy._grpc._runner import with_grpc
+
+        app = with_grpc(app, spec["grpc"]["host"], spec["grpc"]["port"], reuse_port=True)
+    return app

@@ -1,5 +1,6 @@
-"""What every HTTP handler of one endpoint shares: the live models, the batcher, the
-metrics, the body limit, and the helpers that turn answers and errors into responses."""
+"""What every handler of one endpoint shares, over HTTP and gRPC: the live models, the
+batcher, the metrics, the body limit, and the helpers that turn answers and errors into
+responses."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.arguments import check_positive_int
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
 from mlops_kit.deploy._protocol import BadRequest, to_json
 from mlops_kit.deploy._served import METHODS, ModelFailed
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from mlops_kit.deploy._metrics import Metrics
     from mlops_kit.deploy._served import Served
 
-__all__ = ["VERSION_HEADER", "Server", "guarded", "primary_label"]
+__all__ = ["VERSION_HEADER", "Server", "guarded", "primary_label", "version_number"]
 
 _log = logging.getLogger("mlops_kit.deploy")
 _INLINE_ROWS = 1_000  # bigger requests predict in a worker thread, off the event loop
@@ -38,8 +40,15 @@ def primary_label(live: Live) -> str:
     return "none" if primary is None else str(primary.label)
 
 
+def version_number(label: str) -> str:
+    """The protocol's ``model_version`` of an answer: ``"3"`` for ``"churn:3"``, and the labels
+    as they are when a keyed canary split the rows (``"churn:3,churn:4"``)."""
+    return label if "," in label else label.split(":")[-1]
+
+
 class Server:
-    """The state of one endpoint's app, kept in ``app.state.server``."""
+    """The state of one endpoint's app, kept in ``app.state.server`` (and shared by a gRPC
+    server started beside it)."""
 
     def __init__(
         self, endpoint: Endpoint, metrics: Metrics, batcher: Batcher, *, max_body_bytes: int
@@ -49,6 +58,19 @@ class Server:
         self.metrics = metrics
         self.batcher = batcher
         self.max_body_bytes = max_body_bytes
+
+    @classmethod
+    def create(cls, endpoint: Endpoint, *, max_body_bytes: int, max_batch_rows: int) -> Server:
+        """A server state with its own metrics and batcher (needs prometheus-client, not Starlette)."""
+        check_positive_int(max_body_bytes, "max_body_bytes")
+        check_positive_int(max_batch_rows, "max_batch_rows", hint="1 turns batching off")
+        from mlops_kit.deploy._batching import Batcher
+        from mlops_kit.deploy._metrics import Metrics
+
+        live = endpoint.live  # attach now: load the models before the first request
+        return cls(
+            endpoint, Metrics(endpoint.name), Batcher(live, max_batch_rows), max_body_bytes=max_body_bytes
+        )
 
     @staticmethod
     def of(request: Request) -> Server:
@@ -65,7 +87,10 @@ class Server:
         return self.reply({"error": message}, status, version)
 
     def unavailable(self) -> Response:
-        return self.error(f"Endpoint {self.endpoint.name!r} serves no model right now.", 503)
+        return self.error(self.unavailable_message(), 503)
+
+    def unavailable_message(self) -> str:
+        return f"Endpoint {self.endpoint.name!r} serves no model right now."
 
     async def body_of(self, request: Request) -> bytes:
         """The request body, refused with 413 past the limit before it is all read."""
@@ -134,20 +159,26 @@ class Server:
     def error_for(self, exc: Exception) -> tuple[Response, int, str]:
         """The response for an exception raised while answering, its status and the version
         it is counted under."""
+        status, message, version = self.status_of(exc)
+        return self.error(message, status, version or None), status, version
+
+    def status_of(self, exc: Exception) -> tuple[int, str, str]:
+        """The HTTP status and message for an exception raised while answering, and the version
+        it is counted under (``""`` if none); an unexpected error is logged, never shown."""
         if isinstance(exc, BadRequest):
-            return self.error(str(exc), exc.status), exc.status, ""
+            return exc.status, str(exc), ""
         if isinstance(exc, SchemaError):
-            return self.error(str(exc), 422), 422, ""
+            return 422, str(exc), ""
         if isinstance(exc, ConfigError):
-            return self.error(str(exc), 400), 400, ""
+            return 400, str(exc), ""
         if isinstance(exc, NotFoundError):
             if self.live.snapshot.primary is None:
-                return self.unavailable(), 503, ""
-            return self.error(str(exc), 404), 404, ""
+                return 503, self.unavailable_message(), ""
+            return 404, str(exc), ""
         if isinstance(exc, ModelFailed):
-            return self.error(str(exc), 500, exc.label), 500, exc.label
+            return 500, str(exc), exc.label
         _log.error("Endpoint %r: internal error while serving a request", self.endpoint.name, exc_info=exc)
-        return self.error(f"Internal error ({type(exc).__name__}); see the server log.", 500), 500, ""
+        return 500, f"Internal error ({type(exc).__name__}); see the server log.", ""
 
 
 def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:

@@ -1,0 +1,44 @@
+"""The Open Inference Protocol over gRPC: the service ``inference.GRPCInferenceService``.
+
+:mod:`._service` answers its six calls with the REST server's own logic
+(:class:`~mlops_kit.deploy._server.Server`: routing to a version, the input checks, the
+batcher, the metrics, the error statuses, the prediction log); :mod:`._codec` turns
+protocol buffers into the structure the REST path checks and answers back into buffers;
+:mod:`._runner` starts and stops a grpcio server. ``oip.proto`` is the protocol's
+service definition; ``oip_pb2*.py`` are generated from it (``python scripts/gen_grpc.py``).
+
+Nothing here imports grpcio at import time: :func:`require` does, with a clear error
+when the ``grpc`` extra is missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_kit.core.storage import MissingExtraError
+
+__all__ = ["require"]
+
+
+def require() -> tuple[Any, Any, Any]:
+    """``grpc`` and the generated ``oip_pb2`` and ``oip_pb2_grpc`` modules.
+
+    Raises
+    ------
+    MissingExtraError
+        If grpcio or protobuf is missing, or older than the generated code needs.
+    """
+    try:
+        import grpc
+        import grpc.aio  # the asyncio server
+
+        from mlops_kit.deploy._grpc import oip_pb2, oip_pb2_grpc
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"Serving over gRPC needs grpcio and protobuf ({exc}): pip install 'mlops-kit[grpc]'"
+        ) from exc
+    except Exception as exc:  # the generated code checks the versions it was made for
+        raise MissingExtraError(
+            f"Serving over gRPC needs newer grpcio or protobuf: {exc}. pip install -U 'mlops-kit[grpc]'"
+        ) from exc
+    return grpc, oip_pb2, oip_pb2_grpc
