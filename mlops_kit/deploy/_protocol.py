@@ -14,7 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BadRequest", "oip_outputs", "parse_invocations", "parse_oip", "to_json", "to_jsonable"]
+__all__ = [
+    "BadRequest",
+    "oip_outputs",
+    "output_arrays",
+    "parse_invocations",
+    "parse_oip",
+    "tensor_out",
+    "to_json",
+    "to_jsonable",
+]
 
 _OIP_INT = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
 _OIP_FLOAT = {"FP16", "FP32", "FP64"}
@@ -291,12 +300,19 @@ def _clean_nested(values: Any) -> Any:
     return _clean(values)
 
 
-def oip_outputs(output: Any) -> list[dict[str, Any]]:
-    """Model output as OIP v2 output tensors (one per DataFrame column, else one)."""
+def output_arrays(output: Any, name: str = "prediction") -> list[tuple[str, np.ndarray]]:
+    """Model output as named arrays: one per DataFrame column, else one (a Series under
+    its own name, as in the signature)."""
     if isinstance(output, pd.DataFrame):
-        return [_tensor_out(str(c), output[c].to_numpy()) for c in output.columns]
-    array = output.to_numpy() if isinstance(output, pd.Series) else np.asarray(output)
-    return [_tensor_out("prediction", array)]
+        return [(str(c), output[c].to_numpy()) for c in output.columns]
+    if isinstance(output, pd.Series):
+        return [(name if output.name is None else str(output.name), output.to_numpy())]
+    return [(name, np.asarray(output))]
+
+
+def oip_outputs(output: Any, name: str = "prediction") -> list[dict[str, Any]]:
+    """Model output as OIP v2 output tensors (one per DataFrame column, else one named ``name``)."""
+    return [tensor_out(n, a) for n, a in output_arrays(output, name)]
 
 
 _OUT_DATATYPES = {  # numpy's dtype codes (without byte order) to the protocol's datatypes
@@ -307,7 +323,8 @@ _OUT_DATATYPES = {  # numpy's dtype codes (without byte order) to the protocol's
 }
 
 
-def _tensor_out(name: str, array: np.ndarray) -> dict[str, Any]:
+def tensor_out(name: str, array: np.ndarray) -> dict[str, Any]:
+    """One output tensor in JSON: its name, shape, datatype and flat data."""
     datatype = _OUT_DATATYPES.get(array.dtype.str.lstrip("<>=|"), "BYTES")
     flat = _array_list(array.ravel())
     if datatype == "BYTES":
