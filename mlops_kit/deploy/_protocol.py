@@ -19,7 +19,6 @@ __all__ = [
     "oip_outputs",
     "output_arrays",
     "parse_invocations",
-    "parse_oip",
     "tensor_out",
     "to_json",
     "to_jsonable",
@@ -147,35 +146,6 @@ def _check_scalars(columns: dict[str, list[Any]]) -> None:
                 raise BadRequest(
                     f"Column {name!r} holds a nested {_kind(value)}; every cell must be a scalar."
                 )
-
-
-def parse_oip(body: bytes, content_type: str) -> tuple[dict[str, list[Any]], dict[str, Any], str | None]:
-    """An Open Inference Protocol v2 inference request: one input tensor per column.
-
-    Returns the columns, the ``parameters`` and the request ``id``.
-    """
-    if not _json_type(content_type):
-        raise BadRequest(f"Unsupported content type {content_type!r}; send application/json.", status=415)
-    payload = _json(body)
-    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list) or not payload["inputs"]:
-        raise BadRequest("Expected a JSON object with 'inputs': a non-empty list of tensors.")
-    request_id = payload.get("id")
-    if request_id is not None and not isinstance(request_id, str):
-        raise BadRequest(f"'id' must be a string, got a {_kind(request_id)}.")
-    parameters = payload.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise BadRequest(f"'parameters' must be a JSON object, got a {_kind(parameters)}.")
-    columns: dict[str, list[Any]] = {}
-    rows: int | None = None
-    for tensor in payload["inputs"]:
-        name, values = _tensor(tensor)
-        if name in columns:
-            raise BadRequest(f"Input {name!r} is given twice.")
-        if rows is not None and len(values) != rows:
-            raise BadRequest(f"Input {name!r} has {len(values)} rows; the inputs before it have {rows}.")
-        rows = len(values)
-        columns[name] = values
-    return columns, parameters, request_id
 
 
 def _tensor(tensor: Any) -> tuple[str, list[Any]]:
