@@ -79,6 +79,15 @@ def test_tritonclient_reads_binary_outputs_of_each_column(servers: Servers) -> N
     assert [o["name"] for o in result.get_response()["outputs"]] == ["age", "double"]
 
 
+def test_tritonclient_narrow_datatypes_reach_wider_columns(servers: Servers) -> None:
+    age, spend = np.array(AGE, dtype=np.int8), np.array(SPEND, dtype=np.float16)
+    inputs = [tensor("age", age, "INT8", True), tensor("spend", spend, "FP16", True)]
+    result = client(servers, "clf").infer("clf", inputs)
+    model = servers.registry.load("clf:1")
+    expected = model.predict(pd.DataFrame({"age": AGE, "spend": SPEND}))
+    np.testing.assert_array_equal(result.as_numpy("prediction"), expected)
+
+
 def test_server_metadata_advertises_binary_tensor_data(servers: Servers) -> None:
     assert "binary_tensor_data" in client(servers, "m").get_server_metadata()["extensions"]
 
@@ -217,6 +226,28 @@ def test_malformed_binary_requests_are_400_with_a_clear_message(
     r = post(servers, "dbl", content, headers)
     assert r.status_code == 400, r.text
     assert message in r.json()["error"], r.json()
+
+
+def test_binary_bool_bytes_other_than_one_are_true(servers: Servers) -> None:
+    content, headers, _ = binary_request(
+        [("age", AGE, "INT64"), ("spend", SPEND, "FP64"), ("plan", PLAN, "BYTES")]
+    )
+    head_length = int(headers[HEADER])
+    head = json.loads(content[:head_length])
+    head["inputs"].append(
+        {"name": "flag", "shape": [3], "datatype": "BOOL", "parameters": {"binary_data_size": 3}}
+    )
+    header = json.dumps(head).encode()
+    spoiled = header + content[head_length:] + b"\x02\x00\xff"
+    r = post(servers, "mixed", spoiled, {**headers, HEADER: str(len(header))})
+    assert r.status_code == 200, r.text
+    assert r.json()["outputs"][0]["data"] == mixed_answer(AGE, SPEND, [True, False, True], PLAN).tolist()
+
+
+def test_a_binary_request_of_no_rows_is_422(servers: Servers) -> None:
+    content, headers, _ = binary_request([("age", [], "INT64"), ("spend", [], "FP64")])
+    r = post(servers, "clf", content, headers)
+    assert r.status_code == 422 and "no rows" in r.json()["error"], r.text
 
 
 def test_bytes_data_running_past_its_part_is_400(servers: Servers) -> None:
