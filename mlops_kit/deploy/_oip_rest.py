@@ -160,6 +160,8 @@ def _special(
 ) -> tuple[list[tuple[str, Any]], int]:
     """An input with parameters (binary data) or one ``[n, F]`` tensor: its columns, and
     where the next input's binary data starts."""
+    if type(tensor) is not dict:
+        return [_tensor(tensor)], at  # raises the message for a tensor that is not an object
     if extra is not None and not isinstance(extra, dict):
         raise BadRequest(
             f"Input {tensor.get('name')!r}: 'parameters' must be a JSON object, got a {_kind(extra)}."

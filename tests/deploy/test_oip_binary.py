@@ -332,3 +332,32 @@ def test_an_n_by_f_tensor_of_the_wrong_width_names_the_expected_columns(servers:
 def test_model_metadata_says_one_tensor_of_the_columns_is_accepted(servers: Servers) -> None:
     meta = client(servers, "clf").get_model_metadata("clf")
     assert meta["parameters"]["matrix_input"] == {"shape": [-1, 2], "columns": ["age", "spend"]}
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"inputs": [5]}, "Each input must be an object"),
+        (
+            {"inputs": [{"name": "age", "shape": [1], "datatype": "INT64", "data": [1]}, "x"]},
+            "must be an object",
+        ),
+        (
+            {"inputs": [{"name": "input-0", "shape": [1, -2], "datatype": "FP64", "data": [1.0]}]},
+            "non-negative",
+        ),
+        ({"inputs": [{"name": "input-0", "shape": [1, 2], "datatype": "FP64", "data": 3}]}, "must be a list"),
+        (
+            {"inputs": [{"name": "input-0", "shape": [2, 2], "datatype": "FP64", "data": [1.0]}]},
+            "says 4 values",
+        ),
+        (
+            {"inputs": [{"name": "input-0", "shape": [1, 2], "datatype": "FP64", "data": ["a", 1]}]},
+            "holds 'a'",
+        ),
+    ],
+)
+def test_malformed_tensors_on_the_careful_path_are_400(servers: Servers, payload: Any, message: str) -> None:
+    r = httpx.post(f"{servers.urls['clf']}/v2/models/clf/infer", json=payload, timeout=30)
+    assert r.status_code == 400, r.text
+    assert message in r.json()["error"], r.json()
