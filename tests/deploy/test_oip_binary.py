@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import tritonclient.http as triton
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tritonclient.utils import InferenceServerException
 
 from tests.deploy._oip_servers import Servers, mixed_answer, oip_servers
@@ -361,3 +363,42 @@ def test_malformed_tensors_on_the_careful_path_are_400(servers: Servers, payload
     r = httpx.post(f"{servers.urls['clf']}/v2/models/clf/infer", json=payload, timeout=30)
     assert r.status_code == 400, r.text
     assert message in r.json()["error"], r.json()
+
+
+_DATATYPES = st.sampled_from(
+    ["FP64", "FP32", "INT64", "INT8", "UINT64", "BOOL", "BYTES", "FP16", "INT128", 3]
+)
+_SHAPES = st.lists(st.integers(-1, 4), max_size=3) | st.sampled_from([[3], [3, 2], [3, 1], "x"])
+_BINARY_INPUTS = st.lists(
+    st.fixed_dictionaries(
+        {"name": st.sampled_from(["age", "spend", "input-0", ""]), "shape": _SHAPES, "datatype": _DATATYPES},
+        optional={
+            "parameters": st.fixed_dictionaries({"binary_data_size": st.integers(-2, 30) | st.just("8")}),
+            "data": st.lists(st.integers(0, 3) | st.floats(allow_nan=False), max_size=6),
+        },
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@pytest.mark.slow
+def test_hypothesis_binary_bodies_never_get_a_5xx(servers: Servers) -> None:
+    url = f"{servers.urls['clf']}/v2/models/clf/infer"
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        inputs=_BINARY_INPUTS,
+        tail=st.binary(max_size=64),
+        shift=st.integers(-3, 3),
+        binary_output=st.booleans(),
+        content_type=st.sampled_from(["application/octet-stream", "application/json", ""]),
+    )
+    def check(inputs: list[Any], tail: bytes, shift: int, binary_output: bool, content_type: str) -> None:
+        header = json.dumps({"inputs": inputs, "parameters": {"binary_data_output": binary_output}}).encode()
+        headers = {HEADER: str(max(0, len(header) + shift)), "content-type": content_type}
+        r = httpx.post(url, content=header + tail, headers=headers, timeout=30)
+        assert r.status_code < 500, (r.status_code, r.text, header, tail)
+
+    check()
+    assert httpx.get(f"{servers.urls['clf']}/v2/health/ready", timeout=30).status_code == 200
