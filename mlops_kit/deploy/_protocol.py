@@ -20,7 +20,7 @@ __all__ = [
     "oip_request",
     "output_arrays",
     "parse_invocations",
-    "parse_oip",
+    "tensor_out",
     "to_json",
     "to_jsonable",
 ]
@@ -147,16 +147,6 @@ def _check_scalars(columns: dict[str, list[Any]]) -> None:
                 raise BadRequest(
                     f"Column {name!r} holds a nested {_kind(value)}; every cell must be a scalar."
                 )
-
-
-def parse_oip(body: bytes, content_type: str) -> tuple[dict[str, list[Any]], dict[str, Any], str | None]:
-    """An Open Inference Protocol v2 inference request: one input tensor per column.
-
-    Returns the columns, the ``parameters`` and the request ``id``.
-    """
-    if not _json_type(content_type):
-        raise BadRequest(f"Unsupported content type {content_type!r}; send application/json.", status=415)
-    return oip_request(_json(body))
 
 
 def oip_request(payload: Any) -> tuple[dict[str, list[Any]], dict[str, Any], str | None]:
@@ -305,18 +295,19 @@ def _clean_nested(values: Any) -> Any:
     return _clean(values)
 
 
-def output_arrays(output: Any) -> list[tuple[str, np.ndarray]]:
-    """Model output as named arrays, the protocol's output tensors: one per DataFrame column,
-    else one named ``prediction``."""
+def output_arrays(output: Any, name: str = "prediction") -> list[tuple[str, np.ndarray]]:
+    """Model output as named arrays: one per DataFrame column, else one (a Series under
+    its own name, as in the signature)."""
     if isinstance(output, pd.DataFrame):
         return [(str(c), output[c].to_numpy()) for c in output.columns]
-    array = output.to_numpy() if isinstance(output, pd.Series) else np.asarray(output)
-    return [("prediction", array)]
+    if isinstance(output, pd.Series):
+        return [(name if output.name is None else str(output.name), output.to_numpy())]
+    return [(name, np.asarray(output))]
 
 
-def oip_outputs(output: Any) -> list[dict[str, Any]]:
-    """Model output as OIP v2 output tensors (one per DataFrame column, else one)."""
-    return [_tensor_out(name, array) for name, array in output_arrays(output)]
+def oip_outputs(output: Any, name: str = "prediction") -> list[dict[str, Any]]:
+    """Model output as OIP v2 output tensors (one per DataFrame column, else one named ``name``)."""
+    return [tensor_out(n, a) for n, a in output_arrays(output, name)]
 
 
 _OUT_DATATYPES = {  # numpy's dtype codes (without byte order) to the protocol's datatypes
@@ -327,7 +318,8 @@ _OUT_DATATYPES = {  # numpy's dtype codes (without byte order) to the protocol's
 }
 
 
-def _tensor_out(name: str, array: np.ndarray) -> dict[str, Any]:
+def tensor_out(name: str, array: np.ndarray) -> dict[str, Any]:
+    """One output tensor in JSON: its name, shape, datatype and flat data."""
     datatype = _OUT_DATATYPES.get(array.dtype.str.lstrip("<>=|"), "BYTES")
     flat = _array_list(array.ravel())
     if datatype == "BYTES":

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.arguments import check_positive_int
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.deploy._oip_rest import BinaryBody
 from mlops_kit.deploy._protocol import BadRequest, to_json
 from mlops_kit.deploy._served import METHODS, ModelFailed
 
@@ -82,6 +83,13 @@ class Server:
 
         headers = {VERSION_HEADER: version or primary_label(self.live)}
         return Response(to_json(content), status_code=status, media_type="application/json", headers=headers)
+
+    def binary(self, body: BinaryBody, version: str) -> Response:
+        """A 200 in the binary tensor data extension: JSON header, then the outputs' bytes."""
+        from starlette.responses import Response
+
+        headers = {VERSION_HEADER: version, "inference-header-content-length": str(body.header_length)}
+        return Response(body.content, media_type="application/octet-stream", headers=headers)
 
     def error(self, message: str, status: int, version: str | None = None) -> Response:
         return self.reply({"error": message}, status, version)
@@ -192,6 +200,8 @@ def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             content, version = await handler(request)
             status = 200
+            if isinstance(content, BinaryBody):
+                return server.binary(content, version)
             return server.reply(content, version=version)
         except Exception as exc:
             response, status, version = server.error_for(exc)

@@ -55,6 +55,8 @@ def decode_raw(name: str, datatype: str, shape: list[int], data: bytes | memoryv
                 f"Input {name!r}: shape {shape} of {datatype} needs {count * dtype.itemsize} bytes, "
                 f"the binary data holds {len(view)}."
             )
+        if datatype == "BOOL":  # any non-zero byte is true; numpy assumes bools are 0 or 1
+            return np.frombuffer(view, dtype=np.uint8).reshape(shape) != 0
         return np.frombuffer(view, dtype=dtype).reshape(shape)
     if datatype != "BYTES":
         raise BadRequest(
