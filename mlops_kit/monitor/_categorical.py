@@ -19,7 +19,7 @@ from mlops_kit.monitor._base import DriftMethod, MethodResult
 from mlops_kit.monitor._binning import CategoryTable
 from mlops_kit.monitor._pair import ColumnPair
 
-__all__ = ["ChiSquare", "UnseenTest", "ZTest", "cohen_w", "unseen_test"]
+__all__ = ["ChiSquare", "UnseenTest", "ZTest", "cohen_w", "seen_counts", "unseen_test"]
 
 
 class ChiSquare(DriftMethod):
@@ -28,6 +28,8 @@ class ChiSquare(DriftMethod):
     Always the two-sample test (``scipy.stats.chi2_contingency``, no continuity
     correction), never goodness-of-fit against reference proportions, which treats
     the reference as exact and raises false alarms when the current sample is large.
+    It compares the categories the reference knows; current values in categories it
+    never saw are judged by the unseen check, against what the reference predicts.
 
     Examples
     --------
@@ -48,11 +50,19 @@ class ChiSquare(DriftMethod):
     def compute(self, pair: ColumnPair) -> MethodResult:
         from scipy import stats
 
-        table = pair.table
-        if len(table.labels) < 2:
-            return MethodResult(0.0, 1.0, "one category on both sides")
-        result = stats.chi2_contingency(np.vstack([table.reference, table.current]), correction=False)
-        return MethodResult(float(result.statistic), float(result.pvalue))
+        ref, cur, note = seen_counts(pair.table)
+        if len(ref) < 2 or not cur.sum():
+            return MethodResult(0.0, 1.0, note or "one category on both sides")
+        result = stats.chi2_contingency(np.vstack([ref, cur]), correction=False)
+        return MethodResult(float(result.statistic), float(result.pvalue), note)
+
+
+def seen_counts(table: CategoryTable) -> tuple[np.ndarray, np.ndarray, str]:
+    """Both samples' counts in the categories the reference has, and a note on the others."""
+    seen = table.reference > 0
+    new = int(np.sum(~seen & (table.current > 0)))
+    note = f"{new} unseen categories left to the unseen check" if new else ""
+    return table.reference[seen], table.current[seen], note
 
 
 class ZTest(DriftMethod):
@@ -77,21 +87,14 @@ class ZTest(DriftMethod):
     def compute(self, pair: ColumnPair) -> MethodResult:
         from scipy import stats
 
-        table = pair.table
-        # Categories the reference never had are the unseen check's business: test the
-        # reference's own categories, as the z-test was configured for.
-        seen = np.flatnonzero(table.reference)
-        if len(seen) > 2:
+        ref, cur, note = seen_counts(pair.table)
+        if len(ref) > 2:
             raise ConfigError(
-                f"The z-test compares two proportions, but column {pair.name!r} has "
-                f"{len(seen)} categories in the reference ({[table.labels[i] for i in seen[:5]]}...). "
-                "Use method='chisquare'."
+                f"The z-test compares two proportions, but column {pair.name!r} has {len(ref)} "
+                "categories in the reference. Use method='chisquare'."
             )
-        ref, cur = table.reference[seen], table.current[seen]
-        new = len(table.labels) - len(seen)
-        note = f"{new} unseen categories left to the unseen check" if new else ""
         n1, n2 = ref.sum(), cur.sum()
-        if len(seen) < 2 or not n2:
+        if len(ref) < 2 or not n2:
             return MethodResult(0.0, 1.0, note or "one category on both sides")
         a, b = ref[0], cur[0]
         pooled = (a + b) / (n1 + n2)
@@ -103,7 +106,7 @@ class ZTest(DriftMethod):
 
 
 def cohen_w(table: CategoryTable) -> float:
-    """Cohen's w between the two samples' shares, with the sampling bias removed.
+    """Cohen's w between the two samples' shares of the reference's categories, unbiased.
 
     ``w**2 = sum((q - p)**2 / m)`` with ``m = (p + q) / 2``: symmetric, finite when a
     category is unseen on one side, and equal to Cohen's h for two categories (to
@@ -122,10 +125,11 @@ def cohen_w(table: CategoryTable) -> float:
     >>> round(cohen_w(ColumnPair("c", ref, cur).table), 3)  # Cohen's h of 20% -> 30%: 0.232
     0.231
     """
-    n1, n2 = table.reference.sum(), table.current.sum()
+    ref, cur, _ = seen_counts(table)
+    n1, n2 = ref.sum(), cur.sum()
     if not n1 or not n2:
         return math.nan
-    p, q = table.reference / n1, table.current / n2
+    p, q = ref / n1, cur / n2
     m = (p + q) / 2
     occupied = m > 0
     w2 = float(np.sum((q[occupied] - p[occupied]) ** 2 / m[occupied]))

@@ -7,6 +7,8 @@ demand) and returns a :class:`MethodResult`. Hypothesis tests decide on their p-
 
 from __future__ import annotations
 
+import numpy as np
+
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.monitor._base import DriftMethod, MethodResult
 from mlops_kit.monitor._categorical import ChiSquare, ZTest
@@ -55,7 +57,7 @@ def auto_method(pair: ColumnPair) -> DriftMethod:
     """
     if pair.kind == "numeric":
         return METHODS["ks" if pair.is_small else "wasserstein"]
-    return METHODS["ztest" if len(pair.table.labels) <= 2 else "chisquare"]
+    return METHODS["ztest" if np.count_nonzero(pair.table.reference) <= 2 else "chisquare"]
 
 
 def get_method(method: str | DriftMethod) -> DriftMethod:
