@@ -156,7 +156,9 @@ def _unfloored(method: DriftMethod, result: MethodResult) -> MethodResult:
     if not math.isfinite(result.statistic):
         return result
     tail = min(anderson_tail(result.statistic), SCIPY_FLOOR)
-    return result._replace(p_value=tail, note="p-value below scipy's 0.001 floor: from the limit distribution")
+    return result._replace(
+        p_value=tail, note="p-value below scipy's 0.001 floor: from the limit distribution"
+    )
 
 
 def _null_change(pair: ColumnPair) -> dict[str, float | None]:

@@ -46,6 +46,7 @@ METHODS: dict[str, DriftMethod] = {
     )
 }
 
+
 def auto_method(pair: ColumnPair) -> DriftMethod:
     """The method ``method="auto"`` picks for a column.
 

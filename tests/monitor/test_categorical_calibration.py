@@ -114,7 +114,7 @@ def test_an_explicit_test_with_a_minimum_effect_ignores_a_tiny_shift_on_a_millio
 
 @pytest.mark.parametrize("bad", [-0.1, math.inf, "0.1", True, {"nope": 0.1}])
 def test_a_bad_min_effect_is_refused(bad):
-    with pytest.raises(mk.ConfigError, match="min_effect|minimum effect"):
+    with pytest.raises(mk.ConfigError, match=r"min_effect|minimum effect"):
         mk.Monitor(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), min_effect=bad)
 
 
@@ -267,5 +267,5 @@ def test_an_explicit_ztest_reports_a_third_value_as_unseen():
 
 
 def test_an_explicit_ztest_on_a_reference_with_three_categories_is_refused_up_front():
-    with pytest.raises(mk.ConfigError, match="3 categories. Use method='chisquare'"):
+    with pytest.raises(mk.ConfigError, match=r"3 categories\. Use method='chisquare'"):
         mk.Monitor(pd.DataFrame({"m": list("abc") * 10}), method="ztest")

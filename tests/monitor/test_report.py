@@ -85,7 +85,9 @@ def test_corrections_adjust_p_values_and_decide_on_them(make_customers, correcti
     )
     for name, col in rep.columns.items():
         assert col.p_adjusted == pytest.approx(expected[name, "distribution"])
-        assert col.distribution_drifted == (col.p_adjusted < col.threshold and col.effect_size >= col.min_effect)
+        assert col.distribution_drifted == (
+            col.p_adjusted < col.threshold and col.effect_size >= col.min_effect
+        )
         assert col.score == col.p_adjusted
     income = rep.columns["income"]
     assert income.null_drifted == (expected["income", "nulls"] < 0.05 and income.null_effect_size >= 0.1)
