@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -26,6 +25,27 @@ class Batch(NamedTuple):
     multivariate: tuple[MultivariateDrift, ...] = ()
 
 
+def _adjusted(pending: Sequence[Pending], correction: str | None) -> dict[int, dict[str, float]]:
+    """Corrected p-values per column (by ``id``) and test.
+
+    With a correction, every hypothesis test of the check joins it: distribution, null-rate
+    and unseen-category tests of every column (and window). Without one, a column's tests
+    share its alpha (Bonferroni within the column), so a column is a false alarm at most
+    ``alpha`` of the time however many checks it runs.
+    """
+    if correction is None:
+        return {
+            id(p): {name: min(value * len(p.tests), 1.0) for name, value in p.tests.items()}
+            for p in pending
+            if len(p.tests) > 1
+        }
+    tests = [(id(p), name, value) for p in pending for name, value in p.tests.items()]
+    out: dict[int, dict[str, float]] = {}
+    for (key, name, _), value in zip(tests, adjust([t[2] for t in tests], correction) or []):
+        out.setdefault(key, {})[name] = value
+    return out
+
+
 def assemble(
     batches: Sequence[Batch],
     *,
@@ -39,23 +59,10 @@ def assemble(
 
     ``fields`` are the report fields all batches share (monitor, reference, created_at, ...).
     """
-    # Every hypothesis test of the check joins the correction: distribution tests, and the
-    # null-rate tests of columns that have nulls.
-    tests: list[tuple[int, str, float]] = []
-    for batch in batches:
-        for p in batch.pending:
-            if p.result.p_value is not None and not math.isnan(p.result.p_value):
-                tests.append((id(p), "distribution", p.result.p_value))
-            if p.null_p is not None:
-                tests.append((id(p), "nulls", p.null_p))
-    adjusted = adjust([t[2] for t in tests], correction)
-    by_key = {(t[0], t[1]): a for t, a in zip(tests, adjusted)} if adjusted is not None else {}
+    adjusted = _adjusted([p for batch in batches for p in batch.pending], correction)
     reports = []
     for batch in batches:
-        columns = {
-            p.pair.name: decide(p, by_key.get((id(p), "distribution")), by_key.get((id(p), "nulls")))
-            for p in batch.pending
-        }
+        columns = {p.pair.name: decide(p, adjusted.get(id(p))) for p in batch.pending}
         features = [c for c in columns.values() if c.role == "feature"]
         share = sum(c.drifted for c in features) / len(features) if features else 0.0
         dataset_drift = bool(features) and share >= drift_share

@@ -1,16 +1,25 @@
-"""Categorical drift tests: chi-square on the contingency table, and the two-proportion z-test."""
+"""Categorical drift: chi-square and z-tests, the effect size (Cohen's w), and the unseen-category test.
+
+Effect sizes share one scale across the monitor: Cohen's d for numeric columns (the
+Wasserstein distance in reference stds), Cohen's h for null rates, and Cohen's w here,
+which equals Cohen's h for a two-category column (to second order), so one threshold
+means the same change everywhere.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from mlops_kit.core.errors import ConfigError
+from mlops_kit.core.profile import ColumnProfile
 from mlops_kit.monitor._base import DriftMethod, MethodResult
+from mlops_kit.monitor._binning import CategoryTable
 from mlops_kit.monitor._pair import ColumnPair
 
-__all__ = ["ChiSquare", "ZTest"]
+__all__ = ["ChiSquare", "UnseenTest", "ZTest", "cohen_w", "seen_counts", "unseen_test"]
 
 
 class ChiSquare(DriftMethod):
@@ -19,6 +28,8 @@ class ChiSquare(DriftMethod):
     Always the two-sample test (``scipy.stats.chi2_contingency``, no continuity
     correction), never goodness-of-fit against reference proportions, which treats
     the reference as exact and raises false alarms when the current sample is large.
+    It compares the categories the reference knows; current values in categories it
+    never saw are judged by the unseen check, against what the reference predicts.
 
     Examples
     --------
@@ -39,11 +50,19 @@ class ChiSquare(DriftMethod):
     def compute(self, pair: ColumnPair) -> MethodResult:
         from scipy import stats
 
-        table = pair.table
-        if len(table.labels) < 2:
-            return MethodResult(0.0, 1.0, "one category on both sides")
-        result = stats.chi2_contingency(np.vstack([table.reference, table.current]), correction=False)
-        return MethodResult(float(result.statistic), float(result.pvalue))
+        ref, cur, note = seen_counts(pair.table)
+        if len(ref) < 2 or not cur.sum():
+            return MethodResult(0.0, 1.0, note or "one category on both sides")
+        result = stats.chi2_contingency(np.vstack([ref, cur]), correction=False)
+        return MethodResult(float(result.statistic), float(result.pvalue), note)
+
+
+def seen_counts(table: CategoryTable) -> tuple[np.ndarray, np.ndarray, str]:
+    """Both samples' counts in the categories the reference has, and a note on the others."""
+    seen = table.reference > 0
+    new = int(np.sum(~seen & (table.current > 0)))
+    note = f"{new} unseen categories left to the unseen check" if new else ""
+    return table.reference[seen], table.current[seen], note
 
 
 class ZTest(DriftMethod):
@@ -68,17 +87,96 @@ class ZTest(DriftMethod):
     def compute(self, pair: ColumnPair) -> MethodResult:
         from scipy import stats
 
-        table = pair.table
-        if len(table.labels) > 2:
+        ref, cur, note = seen_counts(pair.table)
+        if len(ref) > 2:
             raise ConfigError(
-                f"The z-test compares two proportions, but column {pair.name!r} has "
-                f"{len(table.labels)} categories ({list(table.labels)[:5]}...). Use method='chisquare'."
+                f"The z-test compares two proportions, but column {pair.name!r} has {len(ref)} "
+                "categories in the reference. Use method='chisquare'."
             )
-        n1, n2 = table.reference.sum(), table.current.sum()
-        a, b = table.reference[0], table.current[0]
+        n1, n2 = ref.sum(), cur.sum()
+        if len(ref) < 2 or not n2:
+            return MethodResult(0.0, 1.0, note or "one category on both sides")
+        a, b = ref[0], cur[0]
         pooled = (a + b) / (n1 + n2)
         se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
         if se == 0:  # both samples hold a single, identical value
-            return MethodResult(0.0, 1.0, "one category on both sides")
+            return MethodResult(0.0, 1.0, note or "one category on both sides")
         z = abs(a / n1 - b / n2) / se
-        return MethodResult(float(z), float(2 * stats.norm.sf(z)))
+        return MethodResult(float(z), float(2 * stats.norm.sf(z)), note)
+
+
+def cohen_w(table: CategoryTable) -> float:
+    """Cohen's w between the two samples' shares of the reference's categories, unbiased.
+
+    ``w**2 = sum((q - p)**2 / m)`` with ``m = (p + q) / 2``: symmetric, finite when a
+    category is unseen on one side, and equal to Cohen's h for two categories (to
+    second order). Under no drift its estimate is about ``(k - 1) (1/n1 + 1/n2)``
+    (the chi-square's expectation), which grows with the number of categories ``k``
+    and would make every high-cardinality column look changed; that is subtracted.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlops_kit import Profile
+    >>> from mlops_kit.monitor import ColumnPair
+    >>> from mlops_kit.monitor._categorical import cohen_w
+    >>> samples = (["a"] * 80_000 + ["b"] * 20_000, ["a"] * 70_000 + ["b"] * 30_000)
+    >>> ref, cur = (Profile.of(pd.DataFrame({"c": v})).columns["c"] for v in samples)
+    >>> round(cohen_w(ColumnPair("c", ref, cur).table), 3)  # Cohen's h of 20% -> 30%: 0.232
+    0.231
+    """
+    ref, cur, _ = seen_counts(table)
+    n1, n2 = ref.sum(), cur.sum()
+    if not n1 or not n2:
+        return math.nan
+    p, q = ref / n1, cur / n2
+    m = (p + q) / 2
+    occupied = m > 0
+    w2 = float(np.sum((q[occupied] - p[occupied]) ** 2 / m[occupied]))
+    bias = (int(occupied.sum()) - 1) * (1 / n1 + 1 / n2)
+    return math.sqrt(max(w2 - bias, 0.0))
+
+
+class UnseenTest(NamedTuple):
+    """Current values in categories the reference never had, against what it predicts.
+
+    ``expected`` is the Good-Turing estimate of the reference's missing mass (the share
+    of reference values whose category was seen once, add-one smoothed), ``p_value``
+    the one-sided test that the unseen share exceeds it.
+    """
+
+    share: float
+    expected: float
+    p_value: float
+
+
+def unseen_test(reference: ColumnProfile, unseen: int, current: int) -> UnseenTest | None:
+    """Judge ``unseen`` of ``current`` values against the reference's Good-Turing missing mass.
+
+    ``None`` when the reference was truncated to its top categories (an "unseen" value
+    may hide in its "(other)" bucket) or nothing is to be judged. The variance adds the
+    binomial noise of the current sample to that of the estimate itself (about
+    ``(N1 + 2 N2) / n**2``), which dominates when the current sample is much larger.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlops_kit import Profile
+    >>> ref = Profile.of(pd.DataFrame({"c": ["a"] * 60 + ["b"] * 38 + ["c", "d"]})).columns["c"]
+    >>> round(unseen_test(ref, 2, 100).expected, 3)  # two of 100 values were singletons
+    0.03
+    >>> unseen_test(ref, 2, 100).p_value > 0.05, unseen_test(ref, 20, 100).p_value < 1e-6
+    (True, True)
+    """
+    if reference.other or not current or reference.counts is None:
+        return None
+    from scipy import stats
+
+    n = reference.count
+    counts = np.fromiter(reference.counts.values(), dtype=np.int64)
+    n1, n2 = int(np.sum(counts == 1)), int(np.sum(counts == 2))
+    expected = (n1 + 1) / (n + 1)
+    variance = expected * (1 - expected) / current + (n1 + 2 * n2 + 1) / (n + 1) ** 2
+    share = unseen / current
+    z = (share - expected) / math.sqrt(variance)
+    return UnseenTest(share, expected, float(stats.norm.sf(z)))

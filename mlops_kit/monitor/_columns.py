@@ -124,12 +124,16 @@ class ColumnDrift(Record):
         The method's statistic, and its p-value for a hypothesis test. ``None`` when
         undefined; an undefined result is reported as drift, never as "no drift".
     p_adjusted : float or None
-        The p-value after multiple-testing correction (when one was asked for).
+        The p-value after multiple-testing correction: across the check with
+        ``correction=``, else within the column when it runs several tests (they share alpha).
     threshold : float
         The decision threshold: on the p-value for tests, on the statistic otherwise.
-    effect_size : float or None
-        Always computed, next to the p-value: the Wasserstein distance in reference
-        standard deviations (numeric) or the Jensen-Shannon distance (categorical).
+    effect_size, effect_measure : float or None, str
+        Always computed, next to the p-value, on one scale: the Wasserstein distance in
+        reference standard deviations (numeric, ``"wasserstein"``) or Cohen's w with the
+        sampling bias removed (categorical, ``"cohen_w"``; Cohen's h for two categories).
+    min_effect : float
+        The effect size the distribution must also reach to drift (0: none).
     drifted : bool
         Any of: the distribution drifted, the null rate changed, or unseen
         categories hold at least ``unseen_threshold`` of the current values
@@ -137,10 +141,13 @@ class ColumnDrift(Record):
     null_rate_reference, null_rate_current : float or None
         Share of nulls on each side.
     null_drifted, null_p_value, null_effect_size : bool, float or None
-        The null-rate signal: a two-proportion z-test (p < 0.05, corrected with the other
-        tests) when the column's method is a test, Cohen's h >= 0.2 otherwise.
+        The null-rate signal: a two-proportion z-test (sharing the column's alpha, corrected
+        with the other tests) and, by default, Cohen's h >= 0.1.
     unseen : dict of str to int
         Current categories never seen in the reference (up to 20), with their counts.
+    unseen_share, unseen_expected, unseen_p_value : float, float or None, float or None
+        Their share of the current values; the share the reference predicts (Good-Turing:
+        its share of values seen once); the one-sided test that the first exceeds the second.
 
     Examples
     --------
@@ -167,6 +174,7 @@ class ColumnDrift(Record):
     threshold: float
     effect_size: float | None
     effect_measure: str
+    min_effect: float = 0.0
     drifted: bool
     distribution_drifted: bool
     null_rate_reference: float | None
@@ -176,6 +184,8 @@ class ColumnDrift(Record):
     null_effect_size: float | None = None
     unseen: FrozenMap[int] = Field(default_factory=dict)
     unseen_share: float = 0.0
+    unseen_expected: float | None = None
+    unseen_p_value: float | None = None
     reasons: tuple[str, ...] = ()
     note: str = ""
     reference: ColumnSummary

@@ -11,7 +11,14 @@ from mlops_kit.core.profile import Profile
 from mlops_kit.monitor._evaluate import CORRECTIONS
 from mlops_kit.monitor._methods import METHODS, DriftMethod, get_method
 
-__all__ = ["MethodSpec", "resolve_columns", "resolve_methods", "resolve_thresholds", "check_fraction"]
+__all__ = [
+    "MethodSpec",
+    "check_fraction",
+    "resolve_columns",
+    "resolve_methods",
+    "resolve_min_effect",
+    "resolve_thresholds",
+]
 
 MethodSpec = str | DriftMethod
 
@@ -98,8 +105,42 @@ def resolve_methods(
                 f"{column!r}; it handles {sorted(chosen.kinds)} columns. Choose one of "
                 f"{sorted(n for n, m in METHODS.items() if kind in m.kinds)} for it."
             )
+        if chosen is not None and chosen.name == "ztest":
+            categories = len(profile.columns[column].counts or {}) + bool(profile.columns[column].other)
+            if categories > 2:
+                raise ConfigError(
+                    f"The z-test compares two proportions, but the reference column {column!r} has "
+                    f"{categories} categories. Use method='chisquare' for it."
+                )
         out[column] = chosen
     return out
+
+
+def resolve_min_effect(
+    min_effect: float | Mapping[str, float] | None, monitored: Sequence[str]
+) -> dict[str, float | None]:
+    """Per column: the minimum effect size, or ``None`` for the default.
+
+    A mapping names columns; the others keep the default.
+    """
+    if min_effect is None:
+        return dict.fromkeys(monitored)
+    if isinstance(min_effect, Mapping):
+        unknown = [c for c in min_effect if c not in monitored]
+        if unknown:
+            raise ConfigError(
+                f"min_effect= names columns {unknown} that are not monitored; monitored: {list(monitored)}."
+            )
+        return {c: _check_min_effect(min_effect[c], c) if c in min_effect else None for c in monitored}
+    return dict.fromkeys(monitored, _check_min_effect(min_effect, "min_effect"))
+
+
+def _check_min_effect(value: object, what: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or math.isinf(value):
+        raise ConfigError(
+            f"The minimum effect size for {what!r} must be a number >= 0 (0 turns it off), got {value!r}."
+        )
+    return float(value)
 
 
 def resolve_thresholds(

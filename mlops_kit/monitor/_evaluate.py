@@ -15,15 +15,20 @@ import numpy as np
 
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.monitor._binning import OTHER
+from mlops_kit.monitor._categorical import cohen_w, unseen_test
 from mlops_kit.monitor._columns import ColumnDrift, ColumnSummary, Distribution, Role, finite_or_none
 from mlops_kit.monitor._methods import METHODS, DriftMethod, MethodResult, auto_method
+from mlops_kit.monitor._numeric import AndersonDarling
 from mlops_kit.monitor._pair import ColumnPair
+from mlops_kit.monitor._tails import SCIPY_FLOOR, anderson_tail
 
-__all__ = ["CORRECTIONS", "Pending", "adjust", "decide", "evaluate", "null_drifted"]
+__all__ = ["ALPHA", "CORRECTIONS", "DEFAULT_MIN_EFFECT", "Pending", "adjust", "decide", "evaluate"]
 
 CORRECTIONS = ("bonferroni", "fdr_bh")
-NULL_ALPHA = 0.05  # null-rate change, small samples: two-proportion z-test
-NULL_EFFECT = 0.2  # null-rate change, large samples: Cohen's h ("small effect")
+ALPHA = 0.05  # the significance level of columns whose method is a distance (no p-value of its own)
+# One effect-size scale and one default: Cohen's d for numeric columns (Wasserstein in stds),
+# Cohen's w for categories, Cohen's h for null rates. 0.1 std is the numeric default.
+DEFAULT_MIN_EFFECT = 0.1
 _DISPLAY_BINS = 40
 _DISPLAY_CATEGORIES = 15
 _UNSEEN_LISTED = 20
@@ -31,7 +36,13 @@ _UNSEEN_LISTED = 20
 
 @dataclass(frozen=True)
 class Pending:
-    """A column's computed result, waiting for the decision."""
+    """A column's computed result, waiting for the decision.
+
+    A column may run up to three hypothesis tests (its distribution, its null rate, its
+    unseen categories); they share the column's ``alpha`` and each also needs a minimum
+    effect: ``min_effect`` for the distribution, ``null_min`` (Cohen's h) for nulls,
+    ``unseen_threshold`` above the expected unseen share.
+    """
 
     pair: ColumnPair
     role: Role
@@ -39,11 +50,29 @@ class Pending:
     threshold: float
     result: MethodResult
     effect: float
-    null_p: float | None  # the null-rate z-test (when the method tests), None if nothing to test
+    min_effect: float
+    alpha: float
+    null_p: float | None  # the null-rate z-test, None if nothing to compare
     null_h: float | None  # the null-rate change as Cohen's h, None if nothing to compare
+    null_min: float
     unseen: dict[str, int]
     unseen_share: float
-    unseen_drifted: bool
+    unseen_expected: float | None  # Good-Turing's prediction, None when not judged
+    unseen_p: float | None
+    unseen_threshold: float
+
+    @property
+    def tests(self) -> dict[str, float]:
+        """The p-values of the column's hypothesis tests, by check."""
+        out = {}
+        p = self.result.p_value
+        if self.method.uses_p_value and p is not None and not math.isnan(p):
+            out["distribution"] = p
+        if self.null_p is not None:
+            out["nulls"] = self.null_p
+        if self.unseen_p is not None:
+            out["unseen"] = self.unseen_p
+        return out
 
 
 def evaluate(
@@ -53,10 +82,13 @@ def evaluate(
     method: DriftMethod | None,
     threshold: float | Mapping[str, float] | None,
     unseen_threshold: float,
+    min_effect: float | None = None,
 ) -> Pending:
     """Compute everything about one column (``method=None`` means ``auto``).
 
     ``threshold`` may map method names to thresholds, for columns whose method ``auto`` picks.
+    ``min_effect=None`` is the default: ``DEFAULT_MIN_EFFECT`` for auto's categorical
+    tests and every null-rate test but those of an explicitly chosen test, else none.
     """
     chosen = method or auto_method(pair)
     if isinstance(threshold, Mapping):
@@ -69,38 +101,74 @@ def evaluate(
     if not pair.current.count:
         result = MethodResult(math.nan, None, "every current value is null")
     else:
-        result = chosen.compute(pair)
-    effect_name = "wasserstein" if pair.kind == "numeric" else "jensenshannon"
-    if chosen.name == effect_name:
+        result = _unfloored(chosen, chosen.compute(pair))
+    if pair.kind == "categorical":
+        effect = cohen_w(pair.table)
+    elif chosen.name == "wasserstein":
         effect = result.statistic
     else:
-        effect = METHODS[effect_name].compute(pair).statistic if pair.current.count else math.nan
+        effect = METHODS["wasserstein"].compute(pair).statistic if pair.current.count else math.nan
     unseen = (
         dict(sorted(pair.table.unseen.items(), key=lambda kv: (-kv[1], kv[0])))
         if pair.kind == "categorical"
         else {}
     )
-    share = sum(unseen.values()) / pair.current.count if unseen else 0.0
+    judged = (
+        unseen_test(pair.reference, sum(unseen.values()), pair.current.count)
+        if pair.kind == "categorical"
+        else None
+    )
+    threshold = chosen.threshold if threshold is None else threshold
+    explicit_test = method is not None and chosen.uses_p_value
+    if min_effect is None:
+        distribution_min = DEFAULT_MIN_EFFECT if method is None and pair.kind == "categorical" else 0.0
+        null_min = 0.0 if explicit_test else DEFAULT_MIN_EFFECT
+    else:
+        distribution_min = null_min = min_effect
     return Pending(
         pair=pair,
         role=role,
         method=chosen,
-        threshold=chosen.threshold if threshold is None else threshold,
+        threshold=threshold,
         result=result,
         effect=effect,
-        **_null_change(pair, test=chosen.uses_p_value),
+        min_effect=distribution_min,
+        alpha=threshold if chosen.uses_p_value else ALPHA,
+        **_null_change(pair),
+        null_min=null_min,
         unseen=dict(list(unseen.items())[:_UNSEEN_LISTED]),
-        unseen_share=share,
-        unseen_drifted=share >= unseen_threshold,
+        unseen_share=sum(unseen.values()) / pair.current.count if unseen else 0.0,
+        unseen_expected=None if judged is None else judged.expected,
+        unseen_p=None if judged is None else judged.p_value,
+        unseen_threshold=unseen_threshold,
     )
 
 
-def _null_change(pair: ColumnPair, *, test: bool) -> dict[str, float | None]:
-    """How the share of nulls changed: Cohen's h, and a z-test p-value when the method tests.
+def _unfloored(method: DriftMethod, result: MethodResult) -> MethodResult:
+    """Anderson-Darling: replace scipy's floored p-value by the limit distribution's tail.
+
+    A floored p-value is "0.001 or less"; corrected as if exact (Bonferroni: times the
+    number of tests) it can never pass the corrected level.
+    """
+    p = result.p_value
+    if not isinstance(method, AndersonDarling) or p is None or p > SCIPY_FLOOR:
+        return result
+    if not math.isfinite(result.statistic):
+        return result
+    tail = min(anderson_tail(result.statistic), SCIPY_FLOOR)
+    return result._replace(
+        p_value=tail, note="p-value below scipy's 0.001 floor: from the limit distribution"
+    )
+
+
+def _null_change(pair: ColumnPair) -> dict[str, float | None]:
+    """How the share of nulls changed: Cohen's h, and the two-proportion z-test's p-value.
 
     Both are ``None`` when there is nothing to compare: no nulls at all (or only nulls) on
     both sides.
     """
+    from scipy import stats
+
     n1, n2 = pair.reference.rows, pair.current.rows
     p1, p2 = pair.reference.nulls / n1, pair.current.nulls / n2
     pooled = (pair.reference.nulls + pair.current.nulls) / (n1 + n2)
@@ -108,18 +176,7 @@ def _null_change(pair: ColumnPair, *, test: bool) -> dict[str, float | None]:
     if se == 0:
         return {"null_p": None, "null_h": None}
     h = abs(2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2)))
-    if not test:
-        return {"null_p": None, "null_h": h}
-    from scipy import stats
-
     return {"null_p": float(2 * stats.norm.sf(abs(p1 - p2) / se)), "null_h": h}
-
-
-def null_drifted(pending: Pending, null_adjusted: float | None = None) -> bool:
-    """The null-rate decision: the (corrected) z-test when testing, else Cohen's h >= 0.2."""
-    if pending.null_p is not None:
-        return (pending.null_p if null_adjusted is None else null_adjusted) < NULL_ALPHA
-    return pending.null_h is not None and pending.null_h >= NULL_EFFECT
 
 
 def adjust(p_values: Sequence[float], correction: str | None) -> list[float] | None:
@@ -137,21 +194,45 @@ def adjust(p_values: Sequence[float], correction: str | None) -> list[float] | N
     raise ConfigError(f"Unknown correction {correction!r}; expected None, 'bonferroni' or 'fdr_bh'.")
 
 
-def decide(
-    pending: Pending, p_adjusted: float | None = None, null_adjusted: float | None = None
-) -> ColumnDrift:
-    """The column's record, deciding on the corrected p-values when given."""
+def _significant(p: float | None, alpha: float) -> bool:
+    return p is None or math.isnan(p) or p < alpha
+
+
+def decide(pending: Pending, adjusted: Mapping[str, float] | None = None) -> ColumnDrift:
+    """The column's record, deciding each test on its corrected p-value when given.
+
+    A check drifts when its test is significant *and* its effect reaches the minimum: a
+    difference that is real but too small to matter is not drift, and neither is an
+    effect the sample cannot tell from noise. An undefined effect never hides a drift.
+    """
     pair, result = pending.pair, pending.result
-    nulls = null_drifted(pending, null_adjusted)
-    p = result.p_value if p_adjusted is None else p_adjusted
+    adjusted = adjusted or {}
+    tests = pending.tests
+    p_decision = {name: adjusted.get(name, p) for name, p in tests.items()}
     undefined = math.isnan(result.statistic) or (pending.method.uses_p_value and result.p_value is None)
-    distribution = pending.method.drifted(result.statistic, p, pending.threshold)
+    effect = pending.effect
+    relevant = math.isnan(effect) or effect >= pending.min_effect
+    distribution = relevant and pending.method.drifted(
+        result.statistic, p_decision.get("distribution", result.p_value), pending.threshold
+    )
+    nulls = (
+        "nulls" in tests
+        and _significant(p_decision["nulls"], pending.alpha)
+        and pending.null_h is not None
+        and pending.null_h >= pending.null_min
+    )
+    unseen = (
+        "unseen" in tests
+        and pending.unseen_expected is not None
+        and _significant(p_decision["unseen"], pending.alpha)
+        and pending.unseen_share - pending.unseen_expected >= pending.unseen_threshold
+    )
     reasons = [
         name
         for name, hit in (
             ("undefined" if undefined else "distribution", distribution),
             ("nulls", nulls),
-            ("unseen", pending.unseen_drifted),
+            ("unseen", unseen),
         )
         if hit
     ]
@@ -165,10 +246,11 @@ def decide(
         method=pending.method.name,
         statistic=finite_or_none(result.statistic),
         p_value=finite_or_none(result.p_value),
-        p_adjusted=finite_or_none(p_adjusted),
+        p_adjusted=finite_or_none(adjusted.get("distribution")),
         threshold=pending.threshold,
-        effect_size=finite_or_none(pending.effect),
-        effect_measure="wasserstein" if pair.kind == "numeric" else "jensenshannon",
+        effect_size=finite_or_none(effect),
+        effect_measure="wasserstein" if pair.kind == "numeric" else "cohen_w",
+        min_effect=pending.min_effect,
         drifted=bool(reasons),
         distribution_drifted=distribution,
         null_rate_reference=finite_or_none(pair.reference.null_rate),
@@ -178,6 +260,8 @@ def decide(
         null_effect_size=pending.null_h,
         unseen=pending.unseen,
         unseen_share=pending.unseen_share,
+        unseen_expected=pending.unseen_expected,
+        unseen_p_value=pending.unseen_p,
         reasons=tuple(reasons),
         note=note,
         reference=ColumnSummary.of(pair.reference),

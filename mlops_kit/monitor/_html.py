@@ -232,12 +232,14 @@ def _column_section(col: ColumnDrift, index: int) -> str:
         )
     else:
         score = f"{escape(col.method)} {_num(col.statistic)} (drift at {col.threshold:g} or more)"
-    lines = [f"{score}; effect size ({escape(col.effect_measure)}) {_num(col.effect_size)}"]
+    minimum = f" (drift needs {col.min_effect:g} or more)" if col.min_effect else ""
+    lines = [f"{score}; effect size ({escape(col.effect_measure)}) {_num(col.effect_size)}{minimum}"]
     if col.reasons:
         lines.append("drift signals: " + escape(", ".join(col.reasons)))
     if col.unseen:
         shown = ", ".join(f"{escape(k)} ({v:,})" for k, v in list(col.unseen.items())[:10])
-        lines.append(f"unseen categories ({col.unseen_share:.1%} of current values): {shown}")
+        expected = "" if col.unseen_expected is None else f", {col.unseen_expected:.1%} expected"
+        lines.append(f"unseen categories ({col.unseen_share:.1%} of current values{expected}): {shown}")
     if col.note:
         lines.append(escape(col.note))
     role = f' <span class="badge na">{escape(col.role)}</span>' if col.role != "feature" else ""

@@ -7,6 +7,8 @@ demand) and returns a :class:`MethodResult`. Hypothesis tests decide on their p-
 
 from __future__ import annotations
 
+import numpy as np
+
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.monitor._base import DriftMethod, MethodResult
 from mlops_kit.monitor._categorical import ChiSquare, ZTest
@@ -44,24 +46,19 @@ METHODS: dict[str, DriftMethod] = {
     )
 }
 
-_CATEGORY_MIN_COUNT = 10  # below this many values per category, distances are mostly noise
-
 
 def auto_method(pair: ColumnPair) -> DriftMethod:
     """The method ``method="auto"`` picks for a column.
 
-    Up to 1,000 values on the smaller side: KS (numeric), z-test (binary) or chi-square
-    (categorical); above: the normalized Wasserstein distance (numeric) or the
-    Jensen-Shannon distance (categorical). A categorical column with fewer than 10
-    values per category is still tested, since a distance between sparse counts
-    measures sampling noise more than drift.
+    Numeric: KS up to 1,000 values on the smaller side, the normalized Wasserstein
+    distance above. Categorical: the z-test (two categories) or chi-square at every
+    size, which ``evaluate`` pairs with a minimum effect size (Cohen's w >= 0.1): the
+    test keeps high-cardinality columns quiet while the sample cannot support an
+    effect, the effect size keeps large samples from flagging trivial changes.
     """
     if pair.kind == "numeric":
         return METHODS["ks" if pair.is_small else "wasserstein"]
-    n_categories = len(pair.table.labels)
-    if pair.is_small or pair.sample_size < _CATEGORY_MIN_COUNT * n_categories:
-        return METHODS["ztest" if n_categories <= 2 else "chisquare"]
-    return METHODS["jensenshannon"]
+    return METHODS["ztest" if np.count_nonzero(pair.table.reference) <= 2 else "chisquare"]
 
 
 def get_method(method: str | DriftMethod) -> DriftMethod:

@@ -76,11 +76,16 @@ class Monitor:
         How much worse than the reference a metric may get before it counts as decay.
     unseen_threshold : float, default 0.01
         A column drifts when categories never seen in the reference hold this share of
-        its current values.
+        its current values beyond what the reference predicts (significantly).
+    min_effect : float or dict, optional
+        The effect size a distribution change must also reach to drift (Wasserstein in
+        reference stds for numeric columns, Cohen's w for categorical ones), and a null-rate
+        change (Cohen's h); a dict maps columns to values. By default 0.1 for auto's
+        categorical tests and for null rates, none for explicitly chosen tests.
     multivariate : bool, str or list of str, default False
         Also look for drift in how the columns relate, which no per-column test sees:
         ``"domain_classifier"`` (a classifier told to separate reference from current
-        rows; cross-validated AUC, Mann-Whitney p-value), ``"pca_reconstruction"`` (PCA
+        rows; held-out ROC AUC, Mann-Whitney p-value), ``"pca_reconstruction"`` (PCA
         reconstruction error, z-test against the reference's own), or ``True`` for both.
         Needs raw reference rows (a DataFrame or DatasetVersion); each side is sampled to
         at most 5,000 rows. Results are in ``report.multivariate``.
@@ -124,6 +129,7 @@ class Monitor:
         unseen_threshold: float = 0.01,
         multivariate: bool | str | Sequence[str] = False,
         clock: Clock | None = None,
+        min_effect: float | Mapping[str, float] | None = None,
     ) -> None:
         self.name = None if name is None else check_name(name, "monitor name")
         self.storage = check_storage(storage)  # opened on first use
@@ -145,7 +151,8 @@ class Monitor:
             self._roles[target] = "target"
         self._methods = _config.resolve_methods(method, profile, list(self._roles))
         self._thresholds = _config.resolve_thresholds(threshold, self._methods)
-        self.method, self.threshold = method, threshold
+        self._min_effect = _config.resolve_min_effect(min_effect, list(self._roles))
+        self.method, self.threshold, self.min_effect = method, threshold, min_effect
         needs_raw = {c: m.name for c, m in self._methods.items() if m is not None and m.requires_values}
         if needs_raw and not self._reference.has_raw:
             raise ConfigError(
@@ -291,6 +298,7 @@ class Monitor:
             method=method,
             threshold=self._thresholds[name],
             unseen_threshold=self.unseen_threshold,
+            min_effect=self._min_effect[name],
         )
 
     def _performance(self, data: Current) -> Performance:
@@ -355,6 +363,7 @@ class Monitor:
             unseen_threshold=self.unseen_threshold,
             multivariate=self.multivariate,
             clock=self.clock,
+            min_effect=self.min_effect,
         )
         other._callbacks = list(self._callbacks)
         return other

@@ -32,6 +32,7 @@ def test_a_dask_frame_gives_the_same_report_as_pandas(client, make_customers):
     cur.loc[cur.index[:100], "plan"] = "gold"
     mon = mk.Monitor(ref, target="churned", prediction="score")
     ddf = dd.from_pandas(cur, npartitions=5)
+    assert mon.check(cur).columns["plan"].reasons == ("distribution", "unseen")
     on_dask, on_pandas = mon.check(ddf), mon.check(cur)
     for name, col in on_pandas.columns.items():
         got = on_dask.columns[name]
@@ -40,6 +41,10 @@ def test_a_dask_frame_gives_the_same_report_as_pandas(client, make_customers):
         assert got.statistic == pytest.approx(col.statistic, rel=1e-9, abs=1e-12), name
         assert got.current.count == col.current.count
         assert got.unseen == col.unseen
+        # The new checks decide the same: unseen categories against Good-Turing, shared alpha.
+        fields = ("unseen_expected", "unseen_p_value", "null_p_value", "min_effect", "p_adjusted")
+        assert [getattr(got, f) for f in fields] == pytest.approx([getattr(col, f) for f in fields]), name
+        assert got.effect_size == pytest.approx(col.effect_size, rel=1e-9, abs=1e-12), name
     assert on_dask.performance == on_pandas.performance
     assert on_dask.n_current == 6000
     # The partitions were profiled on the workers, not in this process.

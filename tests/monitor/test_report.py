@@ -36,7 +36,7 @@ def test_report_fields_and_reasons(make_customers, clock):
     assert age.current.count == 4000
     assert age.reference.median == pytest.approx(ref.age.median(), abs=0.1)
     plan = rep.columns["plan"]
-    assert plan.effect_measure == "jensenshannon"
+    assert plan.effect_measure == "cohen_w"
     assert plan.reference.top == ref.plan.value_counts().to_dict()
     assert plan.reference.n_categories == 3
 
@@ -65,21 +65,32 @@ def test_every_column_carries_an_effect_size_next_to_its_p_value(make_customers)
 def test_corrections_adjust_p_values_and_decide_on_them(make_customers, correction):
     ref, cur = make_customers(900, seed=1), make_customers(700, seed=2, age_shift=0.15)
     rep = mk.Monitor(ref, correction=correction).check(cur)
-    # Every test of the check is corrected together: distributions, and null rates where there are nulls.
-    raw = [c.p_value for c in rep.columns.values()]
-    raw += [c.null_p_value for c in rep.columns.values() if c.null_p_value is not None]
-    assert len(raw) == len(rep.columns) + 1  # income has nulls
-    expected = (
-        np.minimum(np.array(raw) * len(raw), 1)
-        if correction == "bonferroni"
-        else stats.false_discovery_control(raw, method="bh")
+    # Every test of the check is corrected together: distributions, null rates where there are
+    # nulls, unseen categories where the reference kept every category.
+    tests = [
+        (name, kind, p)
+        for name, c in rep.columns.items()
+        for kind, p in (("distribution", c.p_value), ("nulls", c.null_p_value), ("unseen", c.unseen_p_value))
+        if p is not None
+    ]
+    assert len(tests) == len(rep.columns) + 1 + 2  # income has nulls; plan and member are categorical
+    raw = [p for _, _, p in tests]
+    expected = dict(
+        zip(
+            [(name, kind) for name, kind, _ in tests],
+            np.minimum(np.array(raw) * len(raw), 1)
+            if correction == "bonferroni"
+            else stats.false_discovery_control(raw, method="bh"),
+        )
     )
-    got = [c.p_adjusted for c in rep.columns.values()]
-    assert got == pytest.approx(list(expected[: len(rep.columns)]))
-    for col in rep.columns.values():
-        assert col.distribution_drifted == (col.p_adjusted < col.threshold)
+    for name, col in rep.columns.items():
+        assert col.p_adjusted == pytest.approx(expected[name, "distribution"])
+        assert col.distribution_drifted == (
+            col.p_adjusted < col.threshold and col.effect_size >= col.min_effect
+        )
         assert col.score == col.p_adjusted
-    assert rep.columns["income"].null_drifted == (expected[-1] < 0.05)
+    income = rep.columns["income"]
+    assert income.null_drifted == (expected["income", "nulls"] < 0.05 and income.null_effect_size >= 0.1)
 
 
 def test_thresholds_per_method_and_per_column(make_customers):
@@ -88,7 +99,7 @@ def test_thresholds_per_method_and_per_column(make_customers):
     loose = mk.Monitor(ref, threshold={"wasserstein": 0.2}).check(cur)
     assert loose.columns["age"].threshold == 0.2
     assert not loose.columns["age"].drifted
-    assert loose.columns["plan"].threshold == 0.1
+    assert loose.columns["plan"].threshold == 0.05  # chi-square's, with a minimum effect
     column = mk.Monitor(ref, threshold={"age": 0.3, "wasserstein": 0.01}).check(cur)
     assert column.columns["age"].threshold == 0.3
     assert column.columns["income"].threshold == 0.01

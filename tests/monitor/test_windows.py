@@ -59,11 +59,27 @@ def test_fdr_correction_spans_every_window(make_customers, stream):
     corrected = mk.Monitor(ref, columns=["age", "plan", "visits"], correction="fdr_bh").check_windows(
         stream, time_column="ts", freq="12h"
     )
-    raw = [c.p_value for r in plain.reports for c in r.columns.values()]
+    # Every test of every window: distributions, and plan's unseen-category test.
+    tests = [
+        p
+        for r in plain.reports
+        for c in r.columns.values()
+        for p in (c.p_value, c.null_p_value, c.unseen_p_value)
+        if p is not None
+    ]
+    distribution = [c.p_value is not None for r in plain.reports for c in r.columns.values()]
+    assert len(tests) == len(distribution) + len(plain.reports)
     adjusted = [c.p_adjusted for r in corrected.reports for c in r.columns.values()]
     from scipy import stats
 
-    assert adjusted == pytest.approx(list(stats.false_discovery_control(raw)))
+    family = list(stats.false_discovery_control(tests))
+    at = 0
+    expected = []
+    for r in plain.reports:
+        for c in r.columns.values():
+            expected.append(family[at])
+            at += 1 + (c.null_p_value is not None) + (c.unseen_p_value is not None)
+    assert adjusted == pytest.approx(expected)
 
 
 def test_windows_are_stored_and_alerted(make_customers, stream):
