@@ -47,6 +47,9 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
         endpoint, Metrics(endpoint.name), Batcher(live, max_batch_rows), max_body_bytes=max_body_bytes
     )
 
+    if live.log is not None:
+        live.log.listen(server.metrics.log_problem)
+
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
