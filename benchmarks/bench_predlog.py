@@ -106,7 +106,9 @@ def worker(scenario: str, requests: int, extras: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scenario", choices=["wide", "big", "all"], default="all")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--extras", type=int, default=2000)
@@ -120,7 +122,10 @@ def main() -> None:
         command += ["--requests", str(args.requests), "--extras", str(args.extras)]
         out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
         result = json.loads(out.strip().splitlines()[-1])
-        print(scenario, "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()))
+        print(
+            scenario,
+            "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()),
+        )
 
 
 if __name__ == "__main__":

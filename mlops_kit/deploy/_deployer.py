@@ -152,7 +152,11 @@ class LocalDeployer(Deployer):
         self.flush_interval = _positive("flush_interval", flush_interval)
         self.max_buffer_rows = int(_positive("max_buffer_rows", max_buffer_rows))
         self.max_buffer_bytes = int(_positive("max_buffer_bytes", max_buffer_bytes))
-        if isinstance(max_extra_columns, bool) or not isinstance(max_extra_columns, int) or max_extra_columns < 0:
+        if (
+            isinstance(max_extra_columns, bool)
+            or not isinstance(max_extra_columns, int)
+            or max_extra_columns < 0
+        ):
             raise ConfigError(f"max_extra_columns= must be an integer >= 0, got {max_extra_columns!r}.")
         self.max_extra_columns = max_extra_columns
         self._lock = threading.RLock()

@@ -72,7 +72,11 @@ class Live:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.shadow = ShadowWorker(
-            name, self.stats, self._log_entry, max_items=_SHADOW_QUEUE, max_bytes=deployer.max_buffer_bytes // 4
+            name,
+            self.stats,
+            self._log_entry,
+            max_items=_SHADOW_QUEUE,
+            max_bytes=deployer.max_buffer_bytes // 4,
         )
 
     # -- state ---------------------------------------------------------------------
@@ -322,9 +326,9 @@ class Live:
             version=outcome.versions if outcome.versions is not None else outcome.version,
             latency_ms=outcome.latency_ms,
         )
-        if shadow is not None and shadow.has(method):
-            if self.shadow.submit(shadow, frame if frame is not None else raw, method, entry):
-                return
+        data = frame if frame is not None else raw
+        if shadow is not None and shadow.has(method) and self.shadow.submit(shadow, data, method, entry):
+            return  # the worker logs it once the shadow answered
         self._log_entry(entry)
 
     def _log_entry(self, entry: Entry) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import logging
 import threading
 import weakref
@@ -28,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from mlops_kit.core.clock import Clock, current_user
+from mlops_kit.deploy._deadletters import read_dead_letters, write_dead_letter
 from mlops_kit.deploy._logframe import empty_frame, encode, estimate_bytes, to_frame, unify
-from mlops_kit.deploy._records import DeadLetter, PredictionBatch
+from mlops_kit.deploy._records import PredictionBatch
 from mlops_kit.deploy._state import dead_letters_log, predictions_log
 
 if TYPE_CHECKING:
@@ -257,7 +257,11 @@ class PredictionLog:
                 digest = self.storage.put_blob(data)
                 rows = sum(e.n_rows for e in entries)
                 batch = PredictionBatch(
-                    blob=digest, n_rows=rows, first_at=entries[0].time, last_at=entries[-1].time, by=current_user()
+                    blob=digest,
+                    n_rows=rows,
+                    first_at=entries[0].time,
+                    last_at=entries[-1].time,
+                    by=current_user(),
                 )
                 self.storage.append(self.prefix, batch)
                 self._kinds.update(kinds)
@@ -302,19 +306,13 @@ class PredictionLog:
         return parts, bad
 
     def _dead_letter(self, entry: Entry, reason: str) -> None:
-        _log.error("Endpoint log %s: request %s set aside as a dead letter: %s", self.prefix, entry.request_id, reason)
-        digest = self.storage.put_blob(json.dumps(_jsonable_entry(entry), default=str).encode())
-        version = entry.version if isinstance(entry.version, str) else ",".join(sorted(set(entry.version)))
-        letter = DeadLetter(
-            blob=digest,
-            request_id=entry.request_id,
-            n_rows=entry.n_rows,
-            version=version,
-            reason=reason,
-            at=entry.time,
-            by=current_user(),
+        _log.error(
+            "Endpoint log %s: request %s set aside as a dead letter: %s",
+            self.prefix,
+            entry.request_id,
+            reason,
         )
-        self.storage.append(self.dead_prefix, letter)
+        write_dead_letter(self.storage, self.dead_prefix, entry, reason)
 
     # -- reading -------------------------------------------------------------------
 
@@ -355,46 +353,5 @@ class PredictionLog:
             return frames
 
     def dead_letters(self) -> pd.DataFrame:
-        """The entries set aside: ``time``, ``request_id``, ``version``, ``n_rows``, ``reason``
-        and ``entry`` (the request as JSON: inputs, output, versions)."""
-        rows = []
-        for item in self.storage.read_log(self.dead_prefix, DeadLetter):
-            letter = item.record
-            content = json.loads(self.storage.get_blob(letter.blob))
-            rows.append(
-                {
-                    "time": letter.at,
-                    "request_id": letter.request_id,
-                    "version": letter.version,
-                    "n_rows": letter.n_rows,
-                    "reason": letter.reason,
-                    "entry": content,
-                }
-            )
-        columns = ["time", "request_id", "version", "n_rows", "reason", "entry"]
-        return pd.DataFrame(rows, columns=columns)
-
-
-def _jsonable_entry(entry: Entry) -> dict[str, Any]:
-    inputs = entry.inputs
-    columns = {str(c): inputs[c].tolist() for c in inputs.columns} if isinstance(inputs, pd.DataFrame) else inputs
-    return {
-        "time": entry.time.isoformat(),
-        "request_id": entry.request_id,
-        "method": entry.method,
-        "version": _plain(entry.version),
-        "latency_ms": entry.latency_ms,
-        "inputs": {str(k): _plain(v) for k, v in columns.items()},
-        "output": _plain(entry.output),
-        "shadow_version": entry.shadow_version,
-        "shadow_output": _plain(entry.shadow_output),
-    }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, pd.DataFrame):
-        return {str(c): value[c].tolist() for c in value.columns}
-    if isinstance(value, np.ndarray | pd.Series):
-        return value.tolist()
-    return value
-
+        """The entries set aside (see :func:`read_dead_letters`)."""
+        return read_dead_letters(self.storage, self.dead_prefix)

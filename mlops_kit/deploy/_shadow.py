@@ -53,8 +53,10 @@ class ShadowWorker:
         """Queue a request for the shadow; ``False`` if the queue is full or closed."""
         size = estimate_bytes(entry)
         with self._cv:
-            if self._stopping or len(self._pending) >= self.max_items or (
-                self._pending and self._bytes + size > self.max_bytes
+            if (
+                self._stopping
+                or len(self._pending) >= self.max_items
+                or (self._pending and self._bytes + size > self.max_bytes)
             ):
                 self.dropped += 1
                 return False
@@ -63,7 +65,9 @@ class ShadowWorker:
             self._bytes += size
             self._submitted += 1
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"mlops-kit-shadow-{self.name}", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name=f"mlops-kit-shadow-{self.name}", daemon=True
+                )
                 self._thread.start()
             self._cv.notify()
         return True

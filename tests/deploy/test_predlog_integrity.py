@@ -195,7 +195,9 @@ def test_a_flood_of_wide_requests_flushes_early_in_bounded_batches() -> None:
     assert log is not None
     peak = 0
     for i in range(100):  # 100 requests with 1,000 extra columns each, named apart
-        body = json.dumps({"age": [i], "spend": [1.0], "plan": ["pro"], **{f"r{i}_{j}": [j] for j in range(1000)}})
+        body = json.dumps(
+            {"age": [i], "spend": [1.0], "plan": ["pro"], **{f"r{i}_{j}": [j] for j in range(1000)}}
+        )
         columns = json.loads(body)
         ep.live.infer(columns, raw=columns)
         peak = max(peak, log.buffered_bytes)
