@@ -71,6 +71,7 @@ class Live:
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._retry_at = 0.0
         self.shadow = ShadowWorker(
             name,
             self.stats,
@@ -129,10 +130,11 @@ class Live:
         log = self.log
         if log is None:
             return
-        if force or log.due or log.full:
+        if force or ((log.due or log.full) and time.monotonic() >= self._retry_at):
             try:
                 log.flush()
             except Exception as exc:
+                self._retry_at = time.monotonic() + self.deployer.poll_interval  # not on every request
                 _log.warning(
                     "Endpoint %r: could not flush its prediction log (will retry): %s", self.name, exc
                 )
