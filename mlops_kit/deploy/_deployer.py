@@ -95,9 +95,15 @@ class LocalDeployer(Deployer):
     flush_rows, flush_interval : int, float
         Flush the prediction log when this many rows are buffered, or this many
         seconds after the last flush (and always on close and at interpreter exit).
-    max_buffer_rows : int
-        At most this many unflushed rows are kept; if storage cannot keep up, the
-        oldest are dropped (counted, and warned about).
+    max_buffer_rows, max_buffer_bytes : int, int
+        At most this many unflushed rows, and about this many bytes of requests
+        (estimated when each is accepted), are kept; a flush starts when a quarter of
+        the bytes is buffered and writes batches of at most a quarter. If storage
+        cannot keep up, the oldest are dropped (counted, and warned about).
+    max_extra_columns : int
+        Columns of a request that the signature does not name kept in the log (the
+        first ones, in the request's order); the rest are dropped from the log and
+        counted. The prediction never depends on them.
 
     Examples
     --------
@@ -134,6 +140,8 @@ class LocalDeployer(Deployer):
         flush_rows: int = 10_000,
         flush_interval: float = 60.0,
         max_buffer_rows: int = 100_000,
+        max_buffer_bytes: int = 64 * 2**20,
+        max_extra_columns: int = 256,
     ) -> None:
         self.registry = registry
         self.storage = resolve_storage(storage) if storage is not None else registry.storage
@@ -143,6 +151,14 @@ class LocalDeployer(Deployer):
         self.flush_rows = int(_positive("flush_rows", flush_rows))
         self.flush_interval = _positive("flush_interval", flush_interval)
         self.max_buffer_rows = int(_positive("max_buffer_rows", max_buffer_rows))
+        self.max_buffer_bytes = int(_positive("max_buffer_bytes", max_buffer_bytes))
+        if (
+            isinstance(max_extra_columns, bool)
+            or not isinstance(max_extra_columns, int)
+            or max_extra_columns < 0
+        ):
+            raise ConfigError(f"max_extra_columns= must be an integer >= 0, got {max_extra_columns!r}.")
+        self.max_extra_columns = max_extra_columns
         self._lock = threading.RLock()
         self._models: OrderedDict[Slot, Served] = OrderedDict()
 

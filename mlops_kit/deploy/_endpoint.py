@@ -157,12 +157,44 @@ class Endpoint:
                 f"since= must be a timezone-aware datetime (the log is in UTC), got {since!r}; "
                 "for example datetime.now(timezone.utc) - timedelta(hours=1)."
             )
+        return self.live.predictions(since)
+
+    def dead_letters(self) -> pd.DataFrame:
+        """Prediction-log entries that could not be stored, set aside instead of blocking the log.
+
+        A request whose values Parquet cannot store even after the log's conversions
+        (for example complex numbers) is kept apart with the reason, so that every
+        other request is still written. Columns: ``time``, ``request_id``,
+        ``version``, ``n_rows``, ``reason`` and ``entry`` (the request as JSON: its
+        ``inputs`` by column, ``output``, ``method``, versions). Each one is also
+        counted in ``/metrics`` as
+        ``mlops_kit_prediction_log_problems_total{reason="dead_letter"}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from sklearn.linear_model import LinearRegression
+        >>> import mlops_kit as mk
+        >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("price", LinearRegression().fit(X, [2.0, 4.0, 6.0]), input_example=X)
+        >>> ep = mk.LocalDeployer(reg).deploy("price")
+        >>> _ = ep.predict(pd.DataFrame({"x": [1.0], "z": [1j]}))  # an extra column of complex numbers
+        >>> _ = ep.predict({"x": 2.0})
+        >>> ep.flush()  # the other request is written
+        1
+        >>> letter = ep.dead_letters().iloc[0]
+        >>> letter["entry"]["inputs"], "complex128" in letter["reason"]
+        ({'x': [1.0], 'z': ['1j']}, True)
+        >>> ep.close()
+        """
         log = self.live.log
         if log is None:
             raise ConfigError(
                 f"Endpoint {self.name!r} keeps no prediction log: its deployer has log_predictions=False."
             )
-        return log.read(since)
+        return log.dead_letters()
 
     def flush(self) -> int:
         """Write the buffered prediction rows to storage now; return how many."""

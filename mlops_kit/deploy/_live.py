@@ -10,8 +10,8 @@ it directly, so every handle sees them at once.
 from __future__ import annotations
 
 import atexit
+import concurrent.futures.thread  # noqa: F401  # its exit hook is registered before ours (see below)
 import logging
-import queue
 import random
 import threading
 import time
@@ -26,6 +26,7 @@ from mlops_kit.deploy._inputs import as_frame, cast_like
 from mlops_kit.deploy._predlog import Entry, PredictionLog
 from mlops_kit.deploy._routing import Snapshot, canary_mask, stitch
 from mlops_kit.deploy._served import ModelFailed, Served
+from mlops_kit.deploy._shadow import ShadowWorker
 from mlops_kit.deploy._state import EndpointState, endpoint_log
 from mlops_kit.deploy._stats import Stats
 
@@ -36,6 +37,7 @@ __all__ = ["Live", "attach", "detach", "find"]
 
 _log = logging.getLogger("mlops_kit.deploy")
 _SHADOW_QUEUE = 1_000
+_SETTLE_SECONDS = 30.0  # how long predictions() waits for the shadow's queued requests
 
 
 class Live:
@@ -58,17 +60,25 @@ class Live:
                 flush_rows=deployer.flush_rows,
                 flush_interval=deployer.flush_interval,
                 max_rows=deployer.max_buffer_rows,
+                max_bytes=deployer.max_buffer_bytes,
+                max_extra_columns=deployer.max_extra_columns,
                 on_full=self._wake,
                 cast=self._cast_for_log,
+                signature=self._signature_names,
             )
         self._rng = random.Random()
         self._refreshing = threading.Lock()
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._shadow: queue.Queue[tuple[Served, Any, str, Entry] | None] = queue.Queue(_SHADOW_QUEUE)
-        self._shadow_thread: threading.Thread | None = None
-        self.shadow_dropped = 0
+        self._retry_at = 0.0
+        self.shadow = ShadowWorker(
+            name,
+            self.stats,
+            self._log_entry,
+            max_items=_SHADOW_QUEUE,
+            max_bytes=deployer.max_buffer_bytes // 4,
+        )
 
     # -- state ---------------------------------------------------------------------
 
@@ -120,10 +130,11 @@ class Live:
         log = self.log
         if log is None:
             return
-        if force or log.due or log.buffered_rows >= log.flush_rows:
+        if force or ((log.due or log.full) and time.monotonic() >= self._retry_at):
             try:
                 log.flush()
             except Exception as exc:
+                self._retry_at = time.monotonic() + self.deployer.poll_interval  # not on every request
                 _log.warning(
                     "Endpoint %r: could not flush its prediction log (will retry): %s", self.name, exc
                 )
@@ -134,9 +145,7 @@ class Live:
         self._wakeup.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
-        if self._shadow_thread is not None:
-            self._shadow.put(None)
-            self._shadow_thread.join(timeout=30)
+        self.shadow.close()
         if self.log is not None:
             self.log.flush()
 
@@ -319,48 +328,32 @@ class Live:
             version=outcome.versions if outcome.versions is not None else outcome.version,
             latency_ms=outcome.latency_ms,
         )
-        if shadow is not None and shadow.has(method):
-            self._start_shadow()
-            try:
-                self._shadow.put_nowait((shadow, frame if frame is not None else raw, method, entry))
-                return
-            except queue.Full:
-                self.shadow_dropped += 1
+        data = frame if frame is not None else raw
+        if shadow is not None and shadow.has(method) and self.shadow.submit(shadow, data, method, entry):
+            return  # the worker logs it once the shadow answered
+        self._log_entry(entry)
+
+    def _log_entry(self, entry: Entry) -> None:
         if self.log is not None:
             self.log.add(entry)
 
-    def _start_shadow(self) -> None:
-        if self._shadow_thread is None:
-            with self._refreshing:
-                if self._shadow_thread is None:
-                    self._shadow_thread = threading.Thread(
-                        target=self._run_shadow, name=f"mlops-kit-shadow-{self.name}", daemon=True
-                    )
-                    self._shadow_thread.start()
-
-    def _run_shadow(self) -> None:
-        while True:
-            item = self._shadow.get()
-            if item is None:
-                return
-            served, data, method, entry = item
-            start = time.perf_counter()
-            try:
-                frame = as_frame(data)
-                output = served.call(method, served.checker.prepare(frame))
-            except Exception:  # a shadow's failure is counted, never seen by a caller
-                self.stats.record(served.label, entry.n_rows, 0.0, ok=False, shadow=True)
-            else:
-                latency = (time.perf_counter() - start) * 1000.0
-                self.stats.record(served.label, entry.n_rows, latency, ok=True, shadow=True)
-                entry.shadow_output = output
-                entry.shadow_version = served.label
-            if self.log is not None:
-                self.log.add(entry)
+    def predictions(self, since: Any = None) -> pd.DataFrame:
+        """The prediction log, with every request answered so far (the shadow's queued ones
+        waited for, up to a limit; past it they are included without the shadow's output)."""
+        if self.log is None:
+            raise ConfigError(
+                f"Endpoint {self.name!r} keeps no prediction log: its deployer has log_predictions=False."
+            )
+        with self.shadow.settled(_SETTLE_SECONDS) as pending:
+            return self.log.read(since, pending)
 
     def _cast_for_log(self, frame: pd.DataFrame) -> pd.DataFrame:
         primary = self.snapshot.primary
         return cast_like(primary.checker if primary else None, frame)
+
+    def _signature_names(self) -> list[str]:
+        primary = self.snapshot.primary
+        return list(primary.checker.names) if primary is not None else []
 
 
 # -- the live endpoints of this process ---------------------------------------------
@@ -398,9 +391,16 @@ def detach(live: Live) -> None:
     live.close()
 
 
-@atexit.register
+_CLOSED_AT_EXIT: list[Live] = []
+
+
 def _close_all() -> None:
-    """At interpreter exit: flush every prediction log (nothing logged is lost)."""
+    """At interpreter exit: flush every prediction log (nothing logged is lost).
+
+    This runs among threading's exit hooks, before concurrent.futures refuses new work
+    (a storage client or pyarrow may need a thread pool to write), and again from
+    ``atexit`` for anything logged by threads that ran on after the first call.
+    """
     with _LOCK:
         lives = list(_LIVE.values())
         _LIVE.clear()
@@ -409,3 +409,20 @@ def _close_all() -> None:
             live.close()
         except Exception as exc:
             _log.error("Endpoint %r: could not flush its prediction log at exit: %s", live.name, exc)
+    _CLOSED_AT_EXIT.extend(lives)
+
+
+def _flush_late() -> None:
+    _close_all()
+    for live in _CLOSED_AT_EXIT:
+        if live.log is not None and live.log.buffered_rows:
+            try:
+                live.log.flush()
+            except Exception as exc:
+                _log.error("Endpoint %r: could not flush its prediction log at exit: %s", live.name, exc)
+
+
+_early = getattr(threading, "_register_atexit", None)  # CPython: runs before thread pools shut down
+if _early is not None:
+    _early(_close_all)
+atexit.register(_flush_late)

@@ -40,6 +40,14 @@ class Metrics:
             ["endpoint"],
             registry=self.registry,
         )
+        self.log_problems = Counter(
+            "mlops_kit_prediction_log_problems",
+            "Requests the prediction log could not keep whole, by reason: dead_letter (set aside, "
+            "see Endpoint.dead_letters), extra_columns (columns past the limit dropped), "
+            "buffer_full (dropped: storage could not keep up).",
+            ["endpoint", "reason"],
+            registry=self.registry,
+        )
         self._latency = self.latency.labels(endpoint)
         self._in_flight = self.in_flight.labels(endpoint)
         self._counters: dict[tuple[str, int], Any] = {}
@@ -58,6 +66,10 @@ class Metrics:
             )
         counter.inc()
         self._latency.observe(seconds)
+
+    def log_problem(self, reason: str, n: int) -> None:
+        """The prediction log counted ``n`` requests with ``reason``."""
+        self.log_problems.labels(self.endpoint, reason).inc(n)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

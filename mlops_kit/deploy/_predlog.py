@@ -1,43 +1,48 @@
 """The prediction log: every request's inputs, outputs, versions and latency.
 
-Requests add entries to a bounded in-memory buffer; nothing is converted on the
-request path (an entry keeps references to the request's columns and the model's
-output). A flush turns the buffer into one Parquet blob and appends a
-:class:`PredictionBatch` pointing to it to the endpoint's predictions log, so
+Requests add entries to an in-memory buffer bounded in rows and in bytes (each
+entry's size is estimated when it is added, in O(columns)); nothing is converted on
+the request path (an entry keeps references to the request's columns and the
+model's output). A flush turns the buffer into Parquet blobs of at most a quarter
+of the byte bound (and :data:`MAX_BATCH_COLUMNS` columns) each and appends a
+:class:`PredictionBatch` pointing to each to the endpoint's predictions log, so
 replicas in several processes or machines never overwrite each other's batches.
+An entry that still cannot be stored is set aside as a :class:`DeadLetter` with
+its reason, and the rest are written.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import threading
-from collections import deque
-from collections.abc import Callable
+import weakref
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from mlops_kit.core.clock import Clock, current_user
+from mlops_kit.deploy._deadletters import read_dead_letters, write_dead_letter
+from mlops_kit.deploy._logframe import empty_frame, encode, estimate_bytes, to_frame, unify
 from mlops_kit.deploy._records import PredictionBatch
-from mlops_kit.deploy._served import output_columns
-from mlops_kit.deploy._state import predictions_log
+from mlops_kit.deploy._state import dead_letters_log, predictions_log
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from mlops_kit.core.storage import Storage
 
-__all__ = ["Entry", "PredictionLog"]
+__all__ = ["MAX_BATCH_COLUMNS", "Entry", "PredictionLog", "estimate_bytes"]
 
 _log = logging.getLogger("mlops_kit.deploy")
-META = ("time", "request_id", "version", "shadow_version", "latency_ms")
+MAX_BATCH_COLUMNS = 2_048  # a batch stops growing past this many distinct request columns
+PROBLEMS = ("dead_letter", "extra_columns", "buffer_full")
 
 
-@dataclass
+@dataclass(eq=False)
 class Entry:
     """One request, as the caller saw it. Converted to columns only when flushed."""
 
@@ -51,6 +56,7 @@ class Entry:
     latency_ms: float
     shadow_version: str | None = None
     shadow_output: Any = None
+    nbytes: int = 0
 
 
 class PredictionLog:
@@ -66,8 +72,18 @@ class PredictionLog:
         For the flush interval.
     flush_rows, flush_interval, max_rows : int, float, int
         Flush when this many rows are buffered or this many seconds passed since the
-        last flush; never buffer more than ``max_rows`` (the oldest are dropped and
-        counted in :attr:`dropped` if storage cannot keep up).
+        last flush; never buffer more than ``max_rows``.
+    max_bytes : int
+        Never hold more than about this many bytes of requests (buffered or being
+        flushed); flush when a quarter of it is buffered, in batches of at most a
+        quarter. Past either bound the oldest entries are dropped (counted in
+        :attr:`problems` as ``buffer_full``): storage could not keep up.
+    max_extra_columns : int
+        Columns of a request beyond the signature's that are kept; the rest are
+        dropped from the log (counted as ``extra_columns``). The prediction is never
+        affected.
+    signature : callable
+        The signature's column names now, and a function giving them their types.
     """
 
     def __init__(
@@ -79,35 +95,98 @@ class PredictionLog:
         flush_rows: int,
         flush_interval: float,
         max_rows: int,
+        max_bytes: int = 64 * 2**20,
+        max_extra_columns: int = 256,
         on_full: Callable[[], None] | None = None,
         cast: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+        signature: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self.storage = storage
         self.prefix = predictions_log(endpoint)
+        self.dead_prefix = dead_letters_log(endpoint)
         self.clock = clock
         self.flush_rows = flush_rows
         self.flush_interval = flush_interval
         self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.batch_bytes = max(1, max_bytes // 4)
+        self.max_extra_columns = max_extra_columns
         self.on_full = on_full
         self.cast = cast
-        self.dropped = 0
+        self.signature = signature
+        self.problems: Counter[str] = Counter()
+        self._listeners: list[weakref.WeakMethod[Callable[[str, int], None]]] = []
+        self._kinds: dict[str, str] = {}  # the kind each column was stored with (see _logframe)
         self._entries: deque[Entry] = deque()
-        self._rows = 0
+        self._rows = 0  # buffered and being flushed
+        self._bytes = 0
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._last_flush = clock.monotonic()
 
+    # -- the request path ----------------------------------------------------------
+
     def add(self, entry: Entry) -> None:
-        """Buffer one request; ask for a flush when the buffer reached ``flush_rows``."""
+        """Buffer one request; ask for a flush when the buffer reached a flush bound."""
+        self._trim(entry)
+        entry.nbytes = estimate_bytes(entry)
+        dropped = 0
         with self._lock:
             self._entries.append(entry)
             self._rows += entry.n_rows
-            while self._rows > self.max_rows and len(self._entries) > 1:
-                self._rows -= self._entries.popleft().n_rows
-                self.dropped += 1
-            full = self._rows >= self.flush_rows
+            self._bytes += entry.nbytes
+            while (self._rows > self.max_rows or self._bytes > self.max_bytes) and len(self._entries) > 1:
+                old = self._entries.popleft()
+                self._rows -= old.n_rows
+                self._bytes -= old.nbytes
+                dropped += 1
+            full = self.full
+        if dropped:
+            self._count("buffer_full", dropped)
         if full and self.on_full is not None:
             self.on_full()
+
+    def _trim(self, entry: Entry) -> None:
+        """Keep the first ``max_extra_columns`` columns the signature does not name."""
+        inputs = entry.inputs
+        width = len(inputs) if isinstance(inputs, dict) else inputs.shape[1]
+        if width <= self.max_extra_columns:
+            return
+        known = set(self.signature()) if self.signature is not None else set()
+        names = list(inputs.keys()) if isinstance(inputs, dict) else list(inputs.columns)
+        extras = [n for n in names if n not in known]
+        if len(extras) <= self.max_extra_columns:
+            return
+        dropped = set(extras[self.max_extra_columns :])
+        kept = [n for n in names if n not in dropped]
+        if isinstance(inputs, dict):
+            entry.inputs = {n: inputs[n] for n in kept}
+        else:
+            entry.inputs = inputs.loc[:, [n not in dropped for n in inputs.columns]]
+        self._count("extra_columns", 1)
+
+    def listen(self, callback: Callable[[str, int], None]) -> None:
+        """Call the bound method ``callback(reason, n)`` on every problem (held weakly)."""
+        self._listeners.append(weakref.WeakMethod(callback))
+
+    def _count(self, reason: str, n: int) -> None:
+        self.problems[reason] += n
+        if reason == "buffer_full":
+            _log.warning("Endpoint log %s: dropped %d request(s): storage cannot keep up.", self.prefix, n)
+        for ref in list(self._listeners):
+            callback = ref()
+            if callback is not None:
+                callback(reason, n)
+
+    @property
+    def dropped(self) -> int:
+        """Requests dropped because the buffer was full."""
+        return self.problems["buffer_full"]
+
+    @property
+    def full(self) -> bool:
+        """Whether a flush bound (rows or bytes) is reached."""
+        return self._rows >= self.flush_rows or self._bytes >= self.batch_bytes
 
     @property
     def due(self) -> bool:
@@ -116,45 +195,130 @@ class PredictionLog:
 
     @property
     def buffered_rows(self) -> int:
-        """Rows not flushed yet."""
+        """Rows not written yet (buffered or being flushed)."""
         return self._rows
 
-    def flush(self) -> int:
-        """Write the buffered rows as one batch; return how many rows were written.
+    @property
+    def buffered_bytes(self) -> int:
+        """The estimated bytes of the requests not written yet (buffered or being flushed)."""
+        return self._bytes
 
-        If storage fails, the rows go back to the buffer (oldest first) and the error
-        is raised; the next flush retries them.
+    # -- flushing ------------------------------------------------------------------
+
+    def flush(self) -> int:
+        """Write the buffered rows in batches; return how many rows were written.
+
+        If storage fails, the rows not written yet go back to the buffer (oldest first)
+        and the error is raised; the next flush retries them.
         """
         with self._flushing:
-            with self._lock:
-                entries = list(self._entries)
-                self._entries.clear()
-                self._rows = 0
             self._last_flush = self.clock.monotonic()
-            if not entries:
-                return 0
-            try:
-                frame = to_frame(entries, self.cast)
-                buffer = io.BytesIO()
-                frame.to_parquet(buffer, index=False)
-                digest = self.storage.put_blob(buffer.getvalue())
+            with self._lock:
+                budget = len(self._entries)  # what is here now, not what keeps arriving
+            written = 0
+            while budget > 0:
+                with self._lock:
+                    chunk = self._take(budget)
+                if not chunk:
+                    break
+                budget -= len(chunk)
+                written += self._write(chunk)
+            return written
+
+    def _take(self, budget: int) -> list[Entry]:
+        """The oldest entries, up to a batch's bytes and columns (at least one)."""
+        chunk: list[Entry] = []
+        size = 0
+        names: set[Any] = set()
+        while self._entries and len(chunk) < budget:
+            entry = self._entries[0]
+            columns = entry.inputs.keys() if isinstance(entry.inputs, dict) else entry.inputs.columns
+            if chunk and (
+                size + entry.nbytes > self.batch_bytes or len(names.union(columns)) > MAX_BATCH_COLUMNS
+            ):
+                break
+            names.update(columns)
+            size += entry.nbytes
+            chunk.append(self._entries.popleft())
+        return chunk
+
+    def _write(self, chunk: list[Entry]) -> int:
+        """Store one chunk: its writable entries as batches, the others as dead letters."""
+        remaining = list(chunk)
+        written = 0
+        try:
+            parts, bad = self._encode(chunk)
+            for entry, reason in bad:
+                self._dead_letter(entry, reason)
+                remaining.remove(entry)
+                self._done([entry])
+                self._count("dead_letter", 1)
+            for data, kinds, entries in parts:
+                digest = self.storage.put_blob(data)
+                rows = sum(e.n_rows for e in entries)
                 batch = PredictionBatch(
                     blob=digest,
-                    n_rows=len(frame),
+                    n_rows=rows,
                     first_at=entries[0].time,
                     last_at=entries[-1].time,
                     by=current_user(),
                 )
                 self.storage.append(self.prefix, batch)
-            except BaseException:
-                with self._lock:
-                    self._entries.extendleft(reversed(entries))
-                    self._rows += sum(e.n_rows for e in entries)
-                raise
-            return len(frame)
+                self._kinds.update(kinds)
+                for entry in entries:
+                    remaining.remove(entry)
+                self._done(entries)
+                written += rows
+        except BaseException:
+            with self._lock:
+                self._entries.extendleft(reversed(remaining))
+            raise
+        return written
 
-    def read(self, since: dt.datetime | None = None) -> pd.DataFrame:
-        """Flushed batches (from every process) and this process's buffered rows, oldest first."""
+    def _done(self, entries: list[Entry]) -> None:
+        with self._lock:
+            self._rows -= sum(e.n_rows for e in entries)
+            self._bytes -= sum(e.nbytes for e in entries)
+
+    def _encode(
+        self, chunk: list[Entry]
+    ) -> tuple[list[tuple[bytes, dict[str, str], list[Entry]]], list[tuple[Entry, str]]]:
+        """Parquet parts of ``chunk`` and the entries that cannot be stored, with why."""
+        try:
+            frame, kinds = to_frame(chunk, self.cast, self._kinds)
+            return [(encode(frame), kinds, chunk)], []
+        except Exception as exc:
+            if len(chunk) == 1:
+                return [], [(chunk[0], f"{type(exc).__name__}: {exc}")]
+        parts: list[tuple[bytes, dict[str, str], list[Entry]]] = []
+        bad: list[tuple[Entry, str]] = []
+        for entry in chunk:  # find the culprits; the others are written together if they can be
+            part, problem = self._encode([entry])
+            parts.extend(part)
+            bad.extend(problem)
+        good = [e for _, _, entries in parts for e in entries]
+        if len(good) > 1:
+            try:
+                frame, kinds = to_frame(good, self.cast, self._kinds)
+                parts = [(encode(frame), kinds, good)]
+            except Exception:  # fine alone, not together: keep one batch each
+                pass
+        return parts, bad
+
+    def _dead_letter(self, entry: Entry, reason: str) -> None:
+        _log.error(
+            "Endpoint log %s: request %s set aside as a dead letter: %s",
+            self.prefix,
+            entry.request_id,
+            reason,
+        )
+        write_dead_letter(self.storage, self.dead_prefix, entry, reason)
+
+    # -- reading -------------------------------------------------------------------
+
+    def read(self, since: dt.datetime | None = None, pending: Sequence[Entry] = ()) -> pd.DataFrame:
+        """Flushed batches (from every process), this process's buffered rows and ``pending``
+        entries (not added yet), oldest first."""
         frames = []
         for entry in self.storage.read_log(self.prefix, PredictionBatch):
             batch = entry.record
@@ -162,104 +326,32 @@ class PredictionLog:
                 continue
             frames.append(pd.read_parquet(io.BytesIO(self.storage.get_blob(batch.blob))))
         with self._lock:
-            pending = list(self._entries)
-        if pending:
-            frames.append(to_frame(pending, self.cast))
+            buffered = [*self._entries, *pending]
+        if buffered:
+            frames.extend(self._frames(buffered))
         frames = [f for f in frames if len(f)]
         if not frames:
-            return pd.DataFrame({name: pd.Series(dtype=_META_DTYPES[name]) for name in META})
+            return empty_frame()
+        frames = unify(frames)
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         if since is not None:
             frame = frame[frame["time"] >= pd.Timestamp(since)].reset_index(drop=True)
         return frame
 
+    def _frames(self, entries: list[Entry]) -> list[pd.DataFrame]:
+        """Unflushed entries as frames; one that cannot be converted is left out (its flush
+        makes it a dead letter)."""
+        try:
+            return [to_frame(entries, self.cast, self._kinds)[0]]
+        except Exception:
+            frames = []
+            for entry in entries:
+                try:
+                    frames.append(to_frame([entry], self.cast, self._kinds)[0])
+                except Exception:
+                    continue
+            return frames
 
-_META_DTYPES = {
-    "time": "datetime64[us, UTC]",
-    "request_id": "str",
-    "version": "str",
-    "shadow_version": "str",
-    "latency_ms": "float64",
-}
-
-
-def to_frame(
-    entries: list[Entry], cast: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-) -> pd.DataFrame:
-    """The rows of ``entries`` as one DataFrame: meta columns, inputs, outputs."""
-    sizes = [e.n_rows for e in entries]
-    n = sum(sizes)
-    meta: dict[str, Any] = {
-        "time": pd.DatetimeIndex(np.repeat(np.array([e.time for e in entries], dtype=object), sizes)).as_unit(
-            "us"
-        ),
-        "request_id": np.repeat(np.array([e.request_id for e in entries], dtype=object), sizes),
-        "version": _concat(
-            [e.version if isinstance(e.version, np.ndarray) else [e.version] * e.n_rows for e in entries]
-        ),
-        "shadow_version": np.repeat(np.array([e.shadow_version for e in entries], dtype=object), sizes),
-        "latency_ms": np.repeat(np.array([e.latency_ms for e in entries], dtype="float64"), sizes),
-    }
-    outputs = _columns([output_columns(e.output, e.method) for e in entries], sizes)
-    shadows = _columns(
-        [
-            output_columns(e.shadow_output, e.method, shadow=True) if e.shadow_output is not None else {}
-            for e in entries
-        ],
-        sizes,
-    )
-    inputs = _inputs_frame(entries)
-    if cast is not None:
-        inputs = cast(inputs)  # JSON strings back to datetimes, categories...
-    inputs.columns = [
-        f"input_{c}" if c in META or c in outputs or c in shadows else c for c in inputs.columns
-    ]
-    frame = pd.concat(
-        [
-            pd.DataFrame(meta, index=pd.RangeIndex(n)),
-            inputs,
-            pd.DataFrame({**outputs, **shadows}, index=pd.RangeIndex(n)),
-        ],
-        axis=1,
-    )
-    return frame.infer_objects()
-
-
-def _inputs_frame(entries: list[Entry]) -> pd.DataFrame:
-    """Every entry's inputs, in order. Runs of dict entries (HTTP) are joined as plain lists,
-    which is much cheaper than concatenating many one-row frames."""
-    frames: list[pd.DataFrame] = []
-    run: list[Entry] = []
-
-    def close_run() -> None:
-        if run:
-            frames.append(pd.DataFrame(_columns([dict(e.inputs) for e in run], [e.n_rows for e in run])))
-            run.clear()
-
-    for entry in entries:
-        if isinstance(entry.inputs, pd.DataFrame):
-            close_run()
-            frames.append(entry.inputs.reset_index(drop=True))
-        else:
-            run.append(entry)
-    close_run()
-    if len(frames) == 1:
-        return frames[0].reset_index(drop=True)
-    return pd.concat(frames, ignore_index=True)
-
-
-def _columns(parts: list[dict[str, Any]], sizes: list[int]) -> dict[str, Any]:
-    """Column-wise concatenation of per-entry columns; a column an entry lacks is null there."""
-    names = list(dict.fromkeys(chain.from_iterable(parts)))
-    return {
-        name: _concat([p[name] if name in p else [None] * size for p, size in zip(parts, sizes)])
-        for name in names
-    }
-
-
-def _concat(parts: list[Any]) -> Any:
-    if len(parts) == 1:
-        return parts[0]
-    if all(isinstance(p, np.ndarray) and p.dtype.kind in "biuf" for p in parts):
-        return np.concatenate(parts)
-    return list(chain.from_iterable(parts))
+    def dead_letters(self) -> pd.DataFrame:
+        """The entries set aside (see :func:`read_dead_letters`)."""
+        return read_dead_letters(self.storage, self.dead_prefix)

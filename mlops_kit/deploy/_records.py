@@ -9,7 +9,7 @@ from pydantic import Field
 
 from mlops_kit.core.record import FrozenMap, Record
 
-__all__ = ["DeploymentEvent", "EndpointStatus", "EventKind", "PredictionBatch", "VersionStats"]
+__all__ = ["DeadLetter", "DeploymentEvent", "EndpointStatus", "EventKind", "PredictionBatch", "VersionStats"]
 
 EventKind = Literal["deploy", "promote", "rollback", "auto_rollback", "undeploy"]
 StrategyKind = Literal["replace", "canary", "shadow"]
@@ -85,6 +85,23 @@ class PredictionBatch(Record):
     n_rows: int = Field(ge=0)
     first_at: dt.datetime
     last_at: dt.datetime
+    by: str
+
+
+class DeadLetter(Record):
+    """A prediction-log entry that could not be stored as Parquet, set aside with its reason.
+
+    The request (inputs, output, versions) is a JSON blob; see :meth:`Endpoint.dead_letters`.
+    """
+
+    SCHEMA_VERSION = 1
+
+    blob: str = Field(pattern=r"^[0-9a-f]{64}$")
+    request_id: str
+    n_rows: int = Field(ge=0)
+    version: str
+    reason: str
+    at: dt.datetime
     by: str
 
 

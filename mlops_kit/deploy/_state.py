@@ -22,6 +22,7 @@ __all__ = [
     "EVENTS_FOLD",
     "EndpointState",
     "Slot",
+    "dead_letters_log",
     "endpoint_log",
     "endpoint_names",
     "events_log",
@@ -41,6 +42,11 @@ def events_log(endpoint: str) -> str:
 def predictions_log(endpoint: str) -> str:
     """The log prefix of an endpoint's flushed prediction batches."""
     return f"{_PREFIX}/{endpoint}/predictions"
+
+
+def dead_letters_log(endpoint: str) -> str:
+    """The log prefix of an endpoint's prediction-log entries that could not be stored."""
+    return f"{_PREFIX}/{endpoint}/dead_letters"
 
 
 def endpoint_names(storage: Storage) -> list[str]:
