@@ -38,9 +38,6 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
         ) from exc
     server = Server.create(endpoint, max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
 
-    if live.log is not None:
-        live.log.listen(server.metrics.log_problem)
-
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield

@@ -69,9 +69,10 @@ class Server:
         from mlops_kit.deploy._metrics import Metrics
 
         live = endpoint.live  # attach now: load the models before the first request
-        return cls(
-            endpoint, Metrics(endpoint.name), Batcher(live, max_batch_rows), max_body_bytes=max_body_bytes
-        )
+        metrics = Metrics(endpoint.name)
+        if live.log is not None:
+            live.log.listen(metrics.log_problem)  # entries the prediction log set aside or dropped
+        return cls(endpoint, metrics, Batcher(live, max_batch_rows), max_body_bytes=max_body_bytes)
 
     @staticmethod
     def of(request: Request) -> Server:
