@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.deploy._metrics import CLIENT_CLOSED
 from mlops_kit.deploy._protocol import BadRequest, to_json
 from mlops_kit.deploy._served import METHODS, ModelFailed
 
@@ -146,8 +147,20 @@ class Server:
             return self.error(str(exc), 404), 404, ""
         if isinstance(exc, ModelFailed):
             return self.error(str(exc), 500, exc.label), 500, exc.label
+        if _is_client_disconnect(exc):  # not our failure, and nobody is left to answer
+            _log.info(
+                "Endpoint %r: the client closed the connection before sending its whole request",
+                self.endpoint.name,
+            )
+            return self.error("The client closed the connection.", CLIENT_CLOSED), CLIENT_CLOSED, ""
         _log.error("Endpoint %r: internal error while serving a request", self.endpoint.name, exc_info=exc)
         return self.error(f"Internal error ({type(exc).__name__}); see the server log.", 500), 500, ""
+
+
+def _is_client_disconnect(exc: Exception) -> bool:
+    from starlette.requests import ClientDisconnect
+
+    return isinstance(exc, ClientDisconnect)
 
 
 def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
