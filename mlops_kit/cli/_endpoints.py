@@ -1,8 +1,8 @@
 """``mlops-kit endpoints ls|status|promote|rollback``: what the deployment logs say, and moving versions.
 
 The state shown is the fold of each endpoint's deployment log, which every process
-shares. Request counts live in the processes that serve (their ``/metrics``); this
-command serves nothing, so it shows them only when it has some.
+shares; the request counts are those every serving process flushed to the endpoint's
+health log (every ``flush_interval`` seconds and on shutdown).
 """
 
 from __future__ import annotations
@@ -92,8 +92,6 @@ def status(ctx: click.Context, name: str, as_json: bool) -> None:
     if rows:
         click.echo("\nversions")
         click.echo(table(rows, ["version", "role", "weight", "requests", "errors", "p50_ms", "p99_ms"]))
-        if not now.versions:
-            click.echo("(requests are counted by the serving processes: see their /metrics)")
     click.echo("\nhistory")
     click.echo(table([_event_row(e) for e in events]))
 

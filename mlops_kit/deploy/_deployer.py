@@ -15,9 +15,11 @@ from mlops_kit.core.errors import ConfigError, ConflictError, MlopsKitError, Not
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.deploy import _live
+from mlops_kit.deploy._health import stored_totals
 from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus
 from mlops_kit.deploy._served import ModelFailed, Served, load_served
 from mlops_kit.deploy._state import EndpointState, Slot, endpoint_log, endpoint_names, events_log
+from mlops_kit.deploy._stats import version_stats
 from mlops_kit.deploy._strategies import Canary, Replace, Shadow, check_strategy
 
 if TYPE_CHECKING:
@@ -314,7 +316,12 @@ class LocalDeployer(Deployer):
         return Endpoint(name, self)
 
     def status(self, endpoint: str) -> EndpointStatus:
-        """What the endpoint serves, and request statistics of this process.
+        """What the endpoint serves, and the requests, errors and latency of each version,
+        counted by every process that serves the endpoint.
+
+        Counts reach storage when each process flushes them (every ``flush_interval``
+        seconds, on :meth:`Endpoint.flush` and on shutdown); this process's own counts
+        are always included.
 
         Raises
         ------
@@ -324,15 +331,14 @@ class LocalDeployer(Deployer):
         name = self._existing(endpoint)
         live = _live.find(self, name)
         state = self._state(name)
-        stats = {}
         if live is not None:
             snap = live.snapshot
             if snap.state.tail >= state.tail:
                 state = snap.state
-            roles = {str(s): r for s, r in ((state.primary, "primary"), (state.candidate, "candidate")) if s}
-            if state.candidate is not None and state.strategy == "shadow":
-                roles[str(state.candidate)] = "shadow"
-            stats = live.stats.snapshot(roles)
+            totals = live.stats.totals()  # this process's pending counts too
+        else:
+            totals = stored_totals(self.storage, name)
+        stats = version_stats(totals, state)
         last = state.last
         return EndpointStatus(
             endpoint=name,

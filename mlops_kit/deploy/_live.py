@@ -47,7 +47,13 @@ class Live:
         self.storage = deployer.storage
         self.clock = deployer.clock
         self.snapshot = Snapshot(EndpointState())
-        self.stats = Stats()
+        self.stats = Stats(
+            self.storage,
+            name,
+            self.clock,
+            since=lambda: self.snapshot.state.tail,
+            flush_interval=deployer.flush_interval,
+        )
         self.handles = 0
         self.log: PredictionLog | None = None
         if deployer.log_predictions:
@@ -117,6 +123,13 @@ class Live:
             self._flush_if_needed()
 
     def _flush_if_needed(self, force: bool = False) -> None:
+        if force or self.stats.due:
+            try:
+                self.stats.flush()
+            except Exception as exc:
+                _log.warning(
+                    "Endpoint %r: could not flush its request counts (will retry): %s", self.name, exc
+                )
         log = self.log
         if log is None:
             return
@@ -137,8 +150,12 @@ class Live:
         if self._shadow_thread is not None:
             self._shadow.put(None)
             self._shadow_thread.join(timeout=30)
-        if self.log is not None:
-            self.log.flush()
+        self.flush()
+
+    def flush(self) -> int:
+        """Write the request counts and the buffered prediction rows now; return how many rows."""
+        self.stats.flush()
+        return 0 if self.log is None else self.log.flush()
 
     # -- requests ------------------------------------------------------------------
 

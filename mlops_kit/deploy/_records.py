@@ -89,7 +89,13 @@ class PredictionBatch(Record):
 
 
 class VersionStats(Record):
-    """Traffic served by one version since this process attached to the endpoint."""
+    """Traffic served by one version, by every process serving the endpoint.
+
+    A live version counts the traffic since it became live (a canary deployed anew
+    starts from zero; a promoted canary keeps its count); a retired one, all of it.
+    ``p50_ms`` and ``p99_ms`` come from latency buckets and are within 2.2 % of the
+    exact percentiles of answered requests.
+    """
 
     role: Literal["primary", "candidate", "shadow", "retired"]
     requests: int = 0
@@ -117,7 +123,8 @@ class EndpointStatus(Record):
     events : int
         How many events the endpoint's log holds.
     versions : mapping of str to VersionStats
-        Requests, errors and p50/p99 latency per version in this process.
+        Requests, errors and p50/p99 latency per version, counted by every process
+        serving the endpoint (as far as they flushed their counts to storage).
     """
 
     endpoint: str

@@ -98,23 +98,27 @@ SERVE = textwrap.dedent(
     """
     import json, sys
     import mlops_kit as mk
-    url, port, options = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
-    store = mk.storage(url, **options)
-    dep = mk.LocalDeployer(mk.Registry(store), poll_interval=0.3)
-    mk.serve(dep.deploy("m:1"), port=port, workers=2)
+    url, port, ref, options, deployer_options = sys.argv[1:]
+    store = mk.storage(url, **json.loads(options))
+    dep = mk.LocalDeployer(mk.Registry(store), poll_interval=0.3, **json.loads(deployer_options))
+    ep = dep.deploy(ref) if ref else dep.endpoint("m")
+    mk.serve(ep, port=int(port), workers=2)
     """
 )
 
 
 @contextmanager
-def two_workers(url: str, **options: object) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``mk.serve(workers=2)`` in a process of its own; yields its URL and the process."""
+def two_workers(
+    url: str, ref: str = "m:1", deployer: dict[str, object] | None = None, **options: object
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``mk.serve(workers=2)`` in a process of its own, deploying ``ref`` (``""``: serving endpoint
+    ``m`` as it is); yields its URL and the process."""
     import json
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, url, str(port), json.dumps(options)],
+        [sys.executable, "-c", SERVE, url, str(port), ref, json.dumps(options), json.dumps(deployer or {})],
         env=env,
         stderr=subprocess.PIPE,
         text=True,
