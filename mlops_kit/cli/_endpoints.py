@@ -14,10 +14,11 @@ import click
 from mlops_kit.cli._app import emit, json_option, main, one_line, state, table
 
 if TYPE_CHECKING:
-    from mlops_kit.deploy import DeploymentEvent, EndpointStatus, LocalDeployer
+    from mlops_kit.deploy import Deployer, DeploymentEvent, EndpointStatus
 
 
-def _deployer(ctx: click.Context) -> LocalDeployer:
+def _deployer(ctx: click.Context) -> Deployer:
+    """The deployer of the storage given to the CLI; the commands use only :class:`Deployer`."""
     from mlops_kit.deploy import LocalDeployer
     from mlops_kit.registry import Registry
 
@@ -170,7 +171,7 @@ def rollback(ctx: click.Context, name: str, reason: str, as_json: bool) -> None:
     _move(dep, name, as_json, lambda: dep.rollback(name, reason=reason))
 
 
-def _move(dep: LocalDeployer, name: str, as_json: bool, change: Any) -> None:
+def _move(dep: Deployer, name: str, as_json: bool, change: Any) -> None:
     before = dep.status(name)
     event: DeploymentEvent = change()
     after = dep.status(event.endpoint)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from mlops_kit.core.record import FrozenMap, Record
+from mlops_kit.core.refs import VersionRef
 
 __all__ = ["DeploymentEvent", "EndpointStatus", "EventKind", "PredictionBatch", "VersionStats"]
 
@@ -112,11 +113,12 @@ class EndpointStatus(Record):
     ----------
     endpoint : str
         The endpoint.
-    primary, candidate : str or None
-        ``"model:version"`` of the primary and of the candidate (if any).
+    primary, candidate : VersionRef or None
+        The primary and the candidate (if any): ``"model:version"`` strings with typed
+        parts (``status.primary.name``, ``.version``, ``.model_ref``).
     strategy, weight, key : str or None, float or None, str or None
         How the candidate gets traffic (``"canary"`` or ``"shadow"``).
-    previous : tuple of str
+    previous : tuple of VersionRef
         The rollback stack, most recent first.
     updated_at, updated_by : datetime or None, str or None
         The last event.
@@ -128,12 +130,12 @@ class EndpointStatus(Record):
     """
 
     endpoint: str
-    primary: str | None = None
-    candidate: str | None = None
+    primary: VersionRef | None = None
+    candidate: VersionRef | None = None
     strategy: StrategyKind | None = None
     weight: float | None = None
     key: str | None = None
-    previous: tuple[str, ...] = ()
+    previous: tuple[VersionRef, ...] = ()
     updated_at: dt.datetime | None = None
     updated_by: str | None = None
     events: int = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
+from mlops_kit.core.refs import VersionRef
 from mlops_kit.deploy._records import DeploymentEvent, StrategyKind
 
 if TYPE_CHECKING:
@@ -56,6 +57,11 @@ class Slot(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.model}:{self.version}"
+
+    @property
+    def ref(self) -> VersionRef:
+        """The version as a typed reference."""
+        return VersionRef.of(self.model, self.version)
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,22 @@ def test_a_canary_failing_on_two_replicas_is_rolled_back_on_their_combined_error
     assert "erred on 100.0% of 16 requests" in " ".join(decision.reasons)
     status = deployer.status("churn")
     assert (status.primary, status.candidate) == ("churn:1", None)
+
+
+def test_a_shadow_is_promoted_on_the_requests_it_mirrored() -> None:
+    from tests.automation.test_loop import World
+    from tests.deploy.conftest import wait_for
+
+    world = World(rollout=mk.Shadow())
+    try:
+        assert world.loop.step(sample(3000, seed=3, shift=1.5)).action == "shadow"
+        assert world.traffic(25) == 0
+
+        def mirrored() -> int:
+            return world.deployer.status("churn").versions["churn:2 (shadow)"].requests
+
+        wait_for(lambda: mirrored() == 25, what="the shadow's requests")
+        decision = world.loop.step(sample(3000, seed=4, shift=1.5))
+        assert decision.action == "promoted" and decision.primary == "churn:2"
+    finally:
+        world.close()

@@ -106,3 +106,22 @@ def test_bucketed_percentiles_are_within_their_stated_error_of_numpy() -> None:
         got = percentiles(buckets, (0, 50, 90, 99, 100))
         assert got == pytest.approx(np.percentile(values, [0, 50, 90, 99, 100]), rel=0.022)
     assert percentiles({}, (50,)) is None
+
+
+def test_status_holds_typed_references_that_read_as_before(deployer: mk.LocalDeployer) -> None:
+    from mlops_kit.core.refs import ModelRef, VersionRef
+
+    deployer.deploy("m:1")
+    deployer.deploy("m:3")
+    deployer.deploy("m:2", strategy=mk.Canary(0.5))
+    status = deployer.status("m")
+    assert isinstance(status.primary, VersionRef) and isinstance(status.candidate, VersionRef)
+    assert (status.primary.name, status.primary.version, status.candidate.version) == ("m", 3, 2)
+    assert status.primary.model_ref == ModelRef("m", 3)
+    assert (status.primary, status.candidate, status.previous) == ("m:3", "m:2", ("m:1",))
+    assert status.model_dump(mode="json")["primary"] == "m:3"
+    assert type(status.model_dump()["previous"][0]) is str
+    assert mk.deploy.EndpointStatus.model_validate_json(status.model_dump_json()) == status
+    assert deployer.registry.get(status.primary).version == 3
+    with pytest.raises(mk.InvalidNameError, match="concrete version"):
+        VersionRef("m@production")
