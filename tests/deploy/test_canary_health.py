@@ -26,7 +26,7 @@ def test_status_counts_the_canary_served_by_every_worker(tmp_path: Path) -> None
     with two_workers(store, "", {"flush_interval": 0.2}) as (base, _):
         for i in range(60):
             body = BAD if i % 10 == 0 else BODY
-            r = httpx.post(f"{base}/invocations", json=body, headers={"Connection": "close"})
+            r = httpx.post(f"{base}/invocations", json=body, headers={"Connection": "close"}, timeout=60)
             if r.status_code == 200:
                 answered[r.headers["x-model-version"]] += 1
             else:

@@ -171,7 +171,7 @@ def environment(pid: int) -> dict[str, bytes]:
 
 def answer(base: str) -> httpx.Response:
     # a new connection per request: the kernel hands connections to either worker
-    return httpx.post(f"{base}/invocations", json=BODY, headers={"Connection": "close"})
+    return httpx.post(f"{base}/invocations", json=BODY, headers={"Connection": "close"}, timeout=60)
 
 
 @pytest.mark.slow
@@ -186,7 +186,7 @@ def test_every_scrape_of_two_workers_counts_every_request(tmp_path: Path) -> Non
                 assert answer(base).status_code == 200
             sent += 10
             for _ in range(3):  # several scrapes per round: any worker may answer each
-                text = httpx.get(f"{base}/metrics", headers={"Connection": "close"}).text
+                text = httpx.get(f"{base}/metrics", headers={"Connection": "close"}, timeout=60).text
                 totals.append(sum(requests_by(text, "status").values()))
                 in_flight = samples(text, "mlops_kit_requests_in_flight")
                 assert sum(value for _, value in in_flight) == 0
@@ -223,11 +223,15 @@ def test_workers_get_the_deployer_without_its_secrets_in_their_environment(s3_en
         wait_for(lambda: b"PROMETHEUS" in Path(f"/proc/{replacement}/environ").read_bytes(), what="spawn")
         exposed = Path(f"/proc/{replacement}/environ").read_bytes()
         assert secret.encode() not in exposed and signing_key.encode() not in exposed
-        for _ in range(200):  # until the replacement has answered some
+        # its app is built once its metric files exist; then it takes its share of connections
+        gauge = Path(folder) / f"gauge_livesum_{replacement}.db"
+        wait_for(gauge.exists, timeout=120, what="the replacement's app")
+
+        def answered_by_the_replacement() -> bool:
             assert answer(base).status_code == 200
-            if answered_by(folder, replacement):
-                break
-        assert answered_by(folder, replacement)
+            return answered_by(folder, replacement) > 0
+
+        wait_for(answered_by_the_replacement, timeout=120, what="an answer from the replacement")
 
 
 def answered_by(folder: str, pid: int) -> float:
