@@ -342,7 +342,10 @@ class ContinuousTraining:
         self, status: EndpointStatus, batch: pd.DataFrame, labelled: pd.Series | None, note: _Notes
     ) -> None:
         candidate = status.candidate
-        stats = status.versions.get(candidate) if candidate else None
+        if candidate is None:
+            return
+        # a shadow's counts are those of the mirrored requests, listed as "<version> (shadow)"
+        stats = status.versions.get(f"{candidate} (shadow)" if status.strategy == "shadow" else candidate)
         requests, errors = (stats.requests, stats.errors) if stats else (0, 0)
         rate = errors / requests if requests else 0.0
         if requests >= self.min_requests and rate > self.max_error_rate:
@@ -360,7 +363,7 @@ class ContinuousTraining:
             self.deployer.promote(self.endpoint, reason="continuous training: healthy canary")
             note.action = "promoted"
             note.say(f"promoted {candidate}: {requests} requests, error rate {rate:.1%}")
-            self._move_alias(int(str(candidate).rsplit(":", 1)[1]), note)
+            self._move_alias(candidate.version, note)
             return
         note.say(
             f"candidate {candidate} has served {requests} of the {self.promote_after} requests needed to promote"

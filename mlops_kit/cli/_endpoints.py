@@ -1,8 +1,8 @@
 """``mlops-kit endpoints ls|status|promote|rollback``: what the deployment logs say, and moving versions.
 
 The state shown is the fold of each endpoint's deployment log, which every process
-shares. Request counts live in the processes that serve (their ``/metrics``); this
-command serves nothing, so it shows them only when it has some.
+shares; the request counts are those every serving process flushed to the endpoint's
+health log (every ``flush_interval`` seconds and on shutdown).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import click
 from mlops_kit.cli._app import emit, json_option, main, one_line, state, table
 
 if TYPE_CHECKING:
-    from mlops_kit.deploy import DeploymentEvent, EndpointStatus, LocalDeployer
+    from mlops_kit.deploy import Deployer, DeploymentEvent, EndpointStatus
 
 
-def _deployer(ctx: click.Context) -> LocalDeployer:
+def _deployer(ctx: click.Context) -> Deployer:
+    """The deployer of the storage given to the CLI; the commands use only :class:`Deployer`."""
     from mlops_kit.deploy import LocalDeployer
     from mlops_kit.registry import Registry
 
@@ -92,8 +93,6 @@ def status(ctx: click.Context, name: str, as_json: bool) -> None:
     if rows:
         click.echo("\nversions")
         click.echo(table(rows, ["version", "role", "weight", "requests", "errors", "p50_ms", "p99_ms"]))
-        if not now.versions:
-            click.echo("(requests are counted by the serving processes: see their /metrics)")
     click.echo("\nhistory")
     click.echo(table([_event_row(e) for e in events]))
 
@@ -172,7 +171,7 @@ def rollback(ctx: click.Context, name: str, reason: str, as_json: bool) -> None:
     _move(dep, name, as_json, lambda: dep.rollback(name, reason=reason))
 
 
-def _move(dep: LocalDeployer, name: str, as_json: bool, change: Any) -> None:
+def _move(dep: Deployer, name: str, as_json: bool, change: Any) -> None:
     before = dep.status(name)
     event: DeploymentEvent = change()
     after = dep.status(event.endpoint)

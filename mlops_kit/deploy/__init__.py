@@ -1,6 +1,7 @@
 """Deploy: endpoints that serve registry models in-process and over HTTP, with canary, shadow and rollback."""
 
-from mlops_kit.deploy._deployer import Deployer, DeploymentError, LocalDeployer
+from mlops_kit.deploy._base import Deployer
+from mlops_kit.deploy._deployer import DeploymentError, LocalDeployer
 from mlops_kit.deploy._endpoint import Endpoint
 from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus, PredictionBatch, VersionStats
 from mlops_kit.deploy._serve import serve

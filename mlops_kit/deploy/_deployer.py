@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import abc
 import logging
 import threading
 from collections import OrderedDict
@@ -15,12 +14,16 @@ from mlops_kit.core.errors import ConfigError, ConflictError, MlopsKitError, Not
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.deploy import _live
+from mlops_kit.deploy._base import Deployer
+from mlops_kit.deploy._health import stored_totals
 from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus
 from mlops_kit.deploy._served import ModelFailed, Served, load_served
 from mlops_kit.deploy._state import EndpointState, Slot, endpoint_log, endpoint_names, events_log
+from mlops_kit.deploy._stats import version_stats
 from mlops_kit.deploy._strategies import Canary, Replace, Shadow, check_strategy
 
 if TYPE_CHECKING:
+    from mlops_kit.core.refs import ModelRef
     from mlops_kit.deploy._endpoint import Endpoint
     from mlops_kit.registry import ModelVersion, Registry
 
@@ -32,41 +35,6 @@ _log = logging.getLogger("mlops_kit.deploy")
 
 class DeploymentError(MlopsKitError):
     """A version failed to load or its health check; the endpoint kept what it served."""
-
-
-class Deployer(abc.ABC):
-    """What every deployer does: put model versions behind named endpoints and move them.
-
-    :class:`LocalDeployer` serves in this process (and over HTTP with
-    :meth:`Endpoint.asgi_app` or :func:`~mlops_kit.serve`); other deployers (a
-    cloud service, Kubernetes) implement the same methods.
-    """
-
-    @abc.abstractmethod
-    def deploy(
-        self, ref: Any, endpoint: str | None = None, strategy: Any = None, *, reason: str = ""
-    ) -> Endpoint:
-        """Deploy a model version (``"name@alias"``, ``"name:3"``) to an endpoint; ``reason`` is audited."""
-
-    @abc.abstractmethod
-    def promote(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
-        """Make the endpoint's candidate its primary."""
-
-    @abc.abstractmethod
-    def rollback(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
-        """Drop the candidate, or return to the previous primary."""
-
-    @abc.abstractmethod
-    def undeploy(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
-        """Stop serving anything on the endpoint."""
-
-    @abc.abstractmethod
-    def status(self, endpoint: str) -> EndpointStatus:
-        """What the endpoint serves, and request statistics."""
-
-    @abc.abstractmethod
-    def endpoints(self) -> list[str]:
-        """The names of the endpoints that serve a model."""
 
 
 class LocalDeployer(Deployer):
@@ -180,7 +148,7 @@ class LocalDeployer(Deployer):
 
     def deploy(
         self,
-        ref: str | ModelVersion,
+        ref: str | ModelRef | ModelVersion,
         endpoint: str | None = None,
         strategy: Replace | Canary | Shadow | None = None,
         *,
@@ -190,7 +158,7 @@ class LocalDeployer(Deployer):
 
         Parameters
         ----------
-        ref : str or ModelVersion
+        ref : str, ModelRef or ModelVersion
             ``"name"`` (latest), ``"name:3"`` or ``"name@production"``; an alias is
             resolved now, and the event records both the reference and the version.
         endpoint : str, optional
@@ -330,7 +298,12 @@ class LocalDeployer(Deployer):
         return Endpoint(name, self)
 
     def status(self, endpoint: str) -> EndpointStatus:
-        """What the endpoint serves, and request statistics of this process.
+        """What the endpoint serves, and the requests, errors and latency of each version,
+        counted by every process that serves the endpoint.
+
+        Counts reach storage when each process flushes them (every ``flush_interval``
+        seconds, on :meth:`Endpoint.flush` and on shutdown); this process's own counts
+        are always included.
 
         Raises
         ------
@@ -340,24 +313,23 @@ class LocalDeployer(Deployer):
         name = self._existing(endpoint)
         live = _live.find(self, name)
         state = self._state(name)
-        stats = {}
         if live is not None:
             snap = live.snapshot
             if snap.state.tail >= state.tail:
                 state = snap.state
-            roles = {str(s): r for s, r in ((state.primary, "primary"), (state.candidate, "candidate")) if s}
-            if state.candidate is not None and state.strategy == "shadow":
-                roles[str(state.candidate)] = "shadow"
-            stats = live.stats.snapshot(roles)
+            totals = live.stats.totals()  # this process's pending counts too
+        else:
+            totals = stored_totals(self.storage, name)
+        stats = version_stats(totals, state)
         last = state.last
         return EndpointStatus(
             endpoint=name,
-            primary=None if state.primary is None else str(state.primary),
-            candidate=None if state.candidate is None else str(state.candidate),
+            primary=None if state.primary is None else state.primary.ref,
+            candidate=None if state.candidate is None else state.candidate.ref,
             strategy=state.strategy,
             weight=state.weight,
             key=state.key,
-            previous=tuple(str(s) for s in state.previous),
+            previous=tuple(s.ref for s in state.previous),
             updated_at=None if last is None else last.at,
             updated_by=None if last is None else last.by,
             events=state.tail,

@@ -197,9 +197,9 @@ class Endpoint:
         return log.dead_letters()
 
     def flush(self) -> int:
-        """Write the buffered prediction rows to storage now; return how many."""
-        log = self.live.log
-        return 0 if log is None else log.flush()
+        """Write the request counts and the buffered prediction rows to storage now; return how
+        many rows."""
+        return self.live.flush()
 
     def refresh(self) -> None:
         """Read the endpoint's events now instead of waiting for the next poll."""

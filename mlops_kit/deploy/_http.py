@@ -42,6 +42,7 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
         await run_in_threadpool(endpoint.flush)  # graceful shutdown: nothing logged is lost
+        server.metrics.close()
 
     app = Starlette(
         routes=_routes(), lifespan=lifespan, exception_handlers={404: _not_found, 405: _not_allowed}

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.deploy._calls import Call, Outcome, new_request_id
 from mlops_kit.deploy._inputs import as_frame, cast_like
 from mlops_kit.deploy._predlog import Entry, PredictionLog
-from mlops_kit.deploy._routing import Snapshot, canary_mask, stitch
+from mlops_kit.deploy._routing import Snapshot, route, stitch
 from mlops_kit.deploy._served import ModelFailed, Served
 from mlops_kit.deploy._shadow import ShadowWorker
 from mlops_kit.deploy._state import EndpointState, endpoint_log
@@ -49,7 +49,13 @@ class Live:
         self.storage = deployer.storage
         self.clock = deployer.clock
         self.snapshot = Snapshot(EndpointState())
-        self.stats = Stats()
+        self.stats = Stats(
+            self.storage,
+            name,
+            self.clock,
+            since=lambda: self.snapshot.state.tail,
+            flush_interval=deployer.flush_interval,
+        )
         self.handles = 0
         self.log: PredictionLog | None = None
         if deployer.log_predictions:
@@ -127,6 +133,13 @@ class Live:
             self._flush_if_needed()
 
     def _flush_if_needed(self, force: bool = False) -> None:
+        if force or self.stats.due:
+            try:
+                self.stats.flush()
+            except Exception as exc:
+                _log.warning(
+                    "Endpoint %r: could not flush its request counts (will retry): %s", self.name, exc
+                )
         log = self.log
         if log is None:
             return
@@ -146,8 +159,12 @@ class Live:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
         self.shadow.close()
-        if self.log is not None:
-            self.log.flush()
+        self.flush()
+
+    def flush(self) -> int:
+        """Write the request counts and the buffered prediction rows now; return how many rows."""
+        self.stats.flush()
+        return 0 if self.log is None else self.log.flush()
 
     # -- requests ------------------------------------------------------------------
 
@@ -203,46 +220,28 @@ class Live:
         """
         snap = self.snapshot  # the only read of the snapshot in this request
         start = time.perf_counter()
-        primary = snap.primary
-        if primary is None:
-            raise NotFoundError(
-                f"Endpoint {self.name!r} serves no model: nothing was deployed, or it was undeployed. "
-                f"Deploy one with deployer.deploy('model@alias', endpoint={self.name!r})."
-            )
-        frame = None if raw is not None else as_frame(data)
         request_id = request_id or new_request_id()
-        target: Served = primary
-        mask: np.ndarray | None = None
-        candidate = snap.candidate
-        state = snap.state
-        if version is not None:
-            live = snap.live
-            if version not in live:
-                raise NotFoundError(
-                    f"Version {version!r} is not live on endpoint {self.name!r}; live: {sorted(live)}."
-                )
-            target = live[version]
-        elif candidate is not None and state.strategy == "canary" and candidate.has(method):
-            if state.key is None:
-                target = candidate if self._rng.random() < (state.weight or 0.0) else primary
-            else:
-                frame = as_frame(data) if frame is None else frame
-                chosen = canary_mask(frame, state.weight or 0.0, state.key)
-                if chosen.all():
-                    target = candidate
-                elif chosen.any():
-                    mask = chosen
+        made: list[pd.DataFrame] = [] if raw is not None else [as_frame(data)]
+
+        def frame() -> pd.DataFrame:  # the request's table, made at most once
+            if not made:
+                made.append(as_frame(data))
+            return made[0]
+
+        way = route(snap, self.name, method, version, frame, self._rng)
+        target = way.target
         if not target.has(method):
             raise ConfigError(f"Model {target.label} ({target.mv.model_class}) has no {method} method.")
-        shadow = candidate if state.strategy == "shadow" and version is None else None
-        if frame is None and raw is not None and target.checker.plain(raw):
+        if not made and raw is not None and target.checker.plain(raw):
             rows = len(next(iter(raw.values())))
-            return Call(target, method, rows, None, None, raw, request_id, start, shadow)
-        frame = as_frame(data) if frame is None else frame
-        if mask is not None:
-            return self._split(frame, raw, method, mask, candidate, primary, request_id, start, shadow)  # type: ignore[arg-type]
-        inputs = self._prepare(target, frame)
-        return Call(target, method, len(frame), inputs, frame, raw, request_id, start, shadow)
+            return Call(target, method, rows, None, None, raw, request_id, start, way.shadow)
+        if way.mask is not None:
+            assert way.candidate is not None
+            return self._split(
+                frame(), raw, method, way.mask, way.candidate, way.primary, request_id, start, way.shadow
+            )
+        inputs = self._prepare(target, frame())
+        return Call(target, method, len(frame()), inputs, frame(), raw, request_id, start, way.shadow)
 
     def predict(self, call: Call) -> Any:
         """Run the model of ``call`` on its input alone (a failure is counted as an error).

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from mlops_kit.core.record import FrozenMap, Record
+from mlops_kit.core.refs import VersionRef
 
 __all__ = ["DeadLetter", "DeploymentEvent", "EndpointStatus", "EventKind", "PredictionBatch", "VersionStats"]
 
@@ -106,7 +107,13 @@ class DeadLetter(Record):
 
 
 class VersionStats(Record):
-    """Traffic served by one version since this process attached to the endpoint."""
+    """Traffic served by one version, by every process serving the endpoint.
+
+    A live version counts the traffic since it became live (a canary deployed anew
+    starts from zero; a promoted canary keeps its count); a retired one, all of it.
+    ``p50_ms`` and ``p99_ms`` come from latency buckets and are within 2.2 % of the
+    exact percentiles of answered requests.
+    """
 
     role: Literal["primary", "candidate", "shadow", "retired"]
     requests: int = 0
@@ -123,27 +130,29 @@ class EndpointStatus(Record):
     ----------
     endpoint : str
         The endpoint.
-    primary, candidate : str or None
-        ``"model:version"`` of the primary and of the candidate (if any).
+    primary, candidate : VersionRef or None
+        The primary and the candidate (if any): ``"model:version"`` strings with typed
+        parts (``status.primary.name``, ``.version``, ``.model_ref``).
     strategy, weight, key : str or None, float or None, str or None
         How the candidate gets traffic (``"canary"`` or ``"shadow"``).
-    previous : tuple of str
+    previous : tuple of VersionRef
         The rollback stack, most recent first.
     updated_at, updated_by : datetime or None, str or None
         The last event.
     events : int
         How many events the endpoint's log holds.
     versions : mapping of str to VersionStats
-        Requests, errors and p50/p99 latency per version in this process.
+        Requests, errors and p50/p99 latency per version, counted by every process
+        serving the endpoint (as far as they flushed their counts to storage).
     """
 
     endpoint: str
-    primary: str | None = None
-    candidate: str | None = None
+    primary: VersionRef | None = None
+    candidate: VersionRef | None = None
     strategy: StrategyKind | None = None
     weight: float | None = None
     key: str | None = None
-    previous: tuple[str, ...] = ()
+    previous: tuple[VersionRef, ...] = ()
     updated_at: dt.datetime | None = None
     updated_by: str | None = None
     events: int = 0

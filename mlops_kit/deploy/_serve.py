@@ -3,24 +3,22 @@ gRPC service beside it (in each process, sharing the HTTP app's state)."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
-import pickle
+import shutil
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.arguments import check_positive_int
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.core.storage import MemoryStorage, MissingExtraError
+from mlops_kit.deploy._metrics import MULTIPROC_ENV
 
 if TYPE_CHECKING:
+    from mlops_kit.deploy._deployer import LocalDeployer
     from mlops_kit.deploy._endpoint import Endpoint
 
-__all__ = ["app_from_environment", "serve"]
-
-# For workers > 1, uvicorn starts each worker from an import string; the deployer
-# (registry and storage pickle as URL + options) and options travel in this variable.
-SPEC_ENV = "MLOPS_KIT_SERVE_SPEC"
+__all__ = ["WorkerApp", "serve"]
 
 
 def serve(
@@ -49,7 +47,10 @@ def serve(
         Worker processes. With more than one, each worker attaches to the endpoint
         through the deployer's storage, so that storage must be shared (a folder or
         an object store, not a ``MemoryStorage``); they follow deploys within the
-        deployer's ``poll_interval``.
+        deployer's ``poll_interval``. The deployer reaches each worker through
+        multiprocessing's spawn pipe (never an environment variable or a file), and
+        ``/metrics`` sums every worker's counters (prometheus-client's multiprocess
+        mode, in a private temporary folder removed when the server stops).
     max_body_bytes : int
         Request bodies above this size get a 413 answer.
     max_batch_rows : int
@@ -101,10 +102,8 @@ def serve(
         )
     options = {"max_body_bytes": max_body_bytes, "max_batch_rows": max_batch_rows}
     grpc = None if grpc_port is None else {"host": host, "port": grpc_port}
-    spec = pickle.dumps({"deployer": deployer, "endpoint": endpoint.name, "options": options, "grpc": grpc})
-    os.environ[SPEC_ENV] = base64.b64encode(spec).decode()
-    uvicorn.run(
-        "mlops_kit.deploy._serve:app_from_environment",
+    config = uvicorn.Config(
+        WorkerApp(deployer, endpoint.name, options, grpc),
         factory=True,
         host=host,
         port=port,
@@ -113,20 +112,68 @@ def serve(
         access_log=access_log,
         lifespan="on",
     )
+    # One private folder for the workers' metric files: a scrape of any worker sums them all.
+    metrics_dir = tempfile.mkdtemp(prefix="mlops-kit-metrics-")
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = metrics_dir  # inherited by the workers, read before their first metric
+    try:
+        _run_workers(uvicorn, config)
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def app_from_environment() -> Any:
-    """The app of a worker process (uvicorn's factory for ``workers > 1``)."""
-    text = os.environ.get(SPEC_ENV)
-    if not text:
-        raise ConfigError(f"${SPEC_ENV} is not set; this factory is started by mlops_kit.serve(workers=N).")
-    # The variable is written by serve() in the parent process just before it starts
-    # the workers: it is as trusted as the parent's own memory.
-    spec = pickle.loads(base64.b64decode(text))
-    endpoint = spec["deployer"].endpoint(spec["endpoint"])
-    app = endpoint.asgi_app(**spec["options"])
-    if spec.get("grpc") is not None:
-        from mlops_kit.deploy._grpc._runner import with_grpc
+class WorkerApp:
+    """The app factory of a worker process, for ``workers > 1``.
 
-        app = with_grpc(app, spec["grpc"]["host"], spec["grpc"]["port"], reuse_port=True)
-    return app
+    uvicorn starts each worker (and each replacement of a worker that died) with
+    multiprocessing's *spawn*, which pickles this object, deployer included, through a
+    pipe to the new process: the deployer's signing key and storage credentials never
+    appear in an environment variable, a command line or a file.
+    """
+
+    def __init__(
+        self,
+        deployer: LocalDeployer,
+        endpoint: str,
+        options: dict[str, Any],
+        grpc: dict[str, Any] | None = None,
+    ) -> None:
+        self.deployer = deployer
+        self.endpoint = endpoint
+        self.options = options
+        self.grpc = grpc  # host and port of a gRPC server per worker (SO_REUSEPORT), or None
+
+    def __repr__(self) -> str:
+        return f"WorkerApp(endpoint={self.endpoint!r})"  # never the deployer's secrets
+
+    def __call__(self) -> Any:
+        app = self.deployer.endpoint(self.endpoint).asgi_app(**self.options)
+        if self.grpc is not None:
+            from mlops_kit.deploy._grpc._runner import with_grpc
+
+            app = with_grpc(app, self.grpc["host"], self.grpc["port"], reuse_port=True)
+        return app
+
+
+def _run_workers(uvicorn: Any, config: Any) -> None:
+    """What ``uvicorn.run`` does for ``workers > 1``, with an app object instead of an import
+    string (``uvicorn.run`` refuses objects there, though its supervisor pickles them fine)."""
+    import inspect
+
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    if "target" in inspect.signature(Multiprocess).parameters:  # older uvicorn releases
+        supervisor = Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock])  # type: ignore[call-arg]
+    else:
+        supervisor = Multiprocess(config, sockets=[sock])
+    try:
+        supervisor.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()

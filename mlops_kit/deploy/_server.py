@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.arguments import check_positive_int
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.deploy._metrics import CLIENT_CLOSED
 from mlops_kit.deploy._oip_rest import BinaryBody
 from mlops_kit.deploy._protocol import BadRequest, to_json
 from mlops_kit.deploy._served import METHODS, ModelFailed
@@ -186,8 +187,20 @@ class Server:
             return 404, str(exc), ""
         if isinstance(exc, ModelFailed):
             return 500, str(exc), exc.label
+        if _is_client_disconnect(exc):  # not our failure, and nobody is left to answer
+            _log.info(
+                "Endpoint %r: the client closed the connection before sending its whole request",
+                self.endpoint.name,
+            )
+            return CLIENT_CLOSED, "The client closed the connection.", ""
         _log.error("Endpoint %r: internal error while serving a request", self.endpoint.name, exc_info=exc)
         return 500, f"Internal error ({type(exc).__name__}); see the server log.", ""
+
+
+def _is_client_disconnect(exc: Exception) -> bool:
+    from starlette.requests import ClientDisconnect
+
+    return isinstance(exc, ClientDisconnect)
 
 
 def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
+from mlops_kit.core.refs import VersionRef
 from mlops_kit.deploy._records import DeploymentEvent, StrategyKind
 
 if TYPE_CHECKING:
@@ -63,6 +64,11 @@ class Slot(NamedTuple):
     def __str__(self) -> str:
         return f"{self.model}:{self.version}"
 
+    @property
+    def ref(self) -> VersionRef:
+        """The version as a typed reference."""
+        return VersionRef.of(self.model, self.version)
+
 
 @dataclass(frozen=True)
 class EndpointState:
@@ -76,6 +82,9 @@ class EndpointState:
     key: str | None = None
     previous: tuple[Slot, ...] = ()
     last: DeploymentEvent | None = None
+    # The events that made the primary and the candidate live (their traffic counts from there).
+    primary_since: int = 0
+    candidate_since: int = 0
 
     def apply(self, seq: int, event: DeploymentEvent) -> EndpointState:
         """The state after ``event`` (entry ``seq`` of the log)."""
@@ -84,28 +93,37 @@ class EndpointState:
         if event.kind == "deploy" and target is not None:
             if event.strategy in ("canary", "shadow") and state.primary is not None:
                 return replace(
-                    state, candidate=target, strategy=event.strategy, weight=event.weight, key=event.key
+                    state,
+                    candidate=target,
+                    strategy=event.strategy,
+                    weight=event.weight,
+                    key=event.key,
+                    candidate_since=seq,
                 )
-            return state._with_primary(target)
+            return state._with_primary(target, seq)
         if event.kind == "promote" and state.candidate is not None:
-            return state._with_primary(state.candidate)
+            return state._with_primary(state.candidate, state.candidate_since)
         if event.kind == "rollback":
             if state.candidate is not None:  # abort the candidate; the primary never changed
                 return state._without_candidate()
             if state.previous:
-                return replace(state, primary=state.previous[0], previous=state.previous[1:])
+                return replace(
+                    state, primary=state.previous[0], previous=state.previous[1:], primary_since=seq
+                )
         if event.kind == "undeploy":
             return EndpointState(tail=seq, last=event)
         return state  # auto_rollback (and anything unknown) changes nothing
 
-    def _with_primary(self, slot: Slot) -> EndpointState:
+    def _with_primary(self, slot: Slot, since: int) -> EndpointState:
         previous = self.previous
-        if self.primary is not None and self.primary != slot:
+        if self.primary == slot:
+            since = self.primary_since  # still the same stint
+        elif self.primary is not None:
             previous = (self.primary, *previous)[:_MAX_PREVIOUS]
-        return replace(self._without_candidate(), primary=slot, previous=previous)
+        return replace(self._without_candidate(), primary=slot, previous=previous, primary_since=since)
 
     def _without_candidate(self) -> EndpointState:
-        return replace(self, candidate=None, strategy=None, weight=None, key=None)
+        return replace(self, candidate=None, strategy=None, weight=None, key=None, candidate_since=0)
 
     @property
     def slots(self) -> list[Slot]:

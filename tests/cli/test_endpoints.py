@@ -42,10 +42,10 @@ def test_status_shows_versions_weights_and_history(cli: Cli) -> None:
     assert rows[:4] == [
         ["versions"],
         ["VERSION", "ROLE", "WEIGHT", "REQUESTS", "ERRORS", "P50_MS", "P99_MS"],
-        ["churn:1", "primary", "0.75", "-", "-"],  # this process served nothing: no counts to show
-        ["churn:2", "candidate", "0.25", "-", "-"],
+        ["churn:1", "primary", "0.75", "0", "0"],  # nothing served yet, by any process
+        ["churn:2", "candidate", "0.25", "0", "0"],
     ]
-    assert versions.splitlines()[4] == "(requests are counted by the serving processes: see their /metrics)"
+    assert len(versions.splitlines()) == 4
     rows = [line.split() for line in history.splitlines()]
     assert rows[1] == ["AT", "BY", "EVENT", "VERSION", "STRATEGY", "PRIMARY_BEFORE", "REASON"]
     assert [r[3:6] for r in rows[2:]] == [["deploy", "churn:1", "replace"], ["deploy", "churn:2", "canary"]]
@@ -59,7 +59,11 @@ def test_status_json(cli: Cli) -> None:
         "canary",
         0.25,
     )
-    assert (status["requests"], status["errors"], status["versions"]) == (0, 0, {})
+    assert (status["requests"], status["errors"]) == (0, 0)
+    assert {v: (s["role"], s["requests"]) for v, s in status["versions"].items()} == {
+        "churn:1": ("primary", 0),
+        "churn:2": ("candidate", 0),
+    }
     assert [(e["kind"], e["ref"], e["version"]) for e in status["history"]] == [
         ("deploy", "churn@production", 1),
         ("deploy", "churn:2", 2),
@@ -77,6 +81,16 @@ def test_status_counts_requests_served_in_this_process(cli: Cli, built: Built, m
         rows = [line.split() for line in cli("endpoints", "status", "solo").out.split("\n\n")[1].splitlines()]
     assert rows[2][:5] == ["churn:2", "primary", "1", "1", "0"]
     assert "(requests are counted" not in " ".join(" ".join(r) for r in rows)
+
+
+def test_status_shows_the_counts_other_processes_flushed(cli: Cli, built: Built) -> None:
+    import pandas as pd
+
+    with deployer(built).endpoint("solo") as ep:  # closing flushes its counts to storage
+        ep.predict(pd.DataFrame({"age": [30, 40], "spend": [20.0, 80.0]}))
+        ep.predict(pd.DataFrame({"age": [50], "spend": [20.0]}))
+    rows = [line.split() for line in cli("endpoints", "status", "solo").out.split("\n\n")[1].splitlines()]
+    assert rows[2][:5] == ["churn:2", "primary", "1", "2", "0"]
 
 
 def test_promote_then_rollback_twice(cli: Cli, built: Built) -> None:
