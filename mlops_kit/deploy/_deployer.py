@@ -6,7 +6,7 @@ import abc
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.arguments import StorageLike
@@ -98,6 +98,11 @@ class LocalDeployer(Deployer):
     max_buffer_rows : int
         At most this many unflushed rows are kept; if storage cannot keep up, the
         oldest are dropped (counted, and warned about).
+    trusted : sequence of str or type
+        Types that ``skops`` artifacts of every version this deployer loads may hold
+        beyond skops' defaults (``"module.Class"`` names, as listed by
+        :class:`~mlops_kit.registry.UntrustedTypesError`); review them first. For one
+        version only, pass ``trusted=`` to :meth:`deploy`.
 
     Examples
     --------
@@ -134,6 +139,7 @@ class LocalDeployer(Deployer):
         flush_rows: int = 10_000,
         flush_interval: float = 60.0,
         max_buffer_rows: int = 100_000,
+        trusted: Sequence[str | type] = (),
     ) -> None:
         self.registry = registry
         self.storage = resolve_storage(storage) if storage is not None else registry.storage
@@ -143,6 +149,8 @@ class LocalDeployer(Deployer):
         self.flush_rows = int(_positive("flush_rows", flush_rows))
         self.flush_interval = _positive("flush_interval", flush_interval)
         self.max_buffer_rows = int(_positive("max_buffer_rows", max_buffer_rows))
+        self.trusted = _type_names(trusted)
+        self._trusted_for: dict[Slot, tuple[str, ...]] = {}  # deploy(..., trusted=): per version
         self._lock = threading.RLock()
         self._models: OrderedDict[Slot, Served] = OrderedDict()
 
@@ -169,6 +177,7 @@ class LocalDeployer(Deployer):
         strategy: Replace | Canary | Shadow | None = None,
         *,
         reason: str = "",
+        trusted: Sequence[str | type] | None = None,
     ) -> Endpoint:
         """Deploy a model version to an endpoint.
 
@@ -184,6 +193,13 @@ class LocalDeployer(Deployer):
             and :class:`Shadow` make it the candidate next to the current primary.
         reason : str
             A note recorded in the event.
+        trusted : sequence of str or type, optional
+            For a version stored with the ``skops`` serializer: the types its artifact
+            may hold beyond skops' defaults, after you reviewed them (the
+            :class:`~mlops_kit.registry.UntrustedTypesError` of a first attempt lists
+            them). Kept by this deployer for this version (workers of
+            :func:`~mlops_kit.serve` included); other processes pass them to their own
+            deployer (``LocalDeployer(registry, trusted=...)``, ``mlops-kit serve --trusted``).
 
         Returns
         -------
@@ -194,6 +210,8 @@ class LocalDeployer(Deployer):
         ------
         InvalidNameError, NotFoundError
             If the reference or endpoint name is invalid, or the version does not exist.
+        ConfigError
+            If ``trusted`` is given for a version not stored with ``skops``.
         ConflictError
             A canary or shadow on an endpoint without a primary, or of the primary itself.
         DeploymentError
@@ -206,6 +224,14 @@ class LocalDeployer(Deployer):
         slot = Slot(mv.name, mv.version)
         state = self._state(name)
         _check_deploy(name, slot, chosen, state)
+        if trusted is not None:
+            if mv.serializer != "skops":
+                raise ConfigError(
+                    f"trusted= applies to versions stored with the 'skops' serializer; {slot} was stored "
+                    f"with {mv.serializer!r}, which loads without it."
+                )
+            with self._lock:
+                self._trusted_for[slot] = _type_names(trusted)
         if isinstance(chosen, Replace) and state.primary == slot and state.candidate is None:
             return self.endpoint(name)  # already serving exactly this: nothing to record
         try:
@@ -446,7 +472,8 @@ class LocalDeployer(Deployer):
             if served is not None:
                 self._models.move_to_end(slot)
                 return served
-        served = load_served(self.registry, self.registry.get(f"{slot.model}:{slot.version}"))
+        trusted = (*self.trusted, *self._trusted_for.get(slot, ()))
+        served = load_served(self.registry, self.registry.get(f"{slot.model}:{slot.version}"), trusted)
         with self._lock:
             self._models[slot] = served
             while len(self._models) > _MODEL_CACHE:
@@ -472,6 +499,22 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, ModelFailed):
         return f"its health check failed (predict on the input example): {exc}"
     return f"it failed to load: {type(exc).__name__}: {exc}"
+
+
+def _type_names(values: Any) -> tuple[str, ...]:
+    if isinstance(values, str | type) or not isinstance(values, Sequence | set | frozenset):
+        raise ConfigError(
+            f"trusted= expects a list of type names ('module.Class') or classes, got {values!r}."
+        )
+    names = []
+    for value in values:
+        if isinstance(value, type):
+            names.append(f"{value.__module__}.{value.__qualname__}")
+        elif isinstance(value, str) and value:
+            names.append(value)
+        else:
+            raise ConfigError(f"trusted= expects type names ('module.Class') or classes, got {value!r}.")
+    return tuple(names)
 
 
 def _positive(name: str, value: Any) -> float:

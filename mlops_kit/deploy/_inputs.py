@@ -7,7 +7,8 @@ the detailed message are only computed when something differs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from mlops_kit.core.errors import SchemaError
 if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema
 
-__all__ = ["InputChecker", "as_frame"]
+__all__ = ["BadValues", "InputChecker", "as_frame", "observed_rules"]
 
 _JSONISH = {"integer": "int", "floating": "float", "mixed-integer-float": "float", "boolean": "bool"}
 _NUMPY = {"int": "int64", "float": "float64", "bool": "bool"}
@@ -27,11 +28,20 @@ _MAX_FAST = 32
 _INT64 = (-(2**63), 2**63 - 1)
 _PLAIN = {  # signature dtype -> whether a parsed JSON value is plain for it (see InputChecker.plain)
     "int": lambda v: type(v) is int and _INT64[0] <= v <= _INT64[1],
-    "float": lambda v: type(v) is float or (type(v) is int and _INT64[0] <= v <= _INT64[1]),
+    # v - v == 0.0 is false for NaN and the infinities: a cheap isfinite
+    "float": lambda v: (type(v) is float and v - v == 0.0) or (type(v) is int and _INT64[0] <= v <= _INT64[1]),
     "bool": lambda v: type(v) is bool,
     "string": lambda v: type(v) is str,
 }
 _SMALL = 64  # below this many rows, building a frame from records is cheaper than from columns
+
+
+class BadValues(SchemaError):
+    """Values the model cannot take (nulls, infinities) in columns that must not hold them.
+
+    A :class:`~mlops_kit.SchemaError` (HTTP 400 rather than 422: the columns and types
+    are right, some values are not).
+    """
 
 
 def as_frame(data: Any) -> pd.DataFrame:
@@ -105,12 +115,31 @@ class InputChecker:
         example) passes frames through unchecked.
     label : str
         The version (``"churn:3"``), for messages.
+    complete : iterable of str
+        Columns that must not hold nulls (None, NaN, NaT, an empty CSV cell).
+    finite : iterable of str
+        Numeric columns that must not hold infinities.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlops_kit.core.schema import Schema
+    >>> schema = Schema.infer(pd.DataFrame({"x": [1.5]}))
+    >>> InputChecker(schema, "m:1", complete=["x"]).prepare(pd.DataFrame({"x": [None]}))
+    Traceback (most recent call last):
+    ...
+    mlops_kit.deploy._inputs.BadValues: Input values that m:1 cannot take: column 'x': 1 null at rows [0]...
     """
 
-    def __init__(self, schema: Schema | None, label: str) -> None:
+    def __init__(
+        self, schema: Schema | None, label: str, *, complete: Iterable[str] = (), finite: Iterable[str] = ()
+    ) -> None:
         self.label = label
         self.schema = schema
         self.names: list[str] = list(schema.columns) if schema is not None else []
+        self.complete = frozenset(complete) & set(self.names)
+        self.finite = frozenset(finite) & set(self.names)
+        self._valued = [n for n in self.names if n in self.complete or n in self.finite]
         self._expected = {n: c.dtype for n, c in schema.columns.items()} if schema is not None else {}
         self._tz = {n: c.tz for n, c in schema.columns.items()} if schema is not None else {}
         # dtype -> accepted without conversion, per column, filled as frames are seen
@@ -143,16 +172,23 @@ class InputChecker:
                     return False
         return rows > 0
 
-    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def prepare(self, frame: pd.DataFrame, *, plain: bool = False) -> pd.DataFrame:
         """The frame the model gets: the signature's columns, in order, with its types.
+
+        ``plain=True`` says the frame was made from columns that passed :meth:`plain`,
+        which holds no nulls and no infinities: their values are not looked at again.
 
         Raises
         ------
+        BadValues
+            Naming every column with nulls or infinities it must not hold.
         SchemaError
             Naming every missing column and every column of the wrong type.
         """
         if self.schema is None:
             return frame
+        if self._valued and not plain:
+            self._check_values(frame)
         dtypes = frame.dtypes
         names = self.names
         if len(dtypes) == len(names):
@@ -241,6 +277,50 @@ class InputChecker:
             return series.dt.tz_convert(tz)
         return series
 
+    def _check_values(self, frame: pd.DataFrame) -> None:
+        problems = []
+        columns = frame.columns
+        for name in self._valued:
+            if name in columns:
+                problem = self._bad_values(name, frame[name])
+                if problem:
+                    problems.append(problem)
+        if problems:
+            raise BadValues(
+                f"Input values that {self.label} cannot take: {'; '.join(problems)}. Its input example "
+                "had none there; send a finite value in every cell of these columns."
+            )
+
+    def _bad_values(self, name: str, series: Any) -> str | None:
+        if isinstance(series, pd.DataFrame):  # duplicated column names: refused by _convert
+            return None
+        dtype = series.dtype
+        plain_dtype = isinstance(dtype, np.dtype)
+        if plain_dtype and dtype.kind in "iub":
+            return None  # numpy ints and bools hold neither nulls nor infinities
+        if plain_dtype and dtype.kind == "f":
+            values = series.to_numpy()
+            finite = np.isfinite(values)
+            if finite.all():
+                return None
+            nulls = np.isnan(values)
+            infinite = ~finite & ~nulls
+        else:
+            nulls = series.isna().to_numpy(dtype=bool)
+            infinite = np.zeros(len(series), dtype=bool)
+            if dtype.kind == "O" and name in self.finite:
+                infinite = np.array([type(v) is float and math.isinf(v) for v in series.tolist()], dtype=bool)
+        parts = []
+        for refused, mask, what in (
+            (name in self.complete, nulls, "null"),
+            (name in self.finite, infinite, "infinite value"),
+        ):
+            count = int(mask.sum()) if refused else 0
+            if count:
+                rows = np.flatnonzero(mask)[:5].tolist()
+                parts.append(f"{count} {what}{'s' if count > 1 else ''} at rows {rows}")
+        return f"column {name!r}: {' and '.join(parts)}" if parts else None
+
     def _message(self, missing: list[str], problems: list[str], extra: list[str]) -> str:
         parts = []
         if missing:
@@ -293,6 +373,32 @@ def _whole(name: str, series: pd.Series) -> pd.Series:
 def _examples(series: pd.Series, *, dropna: bool = True) -> list[Any]:
     values = (series.dropna() if dropna else series).head(3).tolist()
     return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+def observed_rules(example: pd.DataFrame, schema: Schema) -> tuple[list[str], list[str]]:
+    """What the input example says about values: the signature's columns it holds no nulls in,
+    and its numeric columns it holds no infinities in.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlops_kit.core.schema import Schema
+    >>> example = pd.DataFrame({"x": [1.0, None], "y": [2.0, float("inf")], "s": ["a", "b"]})
+    >>> observed_rules(example, Schema.infer(example))
+    (['y', 's'], ['x'])
+    """
+    complete, finite = [], []
+    for name, column in schema.columns.items():
+        if name not in example.columns:
+            continue
+        series = example[name]
+        if not series.isna().any():
+            complete.append(name)
+        if column.dtype in ("int", "float"):
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            if not np.isinf(values).any():
+                finite.append(name)
+    return complete, finite
 
 
 def cast_like(checker: InputChecker | None, frame: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.deploy._inputs import BadValues
 from mlops_kit.deploy._protocol import BadRequest, to_json
 from mlops_kit.deploy._served import METHODS, ModelFailed
 
@@ -22,13 +23,14 @@ if TYPE_CHECKING:
     from mlops_kit.deploy._metrics import Metrics
     from mlops_kit.deploy._served import Served
 
-__all__ = ["VERSION_HEADER", "Server", "guarded", "primary_label"]
+__all__ = ["VERSION_HEADER", "ErrorFormat", "Server", "guarded", "primary_label"]
 
 _log = logging.getLogger("mlops_kit.deploy")
 _INLINE_ROWS = 1_000  # bigger requests predict in a worker thread, off the event loop
 VERSION_HEADER = "x-model-version"
 
 Handler = Callable[["Request"], Awaitable[tuple[Any, str]]]
+ErrorFormat = Callable[[str, int], tuple[Any, int]]  # (message, status) -> (body, status)
 
 
 def primary_label(live: Live) -> str:
@@ -65,7 +67,11 @@ class Server:
         return self.reply({"error": message}, status, version)
 
     def unavailable(self) -> Response:
-        return self.error(f"Endpoint {self.endpoint.name!r} serves no model right now.", 503)
+        return self.error(self.serves_nothing(), 503)
+
+    def serves_nothing(self) -> str:
+        """The message of a request that finds nothing deployed."""
+        return f"Endpoint {self.endpoint.name!r} serves no model right now."
 
     async def body_of(self, request: Request) -> bytes:
         """The request body, refused with 413 past the limit before it is all read."""
@@ -131,27 +137,42 @@ class Server:
             live.infer, columns, method, version=version, request_id=request_id, raw=raw
         )
 
-    def error_for(self, exc: Exception) -> tuple[Response, int, str]:
+    def error_for(self, exc: Exception, errors: ErrorFormat | None = None) -> tuple[Response, int, str]:
         """The response for an exception raised while answering, its status and the version
-        it is counted under."""
+        it is counted under; ``errors`` shapes the body (default: ``{"error": message}``)."""
+        message, status, version = self.problem(exc)
+        if errors is None:
+            return self.error(message, status, version or None), status, version
+        content, status = errors(message, status)
+        return self.reply(content, status, version or None), status, version
+
+    def problem(self, exc: Exception) -> tuple[str, int, str]:
+        """The message, status and version (``""`` for none) of an exception raised while answering."""
         if isinstance(exc, BadRequest):
-            return self.error(str(exc), exc.status), exc.status, ""
+            return str(exc), exc.status, ""
+        if isinstance(exc, BadValues):  # a SchemaError, but a wrong value rather than a wrong shape
+            return str(exc), 400, ""
         if isinstance(exc, SchemaError):
-            return self.error(str(exc), 422), 422, ""
+            return str(exc), 422, ""
         if isinstance(exc, ConfigError):
-            return self.error(str(exc), 400), 400, ""
+            return str(exc), 400, ""
         if isinstance(exc, NotFoundError):
             if self.live.snapshot.primary is None:
-                return self.unavailable(), 503, ""
-            return self.error(str(exc), 404), 404, ""
+                return self.serves_nothing(), 503, ""
+            return str(exc), 404, ""
         if isinstance(exc, ModelFailed):
-            return self.error(str(exc), 500, exc.label), 500, exc.label
+            return str(exc), 500, exc.label
         _log.error("Endpoint %r: internal error while serving a request", self.endpoint.name, exc_info=exc)
-        return self.error(f"Internal error ({type(exc).__name__}); see the server log.", 500), 500, ""
+        return f"Internal error ({type(exc).__name__}); see the server log.", 500, ""
 
 
-def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Count, time and translate errors for an inference route."""
+def guarded(handler: Handler, *, errors: ErrorFormat | None = None) -> Callable[[Request], Awaitable[Response]]:
+    """Count, time and translate errors for an inference route.
+
+    ``errors`` turns an error's message and status into the body and status a route
+    family answers with (MLflow's routes use MLflow's format); by default the body is
+    ``{"error": message}`` with the status of :meth:`Server.problem`.
+    """
 
     async def route(request: Request) -> Response:
         server = Server.of(request)
@@ -163,7 +184,7 @@ def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             status = 200
             return server.reply(content, version=version)
         except Exception as exc:
-            response, status, version = server.error_for(exc)
+            response, status, version = server.error_for(exc, errors)
             return response
         finally:
             server.metrics.finished(version, status, time.perf_counter() - start)
