@@ -496,9 +496,10 @@ def _check_deploy(name: str, slot: Slot, strategy: Any, state: EndpointState) ->
 
 
 def _why(exc: BaseException) -> str:
+    text = str(exc).rstrip(".")  # the caller's sentence goes on
     if isinstance(exc, ModelFailed):
-        return f"its health check failed (predict on the input example): {exc}"
-    return f"it failed to load: {type(exc).__name__}: {exc}"
+        return f"its health check failed (predict on the input example): {text}"
+    return f"it failed to load: {type(exc).__name__}: {text}"
 
 
 def _type_names(values: Any) -> tuple[str, ...]:

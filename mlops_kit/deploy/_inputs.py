@@ -128,7 +128,7 @@ class InputChecker:
     >>> InputChecker(schema, "m:1", complete=["x"]).prepare(pd.DataFrame({"x": [None]}))
     Traceback (most recent call last):
     ...
-    mlops_kit.deploy._inputs.BadValues: Input values that m:1 cannot take: column 'x': 1 null at rows [0]...
+    mlops_kit.deploy._inputs.BadValues: Input does not match the signature of m:1: column 'x': 1 null at rows [0]...
     """
 
     def __init__(
@@ -287,8 +287,8 @@ class InputChecker:
                     problems.append(problem)
         if problems:
             raise BadValues(
-                f"Input values that {self.label} cannot take: {'; '.join(problems)}. Its input example "
-                "had none there; send a finite value in every cell of these columns."
+                f"Input does not match the signature of {self.label}: {'; '.join(problems)}. Its input "
+                "example held no such values there; send a value in every cell, and finite numbers."
             )
 
     def _bad_values(self, name: str, series: Any) -> str | None:
