@@ -29,7 +29,9 @@ _INT64 = (-(2**63), 2**63 - 1)
 _PLAIN = {  # signature dtype -> whether a parsed JSON value is plain for it (see InputChecker.plain)
     "int": lambda v: type(v) is int and _INT64[0] <= v <= _INT64[1],
     # v - v == 0.0 is false for NaN and the infinities: a cheap isfinite
-    "float": lambda v: (type(v) is float and v - v == 0.0) or (type(v) is int and _INT64[0] <= v <= _INT64[1]),
+    "float": lambda v: (
+        (type(v) is float and v - v == 0.0) or (type(v) is int and _INT64[0] <= v <= _INT64[1])
+    ),
     "bool": lambda v: type(v) is bool,
     "string": lambda v: type(v) is str,
 }

@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema
     from mlops_kit.registry import ModelVersion, Registry
 
-__all__ = ["METHODS", "FunctionModel", "ModelFailed", "Served", "load_served", "output_columns", "value_rules"]
+__all__ = [
+    "METHODS",
+    "FunctionModel",
+    "ModelFailed",
+    "Served",
+    "load_served",
+    "output_columns",
+    "value_rules",
+]
 
 METHODS = ("predict", "predict_proba")
 _PREFIX = {"predict": "prediction", "predict_proba": "proba"}
@@ -89,7 +97,9 @@ def load_served(registry: Registry, mv: ModelVersion, trusted: Sequence[str] = (
     return Served(mv, model, InputChecker(inputs, label, complete=complete, finite=finite))
 
 
-def value_rules(model: Any, inputs: Schema, example: pd.DataFrame, prepared: pd.DataFrame) -> tuple[list[str], list[str]]:
+def value_rules(
+    model: Any, inputs: Schema, example: pd.DataFrame, prepared: pd.DataFrame
+) -> tuple[list[str], list[str]]:
     """The columns that refuse nulls and those that refuse infinities.
 
     A column without nulls in the input example refuses them, unless the model

@@ -166,7 +166,9 @@ class Server:
         return f"Internal error ({type(exc).__name__}); see the server log.", 500, ""
 
 
-def guarded(handler: Handler, *, errors: ErrorFormat | None = None) -> Callable[[Request], Awaitable[Response]]:
+def guarded(
+    handler: Handler, *, errors: ErrorFormat | None = None
+) -> Callable[[Request], Awaitable[Response]]:
     """Count, time and translate errors for an inference route.
 
     ``errors`` turns an error's message and status into the body and status a route

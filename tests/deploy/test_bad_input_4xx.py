@@ -82,7 +82,13 @@ def test_a_number_too_long_to_read_is_a_400_on_both_protocols(
 
 @pytest.mark.parametrize(
     ("spend", "what"),
-    [("NaN", "1 null"), ("null", "1 null"), ("Infinity", "1 infinite value"), ("-Infinity", "1 infinite"), ("1e999", "1 infinite")],
+    [
+        ("NaN", "1 null"),
+        ("null", "1 null"),
+        ("Infinity", "1 infinite value"),
+        ("-Infinity", "1 infinite"),
+        ("1e999", "1 infinite"),
+    ],
 )
 def test_nulls_and_infinities_in_a_float_column_are_a_400_naming_it(
     servers: dict[str, tuple[httpx.Client, mk.Endpoint]], spend: str, what: str
@@ -120,10 +126,14 @@ def test_a_null_string_reaches_no_model_that_fails_on_it(
     row = {"age": 30, "spend": 1.0, "plan": None}
     r = client.post("/invocations", json={"dataframe_records": [row]})
     assert r.status_code == 400 and "column 'plan': 1 null" in r.json()["message"], r.text
-    assert client.post("/invocations", json={"dataframe_records": [{**row, "plan": "pro"}]}).status_code == 200
+    assert (
+        client.post("/invocations", json={"dataframe_records": [{**row, "plan": "pro"}]}).status_code == 200
+    )
 
 
-def test_a_model_that_takes_nulls_still_gets_them(servers: dict[str, tuple[httpx.Client, mk.Endpoint]]) -> None:
+def test_a_model_that_takes_nulls_still_gets_them(
+    servers: dict[str, tuple[httpx.Client, mk.Endpoint]],
+) -> None:
     client, ep = servers["hgb"]
     r = client.post("/invocations", content=split("30", "NaN"), headers=JSON)
     assert r.status_code == 200, r.text
@@ -139,7 +149,9 @@ def test_in_process_predict_raises_a_schema_error_naming_the_column(
 ) -> None:
     _, ep = servers["lr"]
     frame = pd.DataFrame({"age": [30, 40], "spend": [np.inf, np.nan]})
-    with pytest.raises(BadValues, match=r"column 'spend': 1 null at rows \[1\] and 1 infinite value at rows \[0\]"):
+    with pytest.raises(
+        BadValues, match=r"column 'spend': 1 null at rows \[1\] and 1 infinite value at rows \[0\]"
+    ):
         ep.predict(frame)
     with pytest.raises(mk.SchemaError):  # a SchemaError like every input problem
         ep.predict({"age": 30, "spend": None})

@@ -170,7 +170,10 @@ def test_a_model_that_raises_gives_500_and_the_server_keeps_serving(
     try:
         r = client.post("/invocations", json={"instances": [{**ROW, "age": 13}]})
         assert r.status_code == 500
-        assert r.json() == {"error_code": "INTERNAL_ERROR", "message": "Model m:4 raised ValueError: age 13 is unlucky"}
+        assert r.json() == {
+            "error_code": "INTERNAL_ERROR",
+            "message": "Model m:4 raised ValueError: age 13 is unlucky",
+        }
         assert client.post("/invocations", json={"instances": [ROW]}).json() == {"predictions": [60.0]}
         r = client.post("/v2/models/m/versions/1/infer", json=oip(ROW))  # a pinned version bypasses routing
         assert r.json()["outputs"][0]["data"] == [1.0] and r.headers["x-model-version"] == "m:1"
@@ -271,7 +274,11 @@ def test_hypothesis_payloads_never_get_a_5xx(
         assert r.status_code < 500, (r.status_code, r.text, body)
         assert r.headers["content-type"] == "application/json"
         error = {"error_code", "message"} if route == "/invocations" else {"error"}
-        assert set(r.json()) == error if r.status_code >= 400 else "predictions" in r.json() or "outputs" in r.json()
+        assert (
+            set(r.json()) == error
+            if r.status_code >= 400
+            else "predictions" in r.json() or "outputs" in r.json()
+        )
 
     check()
     assert client.get("/v2/health/ready").status_code == 200  # still serving

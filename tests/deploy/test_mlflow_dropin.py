@@ -75,7 +75,11 @@ def test_a_parquet_body_is_answered_like_json(server: tuple[httpx.Client, mk.Loc
         (b"PAR1 not parquet", 400, "The Parquet body cannot be read"),
         (b"", 400, "The Parquet body cannot be read"),
         (parquet(pd.DataFrame({"age": [30]})), 400, "missing columns ['spend', 'plan']"),
-        (parquet(pd.DataFrame({"age": [1] * 1000, "spend": [1.0] * 1000, "plan": ["x"] * 1000})), 413, "cells"),
+        (
+            parquet(pd.DataFrame({"age": [1] * 1000, "spend": [1.0] * 1000, "plan": ["x"] * 1000})),
+            413,
+            "cells",
+        ),
         (parquet(pd.DataFrame({**ROW, "spend": [float("nan")]})), 200, ""),  # Picky takes NaN spend
     ],
     ids=["garbage", "empty", "schema", "too-many-cells", "nan"],
@@ -97,12 +101,22 @@ def test_bad_parquet_bodies_get_mlflow_errors(
         (json.dumps({"instances": [{"age": 30}]}).encode(), {}, 400, "BAD_REQUEST", "missing columns"),
         (json.dumps({"instances": [{**ROW, "age": "x"}]}).encode(), {}, 400, "BAD_REQUEST", "expected int"),
         (json.dumps({"instances": []}).encode(), {}, 400, "BAD_REQUEST", "no rows"),
-        (json.dumps({"instances": [ROW], "params": {"method": "predict_proba"}}).encode(), {}, 400,
-         "BAD_REQUEST", "has no predict_proba"),
+        (
+            json.dumps({"instances": [ROW], "params": {"method": "predict_proba"}}).encode(),
+            {},
+            400,
+            "BAD_REQUEST",
+            "has no predict_proba",
+        ),
         (b"hello", {"content-type": "text/plain"}, 415, "BAD_REQUEST", "Unsupported content type"),
         (b"x" * 5000, {}, 413, "BAD_REQUEST", "larger than the limit"),
-        (json.dumps({"instances": [{**ROW, "age": 13}]}).encode(), {}, 500, "INTERNAL_ERROR",
-         "Model m:4 raised ValueError: age 13 is unlucky"),
+        (
+            json.dumps({"instances": [{**ROW, "age": 13}]}).encode(),
+            {},
+            500,
+            "INTERNAL_ERROR",
+            "Model m:4 raised ValueError: age 13 is unlucky",
+        ),
     ],
 )
 @pytest.mark.parametrize("route", ["/invocations", "/predict"])
@@ -132,7 +146,9 @@ def test_method_not_allowed_on_an_mlflow_route_is_an_mlflow_error(
     assert client.get("/nope").json() == {"error": "No route GET /nope."}  # other routes: ours
 
 
-def test_open_inference_protocol_routes_keep_their_errors(server: tuple[httpx.Client, mk.LocalDeployer]) -> None:
+def test_open_inference_protocol_routes_keep_their_errors(
+    server: tuple[httpx.Client, mk.LocalDeployer],
+) -> None:
     client, _ = server
     inputs = [{"name": "age", "shape": [1], "datatype": "INT64", "data": [30]}]
     r = client.post("/v2/models/m/infer", json={"inputs": inputs})
