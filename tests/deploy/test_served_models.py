@@ -70,7 +70,6 @@ def test_a_callable_object_without_predict_is_still_refused(reg: mk.Registry) ->
 
 @pytest.fixture
 def skops_reg(reg: mk.Registry) -> mk.Registry:
-    pytest.importorskip("skops")
     model = HistGradientBoostingClassifier(max_iter=5).fit(NUMERIC, Y)
     reg.register("hgb", model, input_example=NUMERIC.head(3), serializer="skops")
     return reg
