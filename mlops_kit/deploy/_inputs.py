@@ -374,7 +374,10 @@ def _whole(name: str, series: pd.Series) -> pd.Series:
 
 def _examples(series: pd.Series, *, dropna: bool = True) -> list[Any]:
     values = (series.dropna() if dropna else series).head(3).tolist()
-    return [v.item() if hasattr(v, "item") else v for v in values]
+    return [
+        v.item() if isinstance(v, np.generic) else v.tolist() if isinstance(v, np.ndarray) else v
+        for v in values
+    ]
 
 
 def observed_rules(example: pd.DataFrame, schema: Schema) -> tuple[list[str], list[str]]:

@@ -14,6 +14,7 @@ import mlops_kit as mk
 from tests.deploy.conftest import Picky, X, make_registry, running
 
 ROW = {"age": 30, "spend": 50.0, "plan": "pro"}
+PARQUET = "application/vnd.apache.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -264,7 +265,7 @@ def test_hypothesis_payloads_never_get_a_5xx(
         payload=payloads,
         route=st.sampled_from(["/invocations", "/v2/models/m/infer", "/v2/models/m/versions/1/infer"]),
         content_type=st.sampled_from(
-            ["application/json", "application/json; charset=utf-8", "text/csv", "image/png"]
+            ["application/json", "application/json; charset=utf-8", "text/csv", "image/png", PARQUET]
         ),
         garbage=st.binary(max_size=30) | st.none(),
     )

@@ -81,8 +81,10 @@ def test_a_parquet_body_is_answered_like_json(server: tuple[httpx.Client, mk.Loc
             "cells",
         ),
         (parquet(pd.DataFrame({**ROW, "spend": [float("nan")]})), 200, ""),  # Picky takes NaN spend
+        (parquet(pd.DataFrame({**ROW, "age": [[1, 2]]})), 400, "column 'age': expected int"),
+        (parquet(pd.DataFrame({**ROW, "spend": [float("inf")]})), 400, "column 'spend': 1 infinite value"),
     ],
-    ids=["garbage", "empty", "schema", "too-many-cells", "nan"],
+    ids=["garbage", "empty", "schema", "too-many-cells", "nan", "list-cells", "inf"],
 )
 def test_bad_parquet_bodies_get_mlflow_errors(
     server: tuple[httpx.Client, mk.LocalDeployer], body: bytes, status: int, message: str
