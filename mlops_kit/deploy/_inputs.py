@@ -189,9 +189,9 @@ class InputChecker:
         """
         if self.schema is None:
             return frame
-        if self._valued and not plain:
-            self._check_values(frame)
         dtypes = frame.dtypes
+        if self._valued and not plain:
+            self._check_values(frame, dtypes)
         names = self.names
         if len(dtypes) == len(names):
             same = True
@@ -279,28 +279,27 @@ class InputChecker:
             return series.dt.tz_convert(tz)
         return series
 
-    def _check_values(self, frame: pd.DataFrame) -> None:
+    def _check_values(self, frame: pd.DataFrame, dtypes: pd.Series) -> None:
+        if frame.columns.has_duplicates:
+            return  # refused by _convert
+        present = dict(zip(dtypes.index, dtypes.values))
         problems = []
-        columns = frame.columns
         for name in self._valued:
-            if name in columns:
-                problem = self._bad_values(name, frame[name])
-                if problem:
-                    problems.append(problem)
+            dtype = present.get(name)
+            if dtype is None or (isinstance(dtype, np.dtype) and dtype.kind in "iub"):
+                continue  # absent, or numpy ints and bools: no nulls, no infinities
+            problem = self._bad_values(name, frame[name])
+            if problem:
+                problems.append(problem)
         if problems:
             raise BadValues(
                 f"Input does not match the signature of {self.label}: {'; '.join(problems)}. Its input "
                 "example held no such values there; send a value in every cell, and finite numbers."
             )
 
-    def _bad_values(self, name: str, series: Any) -> str | None:
-        if isinstance(series, pd.DataFrame):  # duplicated column names: refused by _convert
-            return None
+    def _bad_values(self, name: str, series: pd.Series) -> str | None:
         dtype = series.dtype
-        plain_dtype = isinstance(dtype, np.dtype)
-        if plain_dtype and dtype.kind in "iub":
-            return None  # numpy ints and bools hold neither nulls nor infinities
-        if plain_dtype and dtype.kind == "f":
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
             values = series.to_numpy()
             finite = np.isfinite(values)
             if finite.all():
@@ -308,7 +307,9 @@ class InputChecker:
             nulls = np.isnan(values)
             infinite = ~finite & ~nulls
         else:
-            nulls = series.isna().to_numpy(dtype=bool)
+            nulls = np.asarray(series.array.isna(), dtype=bool)  # the array's own: cheaper than Series.isna
+            if not nulls.any() and not (dtype.kind == "O" and name in self.finite):
+                return None
             infinite = np.zeros(len(series), dtype=bool)
             if dtype.kind == "O" and name in self.finite:
                 infinite = np.array([type(v) is float and math.isinf(v) for v in series.tolist()], dtype=bool)
