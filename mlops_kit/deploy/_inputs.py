@@ -7,7 +7,6 @@ the detailed message are only computed when something differs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from mlops_kit.core.errors import SchemaError
+from mlops_kit.deploy._values import ValueRules
 
 if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema
 
-__all__ = ["BadValues", "InputChecker", "as_frame", "observed_rules"]
+__all__ = ["InputChecker", "as_frame"]
 
 _JSONISH = {"integer": "int", "floating": "float", "mixed-integer-float": "float", "boolean": "bool"}
 _NUMPY = {"int": "int64", "float": "float64", "bool": "bool"}
@@ -36,14 +36,6 @@ _PLAIN = {  # signature dtype -> whether a parsed JSON value is plain for it (se
     "string": lambda v: type(v) is str,
 }
 _SMALL = 64  # below this many rows, building a frame from records is cheaper than from columns
-
-
-class BadValues(SchemaError):
-    """Values the model cannot take (nulls, infinities) in columns that must not hold them.
-
-    A :class:`~mlops_kit.SchemaError` (HTTP 400 rather than 422: the columns and types
-    are right, some values are not).
-    """
 
 
 def as_frame(data: Any) -> pd.DataFrame:
@@ -130,7 +122,7 @@ class InputChecker:
     >>> InputChecker(schema, "m:1", complete=["x"]).prepare(pd.DataFrame({"x": [None]}))
     Traceback (most recent call last):
     ...
-    mlops_kit.deploy._inputs.BadValues: Input does not match the signature of m:1: column 'x': 1 null at rows [0]...
+    mlops_kit.deploy._values.BadValues: Input does not match the signature of m:1: column 'x': 1 null at rows [0]...
     """
 
     def __init__(
@@ -139,9 +131,7 @@ class InputChecker:
         self.label = label
         self.schema = schema
         self.names: list[str] = list(schema.columns) if schema is not None else []
-        self.complete = frozenset(complete) & set(self.names)
-        self.finite = frozenset(finite) & set(self.names)
-        self._valued = [n for n in self.names if n in self.complete or n in self.finite]
+        self.values = ValueRules(self.names, complete, finite, label)
         self._expected = {n: c.dtype for n, c in schema.columns.items()} if schema is not None else {}
         self._tz = {n: c.tz for n, c in schema.columns.items()} if schema is not None else {}
         # dtype -> accepted without conversion, per column, filled as frames are seen
@@ -190,8 +180,8 @@ class InputChecker:
         if self.schema is None:
             return frame
         dtypes = frame.dtypes
-        if self._valued and not plain:
-            self._check_values(frame, dtypes)
+        if self.values.columns and not plain:
+            self.values.check(frame, dtypes)
         names = self.names
         if len(dtypes) == len(names):
             same = True
@@ -279,51 +269,6 @@ class InputChecker:
             return series.dt.tz_convert(tz)
         return series
 
-    def _check_values(self, frame: pd.DataFrame, dtypes: pd.Series) -> None:
-        if frame.columns.has_duplicates:
-            return  # refused by _convert
-        present = dict(zip(dtypes.index, dtypes.values))
-        problems = []
-        for name in self._valued:
-            dtype = present.get(name)
-            if dtype is None or (isinstance(dtype, np.dtype) and dtype.kind in "iub"):
-                continue  # absent, or numpy ints and bools: no nulls, no infinities
-            problem = self._bad_values(name, frame[name])
-            if problem:
-                problems.append(problem)
-        if problems:
-            raise BadValues(
-                f"Input does not match the signature of {self.label}: {'; '.join(problems)}. Its input "
-                "example held no such values there; send a value in every cell, and finite numbers."
-            )
-
-    def _bad_values(self, name: str, series: pd.Series) -> str | None:
-        dtype = series.dtype
-        if isinstance(dtype, np.dtype) and dtype.kind == "f":
-            values = series.to_numpy()
-            finite = np.isfinite(values)
-            if finite.all():
-                return None
-            nulls = np.isnan(values)
-            infinite = ~finite & ~nulls
-        else:
-            nulls = np.asarray(series.array.isna(), dtype=bool)  # the array's own: cheaper than Series.isna
-            if not nulls.any() and not (dtype.kind == "O" and name in self.finite):
-                return None
-            infinite = np.zeros(len(series), dtype=bool)
-            if dtype.kind == "O" and name in self.finite:
-                infinite = np.array([type(v) is float and math.isinf(v) for v in series.tolist()], dtype=bool)
-        parts = []
-        for refused, mask, what in (
-            (name in self.complete, nulls, "null"),
-            (name in self.finite, infinite, "infinite value"),
-        ):
-            count = int(mask.sum()) if refused else 0
-            if count:
-                rows = np.flatnonzero(mask)[:5].tolist()
-                parts.append(f"{count} {what}{'s' if count > 1 else ''} at rows {rows}")
-        return f"column {name!r}: {' and '.join(parts)}" if parts else None
-
     def _message(self, missing: list[str], problems: list[str], extra: list[str]) -> str:
         parts = []
         if missing:
@@ -379,32 +324,6 @@ def _examples(series: pd.Series, *, dropna: bool = True) -> list[Any]:
         v.item() if isinstance(v, np.generic) else v.tolist() if isinstance(v, np.ndarray) else v
         for v in values
     ]
-
-
-def observed_rules(example: pd.DataFrame, schema: Schema) -> tuple[list[str], list[str]]:
-    """What the input example says about values: the signature's columns it holds no nulls in,
-    and its numeric columns it holds no infinities in.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from mlops_kit.core.schema import Schema
-    >>> example = pd.DataFrame({"x": [1.0, None], "y": [2.0, float("inf")], "s": ["a", "b"]})
-    >>> observed_rules(example, Schema.infer(example))
-    (['y', 's'], ['x'])
-    """
-    complete, finite = [], []
-    for name, column in schema.columns.items():
-        if name not in example.columns:
-            continue
-        series = example[name]
-        if not series.isna().any():
-            complete.append(name)
-        if column.dtype in ("int", "float"):
-            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-            if not np.isinf(values).any():
-                finite.append(name)
-    return complete, finite
 
 
 def cast_like(checker: InputChecker | None, frame: pd.DataFrame) -> pd.DataFrame:

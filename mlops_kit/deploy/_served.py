@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mlops_kit.deploy._inputs import InputChecker, observed_rules
+from mlops_kit.deploy._inputs import InputChecker
+from mlops_kit.deploy._values import observed_rules
 
 if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema

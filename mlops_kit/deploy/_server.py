@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
-from mlops_kit.deploy._inputs import BadValues
 from mlops_kit.deploy._protocol import BadRequest, to_json
 from mlops_kit.deploy._served import METHODS, ModelFailed
+from mlops_kit.deploy._values import BadValues
 
 if TYPE_CHECKING:
     from starlette.requests import Request

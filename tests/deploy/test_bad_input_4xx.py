@@ -13,7 +13,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
 
 import mlops_kit as mk
-from mlops_kit.deploy._inputs import BadValues
+from mlops_kit.deploy._values import BadValues
 from tests.deploy.conftest import X, Y, running
 
 NUMERIC = X[["age", "spend"]]
@@ -164,5 +164,5 @@ def test_nulls_the_input_example_had_are_let_through() -> None:
     model = HistGradientBoostingRegressor(max_iter=5).fit(NUMERIC, Y)
     reg.register("gaps", model, input_example=example)
     with mk.LocalDeployer(reg, log_predictions=False).deploy("gaps") as ep:
-        assert ep.live.snapshot.primary.checker.complete == {"age"}  # type: ignore[union-attr]
+        assert ep.live.snapshot.primary.checker.values.complete == {"age"}  # type: ignore[union-attr]
         assert ep.predict({"age": 30, "spend": None}).shape == (1,)
