@@ -108,7 +108,7 @@ def main() -> None:
         r = client.post("/models/churn/invocations", json={"instances": [row]})
         print(f"after promote: {r.headers['x-model-version']}")
         bad = client.post("/models/churn/invocations", json={"instances": [{"age": "old"}]})
-        print(f"bad input -> {bad.status_code}: {bad.json()['error'][:80]}...")
+        print(f"bad input -> {bad.status_code}: {bad.json()['message'][:80]}...")  # MLflow's error body
     server.should_exit = True
     thread.join()
     print(deployer.status("churn"))

@@ -46,6 +46,14 @@ from mlops_kit.cli._app import main, state
 )
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn's log level.")
 @click.option(
+    "--trusted",
+    "trusted",
+    multiple=True,
+    metavar="TYPE",
+    help="A type (module.Class) a skops model may hold beyond skops' defaults; repeat for each. "
+    "Review them first: the error of a first attempt lists them.",
+)
+@click.option(
     "--deploy",
     "force",
     is_flag=True,
@@ -65,6 +73,7 @@ def serve(
     max_body_bytes: int,
     max_batch_rows: int,
     log_level: str,
+    trusted: tuple[str, ...],
     force: bool,
 ) -> None:
     """Serve model REF (name, name:3 or name@alias) over HTTP until stopped.
@@ -83,7 +92,7 @@ def serve(
     from mlops_kit.registry import Registry
 
     store = open_storage(url) if url else state(ctx).storage
-    deployer = LocalDeployer(Registry(store), poll_interval=poll_interval)
+    deployer = LocalDeployer(Registry(store), poll_interval=poll_interval, trusted=trusted)
     version = deployer.registry.get(ref)
     name = endpoint or version.name
     try:

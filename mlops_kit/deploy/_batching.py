@@ -185,7 +185,7 @@ def _joined(calls: list[Call]) -> pd.DataFrame:
         return pd.concat([call.inputs for call in calls], ignore_index=True)
     names = list(calls[0].raw)  # type: ignore[arg-type]
     columns = {name: list(chain.from_iterable(call.raw[name] for call in calls)) for name in names}  # type: ignore[index]
-    return calls[0].target.checker.prepare(as_frame(columns))
+    return calls[0].target.checker.prepare(as_frame(columns), plain=True)
 
 
 def _slices(output: Any, sizes: list[int]) -> list[Any] | None:

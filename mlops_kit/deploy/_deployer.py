@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.arguments import StorageLike
@@ -72,6 +72,11 @@ class LocalDeployer(Deployer):
         Columns of a request that the signature does not name kept in the log (the
         first ones, in the request's order); the rest are dropped from the log and
         counted. The prediction never depends on them.
+    trusted : sequence of str or type
+        Types that ``skops`` artifacts of every version this deployer loads may hold
+        beyond skops' defaults (``"module.Class"`` names, as listed by
+        :class:`~mlops_kit.registry.UntrustedTypesError`); review them first. For one
+        version only, pass ``trusted=`` to :meth:`deploy`.
 
     Examples
     --------
@@ -110,6 +115,7 @@ class LocalDeployer(Deployer):
         max_buffer_rows: int = 100_000,
         max_buffer_bytes: int = 64 * 2**20,
         max_extra_columns: int = 256,
+        trusted: Sequence[str | type] = (),
     ) -> None:
         self.registry = registry
         self.storage = resolve_storage(storage) if storage is not None else registry.storage
@@ -127,6 +133,8 @@ class LocalDeployer(Deployer):
         ):
             raise ConfigError(f"max_extra_columns= must be an integer >= 0, got {max_extra_columns!r}.")
         self.max_extra_columns = max_extra_columns
+        self.trusted = _type_names(trusted)
+        self._trusted_for: dict[Slot, tuple[str, ...]] = {}  # deploy(..., trusted=): per version
         self._lock = threading.RLock()
         self._models: OrderedDict[Slot, Served] = OrderedDict()
 
@@ -153,6 +161,7 @@ class LocalDeployer(Deployer):
         strategy: Replace | Canary | Shadow | None = None,
         *,
         reason: str = "",
+        trusted: Sequence[str | type] | None = None,
     ) -> Endpoint:
         """Deploy a model version to an endpoint.
 
@@ -168,6 +177,13 @@ class LocalDeployer(Deployer):
             and :class:`Shadow` make it the candidate next to the current primary.
         reason : str
             A note recorded in the event.
+        trusted : sequence of str or type, optional
+            For a version stored with the ``skops`` serializer: the types its artifact
+            may hold beyond skops' defaults, after you reviewed them (the
+            :class:`~mlops_kit.registry.UntrustedTypesError` of a first attempt lists
+            them). Kept by this deployer for this version (workers of
+            :func:`~mlops_kit.serve` included); other processes pass them to their own
+            deployer (``LocalDeployer(registry, trusted=...)``, ``mlops-kit serve --trusted``).
 
         Returns
         -------
@@ -178,6 +194,8 @@ class LocalDeployer(Deployer):
         ------
         InvalidNameError, NotFoundError
             If the reference or endpoint name is invalid, or the version does not exist.
+        ConfigError
+            If ``trusted`` is given for a version not stored with ``skops``.
         ConflictError
             A canary or shadow on an endpoint without a primary, or of the primary itself.
         DeploymentError
@@ -190,6 +208,14 @@ class LocalDeployer(Deployer):
         slot = Slot(mv.name, mv.version)
         state = self._state(name)
         _check_deploy(name, slot, chosen, state)
+        if trusted is not None:
+            if mv.serializer != "skops":
+                raise ConfigError(
+                    f"trusted= applies to versions stored with the 'skops' serializer; {slot} was stored "
+                    f"with {mv.serializer!r}, which loads without it."
+                )
+            with self._lock:
+                self._trusted_for[slot] = _type_names(trusted)
         if isinstance(chosen, Replace) and state.primary == slot and state.candidate is None:
             return self.endpoint(name)  # already serving exactly this: nothing to record
         try:
@@ -434,7 +460,8 @@ class LocalDeployer(Deployer):
             if served is not None:
                 self._models.move_to_end(slot)
                 return served
-        served = load_served(self.registry, self.registry.get(f"{slot.model}:{slot.version}"))
+        trusted = (*self.trusted, *self._trusted_for.get(slot, ()))
+        served = load_served(self.registry, self.registry.get(f"{slot.model}:{slot.version}"), trusted)
         with self._lock:
             self._models[slot] = served
             while len(self._models) > _MODEL_CACHE:
@@ -457,9 +484,26 @@ def _check_deploy(name: str, slot: Slot, strategy: Any, state: EndpointState) ->
 
 
 def _why(exc: BaseException) -> str:
+    text = str(exc).rstrip(".")  # the caller's sentence goes on
     if isinstance(exc, ModelFailed):
-        return f"its health check failed (predict on the input example): {exc}"
-    return f"it failed to load: {type(exc).__name__}: {exc}"
+        return f"its health check failed (predict on the input example): {text}"
+    return f"it failed to load: {type(exc).__name__}: {text}"
+
+
+def _type_names(values: Any) -> tuple[str, ...]:
+    if isinstance(values, str | type) or not isinstance(values, Sequence | set | frozenset):
+        raise ConfigError(
+            f"trusted= expects a list of type names ('module.Class') or classes, got {values!r}."
+        )
+    names = []
+    for value in values:
+        if isinstance(value, type):
+            names.append(f"{value.__module__}.{value.__qualname__}")
+        elif isinstance(value, str) and value:
+            names.append(value)
+        else:
+            raise ConfigError(f"trusted= expects type names ('module.Class') or classes, got {value!r}.")
+    return tuple(names)
 
 
 def _positive(name: str, value: Any) -> float:

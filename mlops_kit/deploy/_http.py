@@ -2,8 +2,9 @@
 
 Routes: the Open Inference Protocol v2 (``/v2``, health, model metadata, ready,
 infer; :mod:`._routes_oip`), MLflow's scoring route ``POST /invocations`` (also at
-``/predict``; :mod:`._routes_mlflow`), ``/healthz`` and ``/metrics``
-(:mod:`._routes_ops`). Every error is ``{"error": "..."}`` with a 4xx status for the
+``/predict``, with ``/health`` and ``/version``; :mod:`._routes_mlflow`), ``/healthz``
+and ``/metrics`` (:mod:`._routes_ops`). Every error is ``{"error": "..."}`` (MLflow's
+``{"error_code": ..., "message": ...}`` on MLflow's routes) with a 4xx status for the
 caller's mistakes and 500 only when the model itself raised (or on a bug, logged
 server-side); no traceback ever reaches a response. The handlers share one
 :class:`._server.Server` kept in ``app.state.server``.
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from mlops_kit.deploy._endpoint import Endpoint
 
 __all__ = ["VERSION_HEADER", "make_app", "primary_label"]
+
+_MLFLOW_PATHS = ("/invocations", "/predict", "/health", "/version")
 
 
 def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_rows: int = 256) -> Any:
@@ -75,6 +78,8 @@ def _routes() -> list[Any]:
         Route(version, oip.metadata, methods=["GET"]),
         Route(f"{model}/ready", oip.model_ready, methods=["GET"]),
         Route(f"{version}/ready", oip.model_ready, methods=["GET"]),
+        Route("/health", mlflow.health, methods=["GET"]),
+        Route("/version", mlflow.version, methods=["GET"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/ping", ops.healthz, methods=["GET"]),
         Route("/metrics", ops.prometheus, methods=["GET"]),
@@ -82,10 +87,18 @@ def _routes() -> list[Any]:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    server = Server.of(request)
-    return server.error(f"No route {request.method} {request.url.path}.", 404)
+    return _route_error(request, f"No route {request.method} {request.url.path}.", 404)
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return _route_error(request, f"Method {request.method} is not allowed on {request.url.path}.", 405)
+
+
+def _route_error(request: Request, message: str, status: int) -> Response:
     server = Server.of(request)
-    return server.error(f"Method {request.method} is not allowed on {request.url.path}.", 405)
+    if request.url.path.endswith(_MLFLOW_PATHS):  # MLflow's clients read MLflow's error bodies
+        from mlops_kit.deploy._routes_mlflow import mlflow_error
+
+        content, status = mlflow_error(message, status)
+        return server.reply(content, status)
+    return server.error(message, status)

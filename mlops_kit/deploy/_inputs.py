@@ -7,13 +7,14 @@ the detailed message are only computed when something differs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from mlops_kit.core.errors import SchemaError
+from mlops_kit.deploy._values import ValueRules
 
 if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema
@@ -27,7 +28,10 @@ _MAX_FAST = 32
 _INT64 = (-(2**63), 2**63 - 1)
 _PLAIN = {  # signature dtype -> whether a parsed JSON value is plain for it (see InputChecker.plain)
     "int": lambda v: type(v) is int and _INT64[0] <= v <= _INT64[1],
-    "float": lambda v: type(v) is float or (type(v) is int and _INT64[0] <= v <= _INT64[1]),
+    # v - v == 0.0 is false for NaN and the infinities: a cheap isfinite
+    "float": lambda v: (
+        (type(v) is float and v - v == 0.0) or (type(v) is int and _INT64[0] <= v <= _INT64[1])
+    ),
     "bool": lambda v: type(v) is bool,
     "string": lambda v: type(v) is str,
 }
@@ -105,12 +109,29 @@ class InputChecker:
         example) passes frames through unchecked.
     label : str
         The version (``"churn:3"``), for messages.
+    complete : iterable of str
+        Columns that must not hold nulls (None, NaN, NaT, an empty CSV cell).
+    finite : iterable of str
+        Numeric columns that must not hold infinities.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlops_kit.core.schema import Schema
+    >>> schema = Schema.infer(pd.DataFrame({"x": [1.5]}))
+    >>> InputChecker(schema, "m:1", complete=["x"]).prepare(pd.DataFrame({"x": [None]}))
+    Traceback (most recent call last):
+    ...
+    mlops_kit.deploy._values.BadValues: Input does not match the signature of m:1: column 'x': 1 null at rows [0]...
     """
 
-    def __init__(self, schema: Schema | None, label: str) -> None:
+    def __init__(
+        self, schema: Schema | None, label: str, *, complete: Iterable[str] = (), finite: Iterable[str] = ()
+    ) -> None:
         self.label = label
         self.schema = schema
         self.names: list[str] = list(schema.columns) if schema is not None else []
+        self.values = ValueRules(self.names, complete, finite, label)
         self._expected = {n: c.dtype for n, c in schema.columns.items()} if schema is not None else {}
         self._tz = {n: c.tz for n, c in schema.columns.items()} if schema is not None else {}
         # dtype -> accepted without conversion, per column, filled as frames are seen
@@ -143,17 +164,24 @@ class InputChecker:
                     return False
         return rows > 0
 
-    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def prepare(self, frame: pd.DataFrame, *, plain: bool = False) -> pd.DataFrame:
         """The frame the model gets: the signature's columns, in order, with its types.
+
+        ``plain=True`` says the frame was made from columns that passed :meth:`plain`,
+        which holds no nulls and no infinities: their values are not looked at again.
 
         Raises
         ------
+        BadValues
+            Naming every column with nulls or infinities it must not hold.
         SchemaError
             Naming every missing column and every column of the wrong type.
         """
         if self.schema is None:
             return frame
         dtypes = frame.dtypes
+        if self.values.columns and not plain:
+            self.values.check(frame, dtypes)
         names = self.names
         if len(dtypes) == len(names):
             same = True
@@ -292,7 +320,10 @@ def _whole(name: str, series: pd.Series) -> pd.Series:
 
 def _examples(series: pd.Series, *, dropna: bool = True) -> list[Any]:
     values = (series.dropna() if dropna else series).head(3).tolist()
-    return [v.item() if hasattr(v, "item") else v for v in values]
+    return [
+        v.item() if isinstance(v, np.generic) else v.tolist() if isinstance(v, np.ndarray) else v
+        for v in values
+    ]
 
 
 def cast_like(checker: InputChecker | None, frame: pd.DataFrame) -> pd.DataFrame:

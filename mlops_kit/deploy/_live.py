@@ -254,8 +254,8 @@ class Live:
             The model raised.
         """
         inputs = call.inputs
-        if inputs is None:
-            inputs = self._prepare(call.target, as_frame(call.raw))
+        if inputs is None:  # made from plain columns (InputChecker.plain)
+            inputs = self._prepare(call.target, as_frame(call.raw), plain=True)
         try:
             return call.target.call(call.method, inputs)
         except ModelFailed:
@@ -271,9 +271,9 @@ class Live:
         self._record(call.rows, call.frame, call.raw, call.method, outcome, call.shadow)
         return outcome
 
-    def _prepare(self, target: Served, frame: pd.DataFrame) -> pd.DataFrame:
+    def _prepare(self, target: Served, frame: pd.DataFrame, plain: bool = False) -> pd.DataFrame:
         try:
-            return target.checker.prepare(frame)
+            return target.checker.prepare(frame, plain=plain)
         except SchemaError:
             self.stats.record(target.label, len(frame), 0.0, ok=False)
             raise

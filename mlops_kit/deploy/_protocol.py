@@ -40,6 +40,7 @@ OIP_DATATYPES = {
     "datetime": "BYTES",
 }
 _MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+PARQUET = "application/vnd.apache.parquet"
 
 
 class BadRequest(Exception):
@@ -57,6 +58,11 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
+    except ValueError as exc:  # Python's limit on the digits of an int (4,300 by default)
+        raise BadRequest(
+            f"The request body holds a number too long to read: {exc.args[0].split(':')[0]}. "
+            "Send numbers that fit in int64 or float64."
+        ) from None
 
 
 def _json_type(content_type: str) -> bool:
@@ -65,19 +71,27 @@ def _json_type(content_type: str) -> bool:
 
 
 def parse_invocations(
-    body: bytes, content_type: str
+    body: bytes, content_type: str, *, max_cells: int | None = None
 ) -> tuple[pd.DataFrame | dict[str, list[Any]], dict[str, Any]]:
     """An MLflow scoring request: ``dataframe_split``, ``dataframe_records``, ``instances``,
-    ``inputs`` (JSON) or CSV. Returns the columns and the ``params``."""
+    ``inputs`` (JSON), CSV or Parquet. Returns the columns and the ``params``.
+
+    ``max_cells`` bounds the cells of a Parquet body, whose encodings can hold far more
+    rows than its size suggests (a JSON body of the size limit holds at most half as
+    many cells as it has bytes).
+    """
     media = content_type.split(";")[0].strip().lower()
     if media == "text/csv":
         try:
             return pd.read_csv(io.BytesIO(body)), {}
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise BadRequest(f"The CSV body cannot be parsed: {exc}.") from None
+    if media == PARQUET:
+        return _parquet(body, max_cells), {}
     if not _json_type(content_type):
         raise BadRequest(
-            f"Unsupported content type {content_type!r}; send application/json or text/csv.", status=415
+            f"Unsupported content type {content_type!r}; send application/json, text/csv or {PARQUET}.",
+            status=415,
         )
     payload = _json(body)
     if not isinstance(payload, dict):
@@ -100,6 +114,28 @@ def parse_invocations(
     if isinstance(data, dict) and key in ("instances", "inputs"):
         return _columns(data, key), params
     raise BadRequest(f"'{key}' must be a list of records (objects), got a {_kind(data)}.")
+
+
+def _parquet(body: bytes, max_cells: int | None) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(io.BytesIO(body))
+        rows, columns = file.metadata.num_rows, file.metadata.num_columns
+        if max_cells is not None and rows * columns > max_cells:
+            raise BadRequest(
+                f"The Parquet body holds {rows} rows of {columns} columns, more than the {max_cells} "
+                "cells a request may hold; send fewer rows per request.",
+                status=413,
+            )
+        return file.read().to_pandas()
+    except (pa.ArrowException, ValueError, OSError, NotImplementedError, TypeError) as exc:
+        raise BadRequest(f"The Parquet body cannot be read: {_first(exc)}.") from None
+
+
+def _first(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
 
 
 def _split(data: Any) -> dict[str, list[Any]]:

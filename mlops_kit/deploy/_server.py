@@ -15,6 +15,7 @@ from mlops_kit.deploy._metrics import CLIENT_CLOSED
 from mlops_kit.deploy._oip_rest import BinaryBody
 from mlops_kit.deploy._protocol import BadRequest, to_json
 from mlops_kit.deploy._served import METHODS, ModelFailed
+from mlops_kit.deploy._values import BadValues
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -26,13 +27,14 @@ if TYPE_CHECKING:
     from mlops_kit.deploy._metrics import Metrics
     from mlops_kit.deploy._served import Served
 
-__all__ = ["VERSION_HEADER", "Server", "guarded", "primary_label", "version_number"]
+__all__ = ["VERSION_HEADER", "ErrorFormat", "Server", "guarded", "primary_label", "version_number"]
 
 _log = logging.getLogger("mlops_kit.deploy")
 _INLINE_ROWS = 1_000  # bigger requests predict in a worker thread, off the event loop
 VERSION_HEADER = "x-model-version"
 
 Handler = Callable[["Request"], Awaitable[tuple[Any, str]]]
+ErrorFormat = Callable[[str, int], tuple[Any, int]]  # (message, status) -> (body, status)
 
 
 def primary_label(live: Live) -> str:
@@ -100,6 +102,7 @@ class Server:
         return self.error(self.unavailable_message(), 503)
 
     def unavailable_message(self) -> str:
+        """The message of a request that finds nothing deployed."""
         return f"Endpoint {self.endpoint.name!r} serves no model right now."
 
     async def body_of(self, request: Request) -> bytes:
@@ -166,17 +169,22 @@ class Server:
             live.infer, columns, method, version=version, request_id=request_id, raw=raw
         )
 
-    def error_for(self, exc: Exception) -> tuple[Response, int, str]:
+    def error_for(self, exc: Exception, errors: ErrorFormat | None = None) -> tuple[Response, int, str]:
         """The response for an exception raised while answering, its status and the version
-        it is counted under."""
+        it is counted under; ``errors`` shapes the body (default: ``{"error": message}``)."""
         status, message, version = self.status_of(exc)
-        return self.error(message, status, version or None), status, version
+        if errors is None:
+            return self.error(message, status, version or None), status, version
+        content, status = errors(message, status)
+        return self.reply(content, status, version or None), status, version
 
     def status_of(self, exc: Exception) -> tuple[int, str, str]:
         """The HTTP status and message for an exception raised while answering, and the version
         it is counted under (``""`` if none); an unexpected error is logged, never shown."""
         if isinstance(exc, BadRequest):
             return exc.status, str(exc), ""
+        if isinstance(exc, BadValues):  # a SchemaError, but a wrong value rather than a wrong shape
+            return 400, str(exc), ""
         if isinstance(exc, SchemaError):
             return 422, str(exc), ""
         if isinstance(exc, ConfigError):
@@ -203,8 +211,15 @@ def _is_client_disconnect(exc: Exception) -> bool:
     return isinstance(exc, ClientDisconnect)
 
 
-def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Count, time and translate errors for an inference route."""
+def guarded(
+    handler: Handler, *, errors: ErrorFormat | None = None
+) -> Callable[[Request], Awaitable[Response]]:
+    """Count, time and translate errors for an inference route.
+
+    ``errors`` turns an error's message and status into the body and status a route
+    family answers with (MLflow's routes use MLflow's format); by default the body is
+    ``{"error": message}`` with the status of :meth:`Server.problem`.
+    """
 
     async def route(request: Request) -> Response:
         server = Server.of(request)
@@ -218,7 +233,7 @@ def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 return server.binary(content, version)
             return server.reply(content, version=version)
         except Exception as exc:
-            response, status, version = server.error_for(exc)
+            response, status, version = server.error_for(exc, errors)
             return response
         finally:
             server.metrics.finished(version, status, time.perf_counter() - start)

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 import mlops_kit as mk
 from mlops_kit.cli import main
+from mlops_kit.registry import UntrustedTypesError
 from tests.conftest import free_port
 from tests.deploy.conftest import make_registry
 
@@ -110,3 +111,34 @@ def test_serve_errors_are_one_line(tmp_path: Path) -> None:
     assert "NotFoundError:" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     result = CliRunner().invoke(main, ["serve", "../x", "--storage", str(tmp_path)])
     assert result.exit_code == 1 and "InvalidNameError" in result.stderr
+
+
+def _skops_store(path: Path) -> tuple[str, list[str]]:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from tests.deploy.conftest import X, Y
+
+    store = str(path / "store")
+    reg = mk.Registry(mk.storage(store))
+    model = HistGradientBoostingClassifier(max_iter=5).fit(X[["age", "spend"]], Y)
+    reg.register("hgb", model, input_example=X[["age", "spend"]].head(2), serializer="skops")
+    with pytest.raises(UntrustedTypesError) as info:
+        reg.load("hgb")
+    return store, list(info.value.types)
+
+
+def test_serving_a_skops_model_says_which_trusted_flags_to_pass(tmp_path: Path) -> None:
+    store, types = _skops_store(tmp_path)
+    result = CliRunner().invoke(main, ["serve", "hgb", "--storage", store])
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "mlops-kit serve hgb:1 " + " ".join(f"--trusted {t}" for t in types) in result.stderr
+
+
+@pytest.mark.slow
+def test_serve_trusted_loads_a_skops_model(tmp_path: Path) -> None:
+    store, types = _skops_store(tmp_path)
+    flags = [arg for t in types for arg in ("--trusted", t)]
+    with serving(store, "hgb", *flags) as (client, _, _):
+        body = {"dataframe_split": {"columns": ["age", "spend"], "data": [[30, 50.0]]}}
+        r = client.post("/invocations", json=body)
+        assert r.status_code == 200 and r.headers["x-model-version"] == "hgb:1", r.text

@@ -14,6 +14,7 @@ import mlops_kit as mk
 from tests.deploy.conftest import Picky, X, make_registry, running
 
 ROW = {"age": 30, "spend": 50.0, "plan": "pro"}
+PARQUET = "application/vnd.apache.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_csv_and_predict_proba(server: tuple[httpx.Client, mk.LocalDeployer, mk.
     )
     assert r.json() == {"predictions": [1.0]}
     r = client.post("/invocations", json={"instances": [ROW], "params": {"method": "predict_proba"}})
-    assert r.status_code == 400 and "has no predict_proba" in r.json()["error"]
+    assert r.status_code == 400 and "has no predict_proba" in r.json()["message"]
 
 
 @pytest.mark.parametrize(
@@ -99,9 +100,9 @@ def test_csv_and_predict_proba(server: tuple[httpx.Client, mk.LocalDeployer, mk.
         (b"", {"content-type": "application/json"}, 400, "empty"),
         (b"[1, 2]", {"content-type": "application/json"}, 400, "Expected a JSON object"),
         (b"hello", {"content-type": "text/plain"}, 415, "Unsupported content type"),
-        (json.dumps({"instances": [{"age": 30}]}).encode(), {}, 422, "missing columns ['spend', 'plan']"),
-        (json.dumps({"instances": [{**ROW, "age": "x"}]}).encode(), {}, 422, "column 'age': expected int"),
-        (json.dumps({"instances": []}).encode(), {}, 422, "no rows"),
+        (json.dumps({"instances": [{"age": 30}]}).encode(), {}, 400, "missing columns ['spend', 'plan']"),
+        (json.dumps({"instances": [{**ROW, "age": "x"}]}).encode(), {}, 400, "column 'age': expected int"),
+        (json.dumps({"instances": []}).encode(), {}, 400, "no rows"),
         (json.dumps({"instances": [ROW], "dataframe_records": [ROW]}).encode(), {}, 400, "exactly one of"),
         (json.dumps({"instances": [{**ROW, "age": [1, 2]}]}).encode(), {}, 400, "nested"),
         (json.dumps({"instances": [ROW], "params": {"method": "fit"}}).encode(), {}, 400, "Unknown method"),
@@ -118,7 +119,7 @@ def test_bad_requests_get_json_errors(
     client, _, _ = server
     r = client.post("/invocations", content=body, headers=headers or {"content-type": "application/json"})
     assert r.status_code == status
-    assert message in r.json()["error"]
+    assert r.json()["error_code"] == "BAD_REQUEST" and message in r.json()["message"]  # MLflow's format
     assert "Traceback" not in r.text
 
 
@@ -170,7 +171,10 @@ def test_a_model_that_raises_gives_500_and_the_server_keeps_serving(
     try:
         r = client.post("/invocations", json={"instances": [{**ROW, "age": 13}]})
         assert r.status_code == 500
-        assert r.json() == {"error": "Model m:4 raised ValueError: age 13 is unlucky"}
+        assert r.json() == {
+            "error_code": "INTERNAL_ERROR",
+            "message": "Model m:4 raised ValueError: age 13 is unlucky",
+        }
         assert client.post("/invocations", json={"instances": [ROW]}).json() == {"predictions": [60.0]}
         r = client.post("/v2/models/m/versions/1/infer", json=oip(ROW))  # a pinned version bypasses routing
         assert r.json()["outputs"][0]["data"] == [1.0] and r.headers["x-model-version"] == "m:1"
@@ -186,7 +190,7 @@ def test_metrics_count_requests_by_version_and_status(
     client.post("/invocations", json={"instances": [{"age": 1}]})
     text = client.get("/metrics").text
     assert 'mlops_kit_requests_total{endpoint="m",status="200",version="m:1"}' in text
-    assert 'mlops_kit_requests_total{endpoint="m",status="422",version=""}' in text
+    assert 'mlops_kit_requests_total{endpoint="m",status="400",version=""}' in text  # MLflow's 400
     assert "mlops_kit_request_latency_seconds_bucket" in text
     assert 'mlops_kit_requests_in_flight{endpoint="m"} 0.0' in text
     health = client.get("/healthz").json()
@@ -200,7 +204,7 @@ def test_unknown_routes_and_methods_are_json(
     r = client.get("/nope")
     assert r.status_code == 404 and "No route" in r.json()["error"]
     r = client.get("/invocations")
-    assert r.status_code == 405 and "not allowed" in r.json()["error"]
+    assert r.status_code == 405 and "not allowed" in r.json()["message"]
 
 
 def test_an_undeployed_endpoint_answers_503(registry: mk.Registry) -> None:
@@ -211,7 +215,7 @@ def test_an_undeployed_endpoint_answers_503(registry: mk.Registry) -> None:
         assert client.get("/v2/health/ready").status_code == 503
         assert client.get("/healthz").status_code == 503
         r = client.post("/invocations", json={"instances": [ROW]})
-        assert r.status_code == 503 and "serves no model" in r.json()["error"]
+        assert r.status_code == 503 and "serves no model" in r.json()["message"]
         dep.deploy("m:2", endpoint="gone")
         assert client.post("/invocations", json={"instances": [ROW]}).json() == {"predictions": [2.0]}
     ep.close()
@@ -261,7 +265,7 @@ def test_hypothesis_payloads_never_get_a_5xx(
         payload=payloads,
         route=st.sampled_from(["/invocations", "/v2/models/m/infer", "/v2/models/m/versions/1/infer"]),
         content_type=st.sampled_from(
-            ["application/json", "application/json; charset=utf-8", "text/csv", "image/png"]
+            ["application/json", "application/json; charset=utf-8", "text/csv", "image/png", PARQUET]
         ),
         garbage=st.binary(max_size=30) | st.none(),
     )
@@ -270,8 +274,9 @@ def test_hypothesis_payloads_never_get_a_5xx(
         r = client.post(route, content=body, headers={"content-type": content_type})
         assert r.status_code < 500, (r.status_code, r.text, body)
         assert r.headers["content-type"] == "application/json"
+        error = {"error_code", "message"} if route == "/invocations" else {"error"}
         assert (
-            set(r.json()) == {"error"}
+            set(r.json()) == error
             if r.status_code >= 400
             else "predictions" in r.json() or "outputs" in r.json()
         )
