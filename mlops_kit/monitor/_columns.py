@@ -136,9 +136,14 @@ class ColumnDrift(Record):
         (``reasons`` says which).
     null_rate_reference, null_rate_current : float or None
         Share of nulls on each side.
+    non_finite_rate_reference, non_finite_rate_current : float or None
+        Share of infinite values on each side (numeric columns). They are left out of
+        the distribution statistic and counted with the nulls in the missing-rate test;
+        the ``note`` says so when there are any.
     null_drifted, null_p_value, null_effect_size : bool, float or None
-        The null-rate signal: a two-proportion z-test (p < 0.05, corrected with the other
-        tests) when the column's method is a test, Cohen's h >= 0.2 otherwise.
+        The missing-rate signal (nulls and infinities): a two-proportion z-test (p < 0.05,
+        corrected with the other tests) when the column's method is a test, Cohen's h >= 0.2
+        otherwise.
     unseen : dict of str to int
         Current categories never seen in the reference (up to 20), with their counts.
 
@@ -171,6 +176,8 @@ class ColumnDrift(Record):
     distribution_drifted: bool
     null_rate_reference: float | None
     null_rate_current: float | None
+    non_finite_rate_reference: float | None = 0.0
+    non_finite_rate_current: float | None = 0.0
     null_drifted: bool = False
     null_p_value: float | None = None
     null_effect_size: float | None = None
