@@ -47,24 +47,6 @@ class Grid:
         """Both empirical CDFs at the ``len + 1`` bin edges (0 at the first, 1 at the last)."""
         return _cdf(self.reference), _cdf(self.current)
 
-    def cdf_gap_integral(self, power: int = 1) -> float:
-        """``integral |F_ref - F_cur|**power dx``, CDFs linear inside each bin.
-
-        With ``power=1`` this is the Wasserstein-1 distance of the binned samples.
-        """
-        ref, cur = self.cdfs()
-        d = ref - cur
-        d0, d1 = d[:-1], d[1:]
-        if power == 1:
-            a0, a1 = np.abs(d0), np.abs(d1)
-            same = d0 * d1 >= 0
-            total = a0 + a1
-            # A sign change inside the bin leaves two triangles instead of a trapezoid.
-            safe = np.where(total > 0, total, 1.0)
-            area = np.where(same, total / 2, (d0 * d0 + d1 * d1) / (2 * safe))
-            return float(area.sum() * self.width)
-        return float(((d0 * d0 + d0 * d1 + d1 * d1) / 3).sum() * self.width)
-
     def quantile_groups(self, groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Counts in about ``groups`` reference-quantile groups, plus one tail group on each side.
 

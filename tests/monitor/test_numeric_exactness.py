@@ -22,10 +22,13 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from scipy.spatial import distance
 
 import mlops_kit as mk
+from mlops_kit.core.histogram import QUANTILE_LEVELS, Histogram, sorted_quantiles
 
 PSI_FLOOR = 1e-4
 
@@ -171,7 +174,9 @@ def with_infinities(n: int, share: float, seed: int) -> tuple[pd.DataFrame, pd.D
 
 
 @pytest.mark.parametrize("n", [800, 20_000])
-@pytest.mark.parametrize("method", ["auto", "ks", "psi", "jensenshannon", "wasserstein", "energy", "anderson"])
+@pytest.mark.parametrize(
+    "method", ["auto", "ks", "psi", "jensenshannon", "wasserstein", "energy", "anderson"]
+)
 def test_infinities_are_flagged_as_a_missing_rate_change_and_left_out_of_the_statistic(method, n):
     ref, cur, raw = with_infinities(n, 0.3, seed=4)
     col = mk.Monitor(ref, method=method).check(cur).columns["x"]
@@ -189,7 +194,9 @@ def test_infinities_are_flagged_as_a_missing_rate_change_and_left_out_of_the_sta
 
 def test_without_infinities_the_non_finite_rates_are_zero_and_no_note_is_added():
     rng = np.random.default_rng(0)
-    col = mk.Monitor(pd.DataFrame({"x": rng.normal(size=500)})).check(pd.DataFrame({"x": rng.normal(size=500)}))
+    col = mk.Monitor(pd.DataFrame({"x": rng.normal(size=500)})).check(
+        pd.DataFrame({"x": rng.normal(size=500)})
+    )
     x = col.columns["x"]
     assert (x.non_finite_rate_reference, x.non_finite_rate_current, x.note) == (0.0, 0.0, "")
 
@@ -221,6 +228,36 @@ def test_quantile_counts_merge_exactly_across_partitions():
     assert merged.columns["x"].quantiles == whole.columns["x"].quantiles
     assert whole.columns["x"].quantiles.quantiles == against.columns["x"].quantiles.quantiles
     assert sum(whole.columns["x"].quantiles.counts) == 9000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.floats(-1e6, 1e6), st.integers(-5, 5).map(float), st.floats(-1e-300, 1e-300)),
+        min_size=1,
+        max_size=400,
+    )
+)
+def test_sorted_profiling_gives_numpys_quantiles_and_the_histograms_bins(values):
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    levels = np.arange(QUANTILE_LEVELS + 1) / QUANTILE_LEVELS
+    assert np.array_equal(sorted_quantiles(x, QUANTILE_LEVELS), np.quantile(x, levels))
+    assert Histogram.of_sorted(x) == Histogram.of(x, float(x[0]), float(x[-1]))
+
+
+def test_a_reference_profile_without_quantiles_falls_back_to_the_grid():
+    """Profiles stored before quantile counts existed still work (deciles on the power-of-two grid)."""
+    rng = np.random.default_rng(3)
+    ref, cur = rng.normal(size=20_000), rng.normal(0.5, 1.0, 20_000)
+    profile = mk.Profile.of(pd.DataFrame({"x": ref}))
+    old = profile.evolve(columns={"x": profile.columns["x"].evolve(quantiles=None)})
+    for method in ("psi", "wasserstein", "ks"):
+        col = mk.Monitor(old, method=method).check(pd.DataFrame({"x": cur})).columns["x"]
+        assert col.drifted
+        if method == "psi":  # grid deciles: close on normal data, where the grid is fine
+            assert col.statistic == pytest.approx(exact_psi(ref, cur), rel=0.1)
+        else:
+            assert_close(method, col.statistic, EXACT[method](ref, cur))
 
 
 # -- Dask ---------------------------------------------------------------------------------
