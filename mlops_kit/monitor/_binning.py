@@ -129,8 +129,8 @@ class Cdfs:
     """Both samples' CDFs, evaluated on the union of their knots.
 
     ``exact`` when the current sample was counted at the reference's quantiles: then
-    every point is a knot of both, so the KS statistic read here is at most 1/250 below
-    the exact one (the reference mass between two quantiles).
+    every point is a knot of both, so the KS statistic read here is at most the reference
+    mass between two quantiles (``1/250 + 1/n``) below the exact one.
     """
 
     reference: Knots

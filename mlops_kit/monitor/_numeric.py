@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from mlops_kit.core.histogram import QUANTILE_LEVELS
 from mlops_kit.monitor._base import DriftMethod, MethodResult
 from mlops_kit.monitor._pair import ColumnPair
 
@@ -19,6 +20,8 @@ __all__ = [
     "normalized",
 ]
 
+_QUANTILE_STEP = 1 / QUANTILE_LEVELS
+
 
 class KolmogorovSmirnov(DriftMethod):
     """Two-sample Kolmogorov-Smirnov test; exactly ``scipy.stats.ks_2samp`` on raw values.
@@ -26,8 +29,9 @@ class KolmogorovSmirnov(DriftMethod):
     Infinite values are left out (the missing-rate test counts them). Without raw values
     (a :class:`~mlops_kit.Profile` reference, or Dask data) the statistic is read from
     the profiles: the current data is counted at the reference's 251 exact quantiles, so
-    it is at most 1/250 below the exact statistic (approximate, and noted so, when the two
-    profiles were made apart); the p-value is the asymptotic one.
+    it is at most ``1/250 + 1/n`` below the exact statistic (``n`` reference values;
+    approximate, and noted so, when the two profiles were made apart); the p-value is the
+    asymptotic one.
 
     Examples
     --------
@@ -60,7 +64,8 @@ class KolmogorovSmirnov(DriftMethod):
         d = cdfs.max_gap()
         n, m = pair.reference.finite_count, pair.current.finite_count
         p = float(stats.kstwo.sf(d, round(n * m / (n + m))))
-        note = "within 0.004 of the exact statistic" if cdfs.exact else "approximate"
+        # Between two reference quantiles the reference CDF rises by at most 1/250 + 1/n.
+        note = f"at most {_QUANTILE_STEP + 1 / n:.2g} below the exact D" if cdfs.exact else "approximate"
         return MethodResult(d, min(max(p, 0.0), 1.0), f"from binned profiles (no raw data): {note}")
 
 

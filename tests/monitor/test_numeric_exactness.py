@@ -245,6 +245,24 @@ def test_sorted_profiling_gives_numpys_quantiles_and_the_histograms_bins(values)
     assert Histogram.of_sorted(x) == Histogram.of(x, float(x[0]), float(x[-1]))
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(20, 3000),
+    m=st.integers(20, 3000),
+    shape=st.sampled_from(["normal", "pareto", "cauchy", "counts"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_ks_from_a_profile_reference_is_within_its_stated_bound(n, m, shape, seed):
+    rng = np.random.default_rng(seed)
+    draw, change = shapes(rng)[shape]
+    ref, cur = draw(n), change(draw(m))
+    col = mk.Monitor(mk.Profile.of(pd.DataFrame({"x": ref})), method="ks").check(pd.DataFrame({"x": cur}))
+    got, exact = col.columns["x"].statistic, exact_ks(ref, cur)
+    # Read at the reference's quantiles: never above the exact D, at most 1/250 + 1/n below it.
+    assert exact - (1 / QUANTILE_LEVELS + 1 / n) - 1e-12 <= got <= exact + 1e-12
+    assert "below the exact D" in col.columns["x"].note
+
+
 def test_a_reference_profile_without_quantiles_falls_back_to_the_grid():
     """Profiles stored before quantile counts existed still work (deciles on the power-of-two grid)."""
     rng = np.random.default_rng(3)
