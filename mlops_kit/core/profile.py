@@ -171,7 +171,13 @@ def profile_column(series: pd.Series, against: ColumnProfile | None = None) -> C
     dtype = logical_dtype(series)
     if dtype in ("bool", "string", "category"):
         return _categorical(series, dtype)
-    values, nulls = numeric_values(series, dtype)
+    if dtype == "datetime":
+        values, nulls = numeric_values(series, dtype)
+        values = np.sort(values)
+    else:  # NaN sorts last: one sort also finds the nulls, with no mask and no copy
+        values = np.sort(series.to_numpy(dtype="float64", na_value=np.nan))
+        valid = int(np.searchsorted(values, math.nan, side="left"))
+        values, nulls = values[:valid], len(values) - valid
     quantiles = against.quantiles if against is not None and against.kind == "numeric" else None
     return _numeric(values, nulls, dtype, None if quantiles is None else quantiles.quantiles)
 
@@ -191,12 +197,14 @@ def numeric_values(series: pd.Series, dtype: DType) -> tuple[np.ndarray, int]:
 def _numeric(
     values: np.ndarray, nulls: int, dtype: DType, against: tuple[float, ...] | None
 ) -> ColumnProfile:
+    """The profile of sorted non-null ``values``.
+
+    The sort gives min, max, infinities (at the ends), histogram and quantile counts by
+    binary search: about the cost of one histogram pass over unsorted data.
+    """
     base: dict[str, Any] = {"dtype": dtype, "kind": "numeric", "count": len(values), "nulls": nulls}
     if not len(values):
         return ColumnProfile(**base)
-    # One sort gives min, max, infinities (at the ends), histogram and quantile counts
-    # by binary search: about the cost of one histogram pass over unsorted data.
-    values = np.sort(values)
     if not (math.isfinite(values[0]) and math.isfinite(values[-1])):
         lo = int(np.searchsorted(values, -math.inf, side="right"))
         hi = int(np.searchsorted(values, math.inf, side="left"))
