@@ -7,6 +7,10 @@ exponent is the smallest one whose grid spans the value range in at most
 ``MAX_BINS`` bins (and keeps bin indexes exact in float64); it only grows with the
 range, so merging the histograms of partitions gives exactly the histogram of the
 whole, in any order.
+
+:class:`QuantileCounts` complements the grid where it is coarse (heavy tails, far
+outliers): counts of a sample at a reference's exact quantiles. The edges are fixed by
+the reference, so the counts of partitions merge exactly too.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import numpy as np
 
 from mlops_kit.core.record import Record
 
-__all__ = ["MAX_BINS", "Histogram"]
+__all__ = ["MAX_BINS", "QUANTILE_LEVELS", "Histogram", "QuantileCounts", "sorted_quantiles"]
 
 MAX_BINS = 1024
 _MANTISSA = 52  # bin indexes stay exact while |x| / 2**e < 2**52
+QUANTILE_LEVELS = 250  # quantiles at i / 250: deciles included, KS from counts within 1 / 250
 
 
 class Histogram(Record):
@@ -54,6 +59,18 @@ class Histogram(Record):
         scaled -= offset  # exact: both are integers below 2**53
         counts = np.bincount(scaled.astype(np.int64)) if len(scaled) else np.zeros(0, dtype=np.int64)
         return cls(exponent=exponent, offset=offset, counts=counts.tolist())
+
+    @classmethod
+    def of_sorted(cls, values: np.ndarray) -> Histogram:
+        """Histogram of sorted finite float64 ``values``: bin counts by binary search, no pass over the data."""
+        low, high = float(values[0]), float(values[-1])
+        exponent = needed_exponent(low, high)
+        offset = int(math.floor(math.ldexp(low, -exponent)))
+        end = int(math.floor(math.ldexp(high, -exponent))) + 1
+        edges = np.ldexp(np.arange(offset, end + 1, dtype=np.float64), exponent)
+        below = np.searchsorted(values, edges, side="left")
+        below[-1] = len(values)  # the last edge may round to inf for values near the float maximum
+        return cls(exponent=exponent, offset=offset, counts=np.diff(below).tolist())
 
     def coarsen(self, exponent: int) -> Histogram:
         """The same counts on the coarser grid ``exponent`` (>= the current one)."""
@@ -105,3 +122,79 @@ def needed_exponent(low: float, high: float) -> int:
     while math.floor(math.ldexp(high, -exponent)) - math.floor(math.ldexp(low, -exponent)) + 1 > MAX_BINS:
         exponent += 1
     return exponent
+
+
+class QuantileCounts(Record):
+    """Counts of finite values in the cells cut by a reference's quantiles.
+
+    ``quantiles`` are the reference's exact quantiles (``numpy.quantile``, linear) at the
+    levels ``i / (len(quantiles) - 1)``; they repeat where the data ties. Their distinct
+    values ``e_0 < ... < e_k`` cut the line into ``2k + 3`` cells: below ``e_0``, at
+    ``e_0``, between ``e_0`` and ``e_1``, at ``e_1``, ..., above ``e_k``; ``counts`` holds
+    one count per cell. Both CDFs are then known exactly at every edge, from the left and
+    at the edge, and two samples counted on the same edges merge by adding counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ref = QuantileCounts.of(np.arange(1.0, 1001.0))
+    >>> ref.edges[:3], ref.counts[:5]
+    (array([1.   , 4.996, 8.992]), (0, 1, 3, 0, 4))
+    >>> cur = QuantileCounts.count(np.array([0.0, 2.0, 4.996, 2000.0]), ref.quantiles)
+    >>> cur.counts[:4], cur.counts[-1], cur.cdf()[0][:3]
+    ((1, 0, 1, 1), 1, array([0.25, 0.5 , 0.75]))
+    """
+
+    quantiles: tuple[float, ...]
+    counts: tuple[int, ...]
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> QuantileCounts:
+        """The quantiles of sorted finite ``values``, and the values' own counts on them."""
+        return cls.count(values, tuple(sorted_quantiles(values, QUANTILE_LEVELS).tolist()))
+
+    @classmethod
+    def count(cls, values: np.ndarray, quantiles: tuple[float, ...]) -> QuantileCounts:
+        """Counts of sorted finite ``values`` on the cells of ``quantiles`` (binary searches only)."""
+        edges = np.unique(np.asarray(quantiles, dtype=np.float64))
+        bounds = np.empty(2 * len(edges) + 2, dtype=np.int64)
+        bounds[0], bounds[-1] = 0, len(values)
+        bounds[1:-1:2] = np.searchsorted(values, edges, side="left")
+        bounds[2:-1:2] = np.searchsorted(values, edges, side="right")
+        return cls(quantiles=quantiles, counts=np.diff(bounds).tolist())
+
+    @property
+    def edges(self) -> np.ndarray:
+        """The distinct quantiles, ascending."""
+        return np.unique(np.asarray(self.quantiles, dtype=np.float64))
+
+    def cdf(self) -> tuple[np.ndarray, np.ndarray]:
+        """The CDF at each edge: from the left (share below it) and at it (share at or below)."""
+        cum = np.cumsum(self.counts, dtype=np.float64)
+        total = cum[-1] if len(cum) and cum[-1] else 1.0
+        return cum[0:-1:2] / total, cum[1:-1:2] / total
+
+    def merge(self, other: QuantileCounts) -> QuantileCounts | None:
+        """Both samples' counts, if they were counted on the same quantiles (else ``None``)."""
+        if self.quantiles != other.quantiles:
+            return None
+        return QuantileCounts(
+            quantiles=self.quantiles,
+            counts=tuple(a + b for a, b in zip(self.counts, other.counts, strict=True)),
+        )
+
+
+def sorted_quantiles(values: np.ndarray, steps: int) -> np.ndarray:
+    """``numpy.quantile(values, [0, 1/steps, ..., 1])`` for sorted ``values``, without its partition pass.
+
+    The same arithmetic as numpy's default ("linear") method, so the same floats.
+    """
+    virtual = (len(values) - 1) * (np.arange(steps + 1) / steps)
+    below = np.floor(virtual).astype(np.intp)
+    above = np.minimum(below + 1, len(values) - 1)
+    gamma = virtual - below
+    a, b = values[below], values[above]
+    diff = b - a
+    out = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out

@@ -1,9 +1,14 @@
 """Mergeable per-column summaries of tabular data.
 
-Counts, null counts, min/max and histogram counts merge exactly; means and variances
+Counts, null counts, min/max, histogram counts and quantile counts merge exactly; means and variances
 merge with the parallel formula of Chan et al., exact up to float rounding. So the
 merge of the profiles of a frame's partitions equals the profile of the whole frame,
 which lets a monitor profile data per partition (for example on Dask) and merge.
+
+A profile made on its own holds its columns' exact quantiles (the cut points of
+:class:`~mlops_kit.core.histogram.QuantileCounts`); a profile made ``against`` a
+reference counts its values at the reference's quantiles instead, so that both samples
+are known exactly at the same points however heavy their tails.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import numpy as np
 
 from mlops_kit.core.dtypes import DType, check_frame, logical_dtype
 from mlops_kit.core.errors import SchemaError
-from mlops_kit.core.histogram import Histogram
+from mlops_kit.core.histogram import Histogram, QuantileCounts
 from mlops_kit.core.record import FrozenMap, Record
 
 if TYPE_CHECKING:
@@ -32,7 +37,10 @@ class ColumnProfile(Record):
 
     Numeric columns (int, float, datetime as seconds since the epoch) carry
     ``mean``, ``m2`` (sum of squared deviations), ``min``, ``max``, ``infs`` and a
-    :class:`~mlops_kit.core.histogram.Histogram` of their finite values.
+    :class:`~mlops_kit.core.histogram.Histogram` of their finite values, and
+    ``quantiles``: the counts of the finite values at exact reference quantiles (their
+    own, or a reference's when profiled against one; ``None`` after merging samples
+    counted at different quantiles).
     Categorical columns (bool, string, category) carry value ``counts``: the
     ``MAX_CATEGORIES`` most frequent values, the rest summed in ``other``.
     """
@@ -47,6 +55,7 @@ class ColumnProfile(Record):
     max: float | None = None
     infs: int = 0
     histogram: Histogram | None = None
+    quantiles: QuantileCounts | None = None
     counts: FrozenMap[int] | None = None
     other: int = 0
 
@@ -59,6 +68,16 @@ class ColumnProfile(Record):
     def null_rate(self) -> float:
         """The share of nulls (``nan`` for an empty column)."""
         return self.nulls / self.rows if self.rows else math.nan
+
+    @property
+    def missing(self) -> int:
+        """Nulls plus non-finite values (infinities): what no distribution statistic can use."""
+        return self.nulls + self.infs
+
+    @property
+    def non_finite_rate(self) -> float:
+        """The share of infinite values among all rows (``nan`` for an empty column)."""
+        return self.infs / self.rows if self.rows else math.nan
 
     @property
     def variance(self) -> float:
@@ -121,10 +140,18 @@ class Profile(Record):
     columns: FrozenMap[ColumnProfile]
 
     @classmethod
-    def of(cls, df: pd.DataFrame) -> Profile:
-        """Profile every column of ``df``."""
+    def of(cls, df: pd.DataFrame, against: Profile | None = None) -> Profile:
+        """Profile every column of ``df``.
+
+        With ``against`` (a reference profile), numeric columns are counted at the
+        reference's quantiles rather than at their own, which merge across partitions.
+        """
         df = check_frame(df)
-        return cls(n_rows=len(df), columns={name: profile_column(df[name]) for name in df.columns})
+        refs = against.columns if against is not None else {}
+        return cls(
+            n_rows=len(df),
+            columns={name: profile_column(df[name], refs.get(name)) for name in df.columns},
+        )
 
     def merge(self, other: Profile) -> Profile:
         """The profile of both frames stacked (they must have the same columns)."""
@@ -139,13 +166,20 @@ class Profile(Record):
         )
 
 
-def profile_column(series: pd.Series) -> ColumnProfile:
-    """Profile one column."""
+def profile_column(series: pd.Series, against: ColumnProfile | None = None) -> ColumnProfile:
+    """Profile one column (numeric values counted at ``against``'s quantiles, if it has any)."""
     dtype = logical_dtype(series)
     if dtype in ("bool", "string", "category"):
         return _categorical(series, dtype)
-    values, nulls = numeric_values(series, dtype)
-    return _numeric(values, nulls, dtype)
+    if dtype == "datetime":
+        values, nulls = numeric_values(series, dtype)
+        values = np.sort(values)
+    else:  # NaN sorts last: one sort also finds the nulls, with no mask and no copy
+        values = np.sort(series.to_numpy(dtype="float64", na_value=np.nan))
+        valid = int(np.searchsorted(values, math.nan, side="left"))
+        values, nulls = values[:valid], len(values) - valid
+    quantiles = against.quantiles if against is not None and against.kind == "numeric" else None
+    return _numeric(values, nulls, dtype, None if quantiles is None else quantiles.quantiles)
 
 
 def numeric_values(series: pd.Series, dtype: DType) -> tuple[np.ndarray, int]:
@@ -160,33 +194,47 @@ def numeric_values(series: pd.Series, dtype: DType) -> tuple[np.ndarray, int]:
     return (values[~nan] if nulls else values), nulls
 
 
-def _numeric(values: np.ndarray, nulls: int, dtype: DType) -> ColumnProfile:
+def _numeric(
+    values: np.ndarray, nulls: int, dtype: DType, against: tuple[float, ...] | None
+) -> ColumnProfile:
+    """The profile of sorted non-null ``values``.
+
+    The sort gives min, max, infinities (at the ends), histogram and quantile counts by
+    binary search: about the cost of one histogram pass over unsorted data.
+    """
     base: dict[str, Any] = {"dtype": dtype, "kind": "numeric", "count": len(values), "nulls": nulls}
     if not len(values):
         return ColumnProfile(**base)
-    low, high = float(values.min()), float(values.max())
-    if not (math.isfinite(low) and math.isfinite(high)):  # rare: only then pay for a mask
-        finite = np.isfinite(values)
-        base["infs"] = int(len(values) - np.count_nonzero(finite))
-        values = values[finite]
+    if not (math.isfinite(values[0]) and math.isfinite(values[-1])):
+        lo = int(np.searchsorted(values, -math.inf, side="right"))
+        hi = int(np.searchsorted(values, math.inf, side="left"))
+        base["infs"] = int(len(values) - (hi - lo))
+        values = values[lo:hi]
         if not len(values):
             return ColumnProfile(**base)
-        low, high = float(values.min()), float(values.max())
     mean = float(values.mean())
     dev = values - mean
     m2 = float(np.dot(dev, dev))
     del dev
+    quantiles = QuantileCounts.of(values) if against is None else QuantileCounts.count(values, against)
     return ColumnProfile(
-        **base, mean=mean, m2=m2, min=low, max=high, histogram=Histogram.of(values, low, high)
+        **base,
+        mean=mean,
+        m2=m2,
+        min=float(values[0]),
+        max=float(values[-1]),
+        histogram=Histogram.of_sorted(values),
+        quantiles=quantiles,
     )
 
 
 def _merge_numeric(a: ColumnProfile, b: ColumnProfile) -> dict[str, Any]:
     na, nb = a.finite_count, b.finite_count
+    fields = {"mean", "m2", "min", "max", "histogram", "quantiles"}
     if not nb:
-        return a.model_dump(include={"mean", "m2", "min", "max", "histogram"})
+        return a.model_dump(include=fields)
     if not na:
-        return b.model_dump(include={"mean", "m2", "min", "max", "histogram"})
+        return b.model_dump(include=fields)
     assert a.mean is not None and b.mean is not None and a.histogram and b.histogram
     assert a.min is not None and a.max is not None and b.min is not None and b.max is not None
     n = na + nb
@@ -198,6 +246,7 @@ def _merge_numeric(a: ColumnProfile, b: ColumnProfile) -> dict[str, Any]:
         "min": low,
         "max": high,
         "histogram": a.histogram.merge(b.histogram, low, high),
+        "quantiles": a.quantiles.merge(b.quantiles) if a.quantiles and b.quantiles else None,
     }
 
 

@@ -140,9 +140,13 @@ class ColumnDrift(Record):
         (``reasons`` says which).
     null_rate_reference, null_rate_current : float or None
         Share of nulls on each side.
+    non_finite_rate_reference, non_finite_rate_current : float or None
+        Share of infinite values on each side (numeric columns). They are left out of
+        the distribution statistic and counted with the nulls in the missing-rate test;
+        the ``note`` says so when there are any.
     null_drifted, null_p_value, null_effect_size : bool, float or None
-        The null-rate signal: a two-proportion z-test (sharing the column's alpha, corrected
-        with the other tests) and, by default, Cohen's h >= 0.1.
+        The missing-rate signal (nulls and infinities): a two-proportion z-test (sharing the
+        column's alpha, corrected with the other tests) and, by default, Cohen's h >= 0.1.
     unseen : dict of str to int
         Current categories never seen in the reference (up to 20), with their counts.
     unseen_share, unseen_expected, unseen_p_value : float, float or None, float or None
@@ -179,6 +183,8 @@ class ColumnDrift(Record):
     distribution_drifted: bool
     null_rate_reference: float | None
     null_rate_current: float | None
+    non_finite_rate_reference: float | None = 0.0
+    non_finite_rate_current: float | None = 0.0
     null_drifted: bool = False
     null_p_value: float | None = None
     null_effect_size: float | None = None

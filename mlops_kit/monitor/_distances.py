@@ -1,7 +1,8 @@
 """Distances between binned distributions, for numeric and categorical columns: PSI and Jensen-Shannon.
 
-Numeric columns are binned by the reference's deciles on the profiles' common grid, plus a
-group below and one above the reference range; categorical columns by category.
+Numeric columns are binned by the reference's exact deciles (its profile keeps them, and
+the current data is counted at them), plus a group below and one above the reference
+range; categorical columns by category.
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ def _distributions(pair: ColumnPair, groups: int) -> tuple[np.ndarray, np.ndarra
     if pair.kind == "categorical":
         table = pair.table
         return _proportions(table.reference), _proportions(table.current)
-    grid = pair.grid
-    if grid is None:
+    grid, cdfs = pair.grid, pair.cdfs
+    if grid is None or cdfs is None:
         return None
+    shares = cdfs.quantile_shares(groups)
+    if shares is not None:
+        return shares
+    # A profile without quantiles (made before they existed): deciles on the grid.
     _, ref, cur = grid.quantile_groups(groups)
     return _proportions(ref), _proportions(cur)
 
@@ -39,8 +44,9 @@ def _distributions(pair: ColumnPair, groups: int) -> tuple[np.ndarray, np.ndarra
 class PSI(DriftMethod):
     """Population stability index over reference deciles (numeric) or categories.
 
-    Numeric columns are grouped by the reference's deciles on the profile grid, plus a
-    group below and one above the reference range; proportions are floored at 1e-4.
+    Numeric columns are grouped by the reference's exact deciles, ``[min, q1), ...,
+    [q9, max]``, plus a group below and one above the reference range; proportions are
+    floored at 1e-4.
 
     Examples
     --------

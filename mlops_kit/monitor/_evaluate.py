@@ -18,7 +18,7 @@ from mlops_kit.monitor._binning import OTHER
 from mlops_kit.monitor._categorical import cohen_w, unseen_test
 from mlops_kit.monitor._columns import ColumnDrift, ColumnSummary, Distribution, Role, finite_or_none
 from mlops_kit.monitor._methods import METHODS, DriftMethod, MethodResult, auto_method
-from mlops_kit.monitor._numeric import AndersonDarling
+from mlops_kit.monitor._numeric import AndersonDarling, non_finite_note
 from mlops_kit.monitor._pair import ColumnPair
 from mlops_kit.monitor._tails import SCIPY_FLOOR, anderson_tail
 
@@ -102,6 +102,7 @@ def evaluate(
         result = MethodResult(math.nan, None, "every current value is null")
     else:
         result = _unfloored(chosen, chosen.compute(pair))
+    result = result._replace(note="; ".join(n for n in (result.note, non_finite_note(pair)) if n))
     if pair.kind == "categorical":
         effect = cohen_w(pair.table)
     elif chosen.name == "wasserstein":
@@ -162,16 +163,17 @@ def _unfloored(method: DriftMethod, result: MethodResult) -> MethodResult:
 
 
 def _null_change(pair: ColumnPair) -> dict[str, float | None]:
-    """How the share of nulls changed: Cohen's h, and the two-proportion z-test's p-value.
+    """How the share of nulls and non-finite values changed: Cohen's h, and the
+    two-proportion z-test's p-value.
 
-    Both are ``None`` when there is nothing to compare: no nulls at all (or only nulls) on
-    both sides.
+    Both are ``None`` when there is nothing to compare: no missing values at all (or only
+    missing values) on both sides.
     """
     from scipy import stats
 
     n1, n2 = pair.reference.rows, pair.current.rows
-    p1, p2 = pair.reference.nulls / n1, pair.current.nulls / n2
-    pooled = (pair.reference.nulls + pair.current.nulls) / (n1 + n2)
+    p1, p2 = pair.reference.missing / n1, pair.current.missing / n2
+    pooled = (pair.reference.missing + pair.current.missing) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:
         return {"null_p": None, "null_h": None}
@@ -255,6 +257,8 @@ def decide(pending: Pending, adjusted: Mapping[str, float] | None = None) -> Col
         distribution_drifted=distribution,
         null_rate_reference=finite_or_none(pair.reference.null_rate),
         null_rate_current=finite_or_none(pair.current.null_rate),
+        non_finite_rate_reference=finite_or_none(pair.reference.non_finite_rate),
+        non_finite_rate_current=finite_or_none(pair.current.non_finite_rate),
         null_drifted=nulls,
         null_p_value=pending.null_p,
         null_effect_size=pending.null_h,

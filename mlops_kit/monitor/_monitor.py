@@ -251,7 +251,7 @@ class Monitor:
             raise SchemaError(
                 f"The current data is missing monitored columns {missing}; it has {data.columns[:20]}."
             )
-        profile = data.profile(list(roles))
+        profile = data.profile(list(roles), against=self._reference.profile)
         if not profile.n_rows:
             raise SchemaError("The current data is empty; a drift check needs at least one row.")
         self._check_types(profile, roles)

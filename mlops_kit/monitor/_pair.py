@@ -10,7 +10,7 @@ from typing import cast
 import numpy as np
 
 from mlops_kit.core.profile import ColumnProfile
-from mlops_kit.monitor._binning import CategoryTable, Grid, category_table, common_grid
+from mlops_kit.monitor._binning import CategoryTable, Cdfs, Grid, category_table, common_cdfs, common_grid
 
 __all__ = ["SMALL_SAMPLE", "ColumnPair"]
 
@@ -77,6 +77,12 @@ class ColumnPair:
         low = min(cast(float, self.reference.min), cast(float, self.current.min))
         high = max(cast(float, self.reference.max), cast(float, self.current.max))
         return common_grid(ref, cur, low, high)
+
+    @cached_property
+    def cdfs(self) -> Cdfs | None:
+        """Both CDFs at the grid edges and the reference's quantiles (``None`` like :attr:`grid`)."""
+        grid = self.grid
+        return None if grid is None else common_cdfs(grid, self.reference, self.current)
 
     @cached_property
     def table(self) -> CategoryTable:

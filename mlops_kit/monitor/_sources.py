@@ -109,8 +109,8 @@ class Reference:
         return numeric_values(self.frame(columns)[name], self.column(name).dtype)[0]
 
 
-def profile_frame(df: pd.DataFrame, columns: Sequence[str]) -> Profile:
-    """``Profile.of(df[columns])``, one column per thread.
+def profile_frame(df: pd.DataFrame, columns: Sequence[str], against: Profile | None = None) -> Profile:
+    """``Profile.of(df[columns], against)``, one column per thread.
 
     The numeric kernels (NumPy, Arrow) release the GIL, so columns profile in parallel;
     the result is the same profile.
@@ -119,9 +119,10 @@ def profile_frame(df: pd.DataFrame, columns: Sequence[str]) -> Profile:
 
     workers = min(len(columns), os.cpu_count() or 1)
     if workers < 2 or len(df) < _PARALLEL_ROWS:
-        return Profile.of(df[list(columns)])
+        return Profile.of(df[list(columns)], against)
+    refs = against.columns if against is not None else {}
     with ThreadPoolExecutor(workers) as pool:
-        profiles = list(pool.map(lambda name: profile_column(df.loc[:, name]), columns))
+        profiles = list(pool.map(lambda name: profile_column(df.loc[:, name], refs.get(name)), columns))
     return Profile(n_rows=len(df), columns=dict(zip(columns, profiles, strict=True)))
 
 
@@ -140,11 +141,11 @@ class Current:
         self.data = data
         self.columns: list[str] = [str(c) for c in data.columns]
 
-    def profile(self, columns: Sequence[str]) -> Profile:
-        """Profile ``columns``; on Dask per partition, merged."""
+    def profile(self, columns: Sequence[str], against: Profile | None = None) -> Profile:
+        """Profile ``columns`` (numeric ones at ``against``'s quantiles); on Dask per partition, merged."""
         if not self.dask:
-            return profile_frame(self.data, columns)
-        return _dask_profile(self.data[list(columns)])
+            return profile_frame(self.data, columns, against)
+        return _dask_profile(self.data[list(columns)], against)
 
     def values(self, name: str, dtype: Any) -> np.ndarray:
         """The non-null values of a numeric column, as float64."""
@@ -171,11 +172,14 @@ class Current:
         return frame.compute()
 
 
-def _dask_profile(ddf: Any) -> Profile:
+def _dask_profile(ddf: Any, against: Profile | None) -> Profile:
     """``Profile.of`` per partition, merged pairwise in a tree, on the active Dask scheduler."""
     import dask
 
-    parts = [dask.delayed(Profile.of)(part) for part in ddf.to_delayed()]
+    if against is not None:  # only what the partitions need, sent once
+        against = Profile(n_rows=against.n_rows, columns={c: against.columns[c] for c in ddf.columns})
+    shared = dask.delayed(against)
+    parts = [dask.delayed(Profile.of)(part, shared) for part in ddf.to_delayed()]
     if not parts:
         raise SchemaError("The current Dask DataFrame has no partitions.")
     while len(parts) > 1:
