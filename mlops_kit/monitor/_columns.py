@@ -128,6 +128,9 @@ class ColumnDrift(Record):
         ``correction=``, else within the column when it runs several tests (they share alpha).
     threshold : float
         The decision threshold: on the p-value for tests, on the statistic otherwise.
+    threshold_calibrated : bool
+        Whether the threshold is the statistic's no-drift quantile on resamples of the
+        reference (``Monitor(calibrate=True)``), never below the minimum effect.
     effect_size, effect_measure : float or None, str
         Always computed, next to the p-value, on one scale: the Wasserstein distance in
         reference standard deviations (numeric, ``"wasserstein"``) or Cohen's w with the
@@ -176,6 +179,7 @@ class ColumnDrift(Record):
     p_value: float | None = None
     p_adjusted: float | None = None
     threshold: float
+    threshold_calibrated: bool = False
     effect_size: float | None
     effect_measure: str
     min_effect: float = 0.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from mlops_kit.monitor._methods import METHODS, DriftMethod, MethodResult, auto_
 from mlops_kit.monitor._numeric import AndersonDarling, non_finite_note
 from mlops_kit.monitor._pair import ColumnPair
 from mlops_kit.monitor._tails import SCIPY_FLOOR, anderson_tail
+
+if TYPE_CHECKING:
+    from mlops_kit.monitor._calibration import Calibrator
 
 __all__ = ["ALPHA", "CORRECTIONS", "DEFAULT_MIN_EFFECT", "Pending", "adjust", "decide", "evaluate"]
 
@@ -60,6 +64,7 @@ class Pending:
     unseen_expected: float | None  # Good-Turing's prediction, None when not judged
     unseen_p: float | None
     unseen_threshold: float
+    calibrated: bool = False  # the threshold came from resamples of the reference
 
     @property
     def tests(self) -> dict[str, float]:
@@ -83,8 +88,12 @@ def evaluate(
     threshold: float | Mapping[str, float] | None,
     unseen_threshold: float,
     min_effect: float | None = None,
+    calibrator: Calibrator | None = None,
 ) -> Pending:
     """Compute everything about one column (``method=None`` means ``auto``).
+
+    With a ``calibrator``, a distance's threshold is its no-drift quantile on resamples of
+    the reference, never below the minimum effect (``min_effect``, else the threshold).
 
     ``threshold`` may map method names to thresholds, for columns whose method ``auto`` picks.
     ``min_effect=None`` is the default: ``DEFAULT_MIN_EFFECT`` for auto's categorical
@@ -120,6 +129,13 @@ def evaluate(
         else None
     )
     threshold = chosen.threshold if threshold is None else threshold
+    calibrated = False
+    if calibrator is not None and not chosen.uses_p_value and pair.current.count:
+        found = calibrator.threshold(pair, chosen, threshold if min_effect is None else min_effect)
+        if found is not None:
+            threshold, calibrated = found, True
+            done = f"threshold calibrated on {calibrator.resamples} resamples of the reference"
+            result = result._replace(note="; ".join(n for n in (result.note, done) if n))
     explicit_test = method is not None and chosen.uses_p_value
     if min_effect is None:
         distribution_min = DEFAULT_MIN_EFFECT if method is None and pair.kind == "categorical" else 0.0
@@ -142,6 +158,7 @@ def evaluate(
         unseen_expected=None if judged is None else judged.expected,
         unseen_p=None if judged is None else judged.p_value,
         unseen_threshold=unseen_threshold,
+        calibrated=calibrated,
     )
 
 
@@ -250,6 +267,7 @@ def decide(pending: Pending, adjusted: Mapping[str, float] | None = None) -> Col
         p_value=finite_or_none(result.p_value),
         p_adjusted=finite_or_none(adjusted.get("distribution")),
         threshold=pending.threshold,
+        threshold_calibrated=pending.calibrated,
         effect_size=finite_or_none(effect),
         effect_measure="wasserstein" if pair.kind == "numeric" else "cohen_w",
         min_effect=pending.min_effect,

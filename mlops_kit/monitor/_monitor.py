@@ -13,6 +13,7 @@ from mlops_kit.core.profile import Profile
 from mlops_kit.core.storage import LogEntry, Storage, resolve_storage
 from mlops_kit.monitor import _config, _performance
 from mlops_kit.monitor._assemble import Batch, assemble
+from mlops_kit.monitor._calibration import Calibrator, check_calibrate
 from mlops_kit.monitor._columns import Role
 from mlops_kit.monitor._evaluate import Pending, evaluate
 from mlops_kit.monitor._methods import DriftMethod
@@ -89,6 +90,14 @@ class Monitor:
         reconstruction error, z-test against the reference's own), or ``True`` for both.
         Needs raw reference rows (a DataFrame or DatasetVersion); each side is sampled to
         at most 5,000 rows. Results are in ``report.multivariate``.
+    calibrate : bool or int, default False
+        Derive each distance's threshold from the reference itself: the (1 - 0.05)
+        quantile of the statistic between bootstrap resamples of the reference of the
+        current sample's size (``True``: 100 resamples; an int: that many), never below
+        the minimum effect (``min_effect``, else the method's threshold). The false-alarm
+        rate is then about 5% at any size, cardinality and shape, and a negligible change
+        still never alarms. Tests (KS, chi-square, ...) keep their exact p-values. Needs
+        raw reference rows; thresholds are cached per column and size (within 10%).
     clock : Clock, optional
         Time source for report timestamps.
 
@@ -128,6 +137,7 @@ class Monitor:
         tolerance: float = 0.05,
         unseen_threshold: float = 0.01,
         multivariate: bool | str | Sequence[str] = False,
+        calibrate: bool | int = False,
         clock: Clock | None = None,
         min_effect: float | Mapping[str, float] | None = None,
     ) -> None:
@@ -161,6 +171,18 @@ class Monitor:
             )
         self.multivariate = multivariate
         self._multivariate = check_multivariate(multivariate)
+        self.calibrate = calibrate
+        resamples = check_calibrate(calibrate)
+        if resamples and not self._reference.has_raw:
+            raise ConfigError(
+                "calibrate= needs raw reference rows, but the reference is a Profile. "
+                "Pass a DataFrame or DatasetVersion."
+            )
+        self._calibrator = (
+            Calibrator(lambda name: self._reference.frame(list(self._roles))[name], resamples=resamples)
+            if resamples
+            else None
+        )
         if self._multivariate and not self._reference.has_raw:
             raise ConfigError(
                 "multivariate= needs raw reference rows, but the reference is a Profile. "
@@ -299,6 +321,7 @@ class Monitor:
             threshold=self._thresholds[name],
             unseen_threshold=self.unseen_threshold,
             min_effect=self._min_effect[name],
+            calibrator=self._calibrator,
         )
 
     def _performance(self, data: Current) -> Performance:
@@ -362,6 +385,7 @@ class Monitor:
             tolerance=self.tolerance,
             unseen_threshold=self.unseen_threshold,
             multivariate=self.multivariate,
+            calibrate=self.calibrate,
             clock=self.clock,
             min_effect=self.min_effect,
         )

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mlops_kit as mk
 from mlops_kit import Profile
 from mlops_kit.monitor import METHODS, ColumnPair
 from mlops_kit.monitor._calibration import Calibrator, check_calibrate
@@ -81,3 +82,37 @@ def test_calibrate_argument_rules():
     for bad in (5, "yes", 1.5):
         with pytest.raises(Exception, match="calibrate= must be"):
             check_calibrate(bad)
+
+
+def _frame(values: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({"x": values})
+
+
+def test_a_calibrated_monitor_is_quiet_where_the_fixed_threshold_alarms():
+    ref, cur = _categories(200, 2_000, 0), _categories(200, 2_000, 1)
+    assert mk.Monitor(_frame(ref), method="jensenshannon").check(_frame(cur)).drifted
+    mon = mk.Monitor(_frame(ref), method="jensenshannon", calibrate=40)
+    report = mon.check(_frame(cur))
+    col = report.columns["x"]
+    assert not report.drifted and col.threshold_calibrated and col.threshold > 0.1
+    assert "threshold calibrated on 40 resamples" in col.note
+    assert mk.DriftReport.from_json(report.to_json()) == report
+    assert mon.with_reference(_frame(ref)).calibrate == 40
+
+
+def test_a_calibrated_monitor_still_sees_real_drift_and_leaves_tests_alone():
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame({"x": rng.standard_normal(3_000)})
+    mon = mk.Monitor(ref, calibrate=True)
+    shifted = mon.check(pd.DataFrame({"x": rng.standard_normal(3_000) + 0.5}))
+    assert shifted.drifted and shifted.columns["x"].threshold_calibrated
+    small = mon.check(pd.DataFrame({"x": rng.standard_normal(200)}))  # KS: an exact p-value
+    assert small.columns["x"].method == "ks" and not small.columns["x"].threshold_calibrated
+
+
+def test_calibration_needs_raw_reference_rows():
+    ref = pd.DataFrame({"x": np.arange(100.0)})
+    with pytest.raises(mk.ConfigError, match="calibrate= needs raw reference rows"):
+        mk.Monitor(mk.Profile.of(ref), calibrate=True)
+    with pytest.raises(mk.ConfigError, match="calibrate= must be"):
+        mk.Monitor(ref, calibrate=3)
