@@ -237,6 +237,9 @@ class StorageMachine(RuleBasedStateMachine):
                 assert got == (data,), (
                     f"{storage!r}.read({key!r}) {_describe(got)}; the reference model holds {data!r}."
                 )
+                assert storage.exists(key), (
+                    f"{storage!r}.exists({key!r}) is false; the reference model holds {data!r}."
+                )
             for key in self.reference.deleted:  # a cached or stale `exists` shows here
                 assert not storage.exists(key), (
                     f"{storage!r}.exists({key!r}) is true after a delete; the reference model has no such key."
