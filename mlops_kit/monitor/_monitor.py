@@ -11,7 +11,7 @@ from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.core.names import check_name
 from mlops_kit.core.profile import Profile
 from mlops_kit.core.storage import LogEntry, Storage, resolve_storage
-from mlops_kit.monitor import _config, _performance
+from mlops_kit.monitor import _config, _performance, _tracking
 from mlops_kit.monitor._assemble import Batch, assemble
 from mlops_kit.monitor._columns import Role
 from mlops_kit.monitor._evaluate import Pending, evaluate
@@ -114,6 +114,7 @@ class Monitor:
         tolerance: float = 0.05,
         unseen_threshold: float = 0.01,
         clock: Clock | None = None,
+        estimate_performance: bool = False,
     ) -> None:
         self.name = None if name is None else check_name(name, "monitor name")
         self.storage = check_storage(storage)  # opened on first use
@@ -150,7 +151,17 @@ class Monitor:
                     self.task, profile.columns[target], profile.columns[prediction], (target, prediction)
                 )
         self._callbacks: list[Callable[[DriftReport], Any]] = []
-        self._reference_metrics: dict[str, float] | None = None
+        self.estimate_performance = estimate_performance
+        self._tracker = _tracking.tracker(
+            self.task,
+            target,
+            prediction,
+            self._reference,
+            list(self._roles),
+            features=[c for c in self.columns if c not in (target, prediction)],
+            tolerance=self.tolerance,
+            estimate=estimate_performance,
+        )
         self.last_report: DriftReport | None = None
 
     def __repr__(self) -> str:
@@ -265,21 +276,8 @@ class Monitor:
         )
 
     def _performance(self, data: Current) -> Performance:
-        assert self.task is not None
-        assert self.target is not None
-        assert self.prediction is not None
-        if self._reference_metrics is None and self._reference.has_raw:
-            # Every monitored column: a stored reference is loaded once, whatever asks first.
-            ref = self._reference.frame(list(self._roles))
-            self._reference_metrics = _performance.metrics(self.task, ref[self.target], ref[self.prediction])
-        return _performance.assess(
-            self.task,
-            data.frame([self.target, self.prediction]),
-            self.target,
-            self.prediction,
-            reference=self._reference_metrics,
-            tolerance=self.tolerance,
-        )
+        assert self._tracker is not None
+        return self._tracker.realized(data)
 
     def _decide(self, batches: Sequence[Batch], current_columns: Sequence[str]) -> list[DriftReport]:
         return assemble(
@@ -325,6 +323,7 @@ class Monitor:
             tolerance=self.tolerance,
             unseen_threshold=self.unseen_threshold,
             clock=self.clock,
+            estimate_performance=self.estimate_performance,
         )
         other._callbacks = list(self._callbacks)
         return other
