@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from mlops_kit.monitor._estimation import EstimatedPerformance
 from mlops_kit.monitor._evaluate import Pending, adjust, decide
 from mlops_kit.monitor._performance import Performance
 from mlops_kit.monitor._report import DriftReport
@@ -22,6 +23,7 @@ class Batch(NamedTuple):
     performance: Performance | None
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+    estimated: EstimatedPerformance | None = None
 
 
 def assemble(
@@ -65,6 +67,13 @@ def assemble(
                 ("prediction drift", prediction in columns and columns[prediction].drifted),
                 ("target drift", target in columns and columns[target].drifted),
                 ("performance decay", perf is not None and bool(perf.decayed)),
+                # An estimate speaks only while no label does.
+                (
+                    "estimated performance decay",
+                    (perf is None or not perf.n_labelled)
+                    and batch.estimated is not None
+                    and bool(batch.estimated.decayed),
+                ),
             )
             if hit
         ]
@@ -82,6 +91,7 @@ def assemble(
                 drifted=bool(reasons),
                 reasons=tuple(reasons),
                 performance=perf,
+                estimated_performance=batch.estimated,
             )
         )
     return reports

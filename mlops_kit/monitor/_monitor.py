@@ -14,6 +14,7 @@ from mlops_kit.core.storage import LogEntry, Storage, resolve_storage
 from mlops_kit.monitor import _config, _performance, _tracking
 from mlops_kit.monitor._assemble import Batch, assemble
 from mlops_kit.monitor._columns import Role
+from mlops_kit.monitor._estimation import EstimatedPerformance
 from mlops_kit.monitor._evaluate import Pending, evaluate
 from mlops_kit.monitor._methods import DriftMethod
 from mlops_kit.monitor._pair import ColumnPair
@@ -77,6 +78,11 @@ class Monitor:
         its current values.
     clock : Clock, optional
         Time source for report timestamps.
+    estimate_performance : bool, default False
+        Estimate the model's performance on every check, labels or not: CBPE for
+        classifiers with probability scores, DLE for regression, both fitted on the labelled
+        reference (``report.estimated_performance``). A window without labels is flagged
+        with reason ``"estimated performance decay"`` when the estimate decayed.
 
     Examples
     --------
@@ -192,8 +198,8 @@ class Monitor:
             from the reference's (the message names the columns).
         """
         data = Current(current)
-        pending, n_rows, perf = self._evaluate(data, self.columns)
-        (report,) = self._decide([Batch(pending, n_rows, perf)], data.columns)
+        pending, n_rows, perf, estimated = self._evaluate(data, self.columns)
+        (report,) = self._decide([Batch(pending, n_rows, perf, estimated=estimated)], data.columns)
         self._publish([report])
         return report
 
@@ -219,15 +225,15 @@ class Monitor:
         features = [c for c in self.columns if c != time_column]
         batches = []
         for start, end, part in split_windows(data.data, time_column, freq):
-            pending, n_rows, perf = self._evaluate(Current(part), features)
-            batches.append(Batch(pending, n_rows, perf, start, end))
+            pending, n_rows, perf, estimated = self._evaluate(Current(part), features)
+            batches.append(Batch(pending, n_rows, perf, start, end, estimated))
         reports = self._decide(batches, data.columns)
         self._publish(reports)
         return WindowedReport(reports=tuple(reports), time_column=time_column, freq=freq)
 
     def _evaluate(
         self, data: Current, features: Sequence[str]
-    ) -> tuple[list[Pending], int, Performance | None]:
+    ) -> tuple[list[Pending], int, Performance | None, EstimatedPerformance | None]:
         roles = {c: r for c, r in self._roles.items() if r != "feature" or c in features}
         if self.target is not None and self.target not in data.columns:
             del roles[self.target]  # labels not there yet
@@ -242,7 +248,8 @@ class Monitor:
         self._check_types(profile, roles)
         pending = [self._pending(name, role, data, profile) for name, role in roles.items()]
         perf = self._performance(data) if self.target in roles and self.prediction else None
-        return pending, profile.n_rows, perf
+        estimated = self._tracker.estimated(data) if self._tracker is not None else None
+        return pending, profile.n_rows, perf, estimated
 
     def _check_types(self, profile: Profile, columns: Mapping[str, Role]) -> None:
         bad = []

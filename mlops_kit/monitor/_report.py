@@ -11,6 +11,7 @@ from pydantic import ConfigDict, ValidationError
 from mlops_kit.core.errors import SchemaError
 from mlops_kit.core.record import FrozenMap, Record
 from mlops_kit.monitor._columns import ColumnDrift
+from mlops_kit.monitor._estimation import EstimatedPerformance
 from mlops_kit.monitor._performance import Performance
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class DriftReport(Record):
         unseen categories, summaries and distributions.
     performance : Performance or None
         Model quality when the current data carried the target.
+    estimated_performance : EstimatedPerformance or None
+        Model quality estimated without labels (``Monitor(..., estimate_performance=True)``).
     ignored_columns : tuple of str
         Current columns that are not monitored (ids, timestamps, ...).
 
@@ -76,6 +79,7 @@ class DriftReport(Record):
     reasons: tuple[str, ...] = ()
     ignored_columns: tuple[str, ...] = ()
     performance: Performance | None = None
+    estimated_performance: EstimatedPerformance | None = None
 
     @property
     def drifted_columns(self) -> list[str]:
