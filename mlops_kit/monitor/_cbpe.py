@@ -125,18 +125,16 @@ class _Sigmoid:
 
     @classmethod
     def fit(cls, scores: np.ndarray, positive: np.ndarray) -> _Sigmoid:
-        from sklearn.linear_model import LogisticRegression
-
-        x = _logit(scores)[:, None]
+        x = _logit(scores)
         rng = np.random.default_rng(SEED)
         slopes, intercepts = [], []
         for i in range(_REFITS):
             idx = np.arange(len(x)) if i == 0 else rng.integers(0, len(x), len(x))
             if positive[idx].min() == positive[idx].max():
                 continue  # a bootstrap with one class says nothing about the slope
-            fit = LogisticRegression(C=1e4).fit(x[idx], positive[idx])
-            slopes.append(float(fit.coef_[0, 0]))
-            intercepts.append(float(fit.intercept_[0]))
+            slope, intercept = _platt(x[idx], positive[idx])
+            slopes.append(slope)
+            intercepts.append(intercept)
         if not slopes:
             raise ConfigError("Calibrating the scores needs both classes among the reference labels.")
         return cls(np.array(slopes), np.array(intercepts))
@@ -150,6 +148,24 @@ class _Sigmoid:
             return 1.0 / (1.0 + np.exp(-(self.slopes[i, None] * x + self.intercepts[i, None])))
 
         return probabilities
+
+
+def _platt(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> tuple[float, float]:
+    """Logistic regression of ``y`` on ``x`` (slope, intercept) by Newton's method.
+
+    The small ridge keeps the fit finite when the reference separates perfectly.
+    """
+    design = np.column_stack([x, np.ones_like(x)])
+    beta = np.array([1.0, 0.0])  # start from "the scores are calibrated"
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-(design @ beta)))
+        grad = design.T @ (p - y) + ridge * beta
+        hess = (design * (p * (1 - p))[:, None]).T @ design + ridge * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(beta[0]), float(beta[1])
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DLE"]
 
+_THREADED_ROWS = 100_000
 _MAX_CATEGORIES = 250  # HistGradientBoosting's limit is 255 bins per feature
 _PARAMS: dict[str, Any] = {
     "loss": "poisson",
@@ -76,12 +77,13 @@ class DLE:
             spread = (max(1.0 - float(abs_err.mean()) ** 2 / mse, 0.0), float((sq_err**2).mean()) / mse**2)
         x = _design(reference, inputs, categories)
         mask = [name in categories for name in inputs]
-        models = tuple(
-            HistGradientBoostingRegressor(categorical_features=mask, **_PARAMS).fit(x, y)
-            if y.sum() > 0
-            else None
-            for y in (abs_err, sq_err)
-        )
+        with _threads(len(x)):
+            models = tuple(
+                HistGradientBoostingRegressor(categorical_features=mask, **_PARAMS).fit(x, y)
+                if y.sum() > 0
+                else None
+                for y in (abs_err, sq_err)
+            )
         return cls(prediction, inputs, categories, models, spread)  # type: ignore[arg-type]
 
     def estimate(self, frame: pd.DataFrame, reference: Scores, tolerance: float) -> EstimatedPerformance:
@@ -90,8 +92,9 @@ class DLE:
         if not n:
             return judge("dle", "regression", self.prediction, Scores({}), reference, tolerance)
         x = _design(frame, self.inputs, self._categories)
-        abs_err = self._abs_model.predict(x) if self._abs_model is not None else np.zeros(n)
-        sq_err = self._sq_model.predict(x) if self._sq_model is not None else np.zeros(n)
+        with _threads(n):
+            abs_err = self._abs_model.predict(x) if self._abs_model is not None else np.zeros(n)
+            sq_err = self._sq_model.predict(x) if self._sq_model is not None else np.zeros(n)
         mae, mse = float(abs_err.mean()), float(sq_err.mean())
         rmse = math.sqrt(mse)
         se_mae = math.sqrt(self._abs_var * float(sq_err.sum())) / n
@@ -105,6 +108,13 @@ class DLE:
             n,
         )
         return judge("dle", "regression", self.prediction, estimate, reference, tolerance)
+
+
+def _threads(rows: int) -> Any:
+    """One OpenMP thread below 100,000 rows: fast enough, and no spinning threads on a busy host."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1 if rows < _THREADED_ROWS else None)
 
 
 def _is_categorical(series: pd.Series) -> bool:

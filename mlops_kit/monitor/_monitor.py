@@ -386,6 +386,19 @@ class Monitor:
         entries = self._entries()
         return reports_frame([e.record for e in entries], [e.seq for e in entries])
 
+    def performance_history(self) -> pd.DataFrame:
+        """Performance over time: one row per stored report and metric (needs ``name=``).
+
+        Columns: ``seq``, ``created_at``, ``window_start``, ``window_end``, ``kind``
+        (``"realized"`` on labels, ``"estimated"`` without), ``method`` (``"labels"``,
+        ``"cbpe"``, ``"dle"``), ``metric``, ``value``, ``lower``, ``upper`` (the interval),
+        ``reference``, ``p_value`` (of being worse than the reference), ``degraded``, ``decayed``.
+        """
+        from mlops_kit.monitor._windows import performance_frame
+
+        entries = self._entries()
+        return performance_frame([e.record for e in entries], [e.seq for e in entries])
+
     def to_prometheus(self, registry: Any = None) -> Any:
         """Export the latest report's scores as Prometheus gauges, refreshed at each scrape.
 

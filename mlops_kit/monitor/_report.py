@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +125,12 @@ class DriftReport(Record):
             )
             state = {True: "DECAYED", False: "ok", None: "not compared"}[perf.decayed]
             lines.append(f"  performance ({perf.task}, {perf.n_labelled:,} labelled rows): {shown}: {state}")
+            lines.append(f"    {perf.confidence:.0%} intervals: {_intervals(perf.intervals)}")
+        est = self.estimated_performance
+        if est is not None:
+            state = {True: "DECAYED", False: "ok", None: "not compared"}[est.decayed]
+            shown = ", ".join(f"{k} {_num(v)} {_interval(est.intervals.get(k))}" for k, v in est.metrics.items())
+            lines.append(f"  estimated performance ({est.method}, {est.n_rows:,} rows, no labels): {shown}: {state}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -218,3 +225,11 @@ class DriftReport(Record):
 
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
+
+
+def _interval(bounds: tuple[float, float] | None) -> str:
+    return "" if bounds is None else f"[{bounds[0]:.3g}, {bounds[1]:.3g}]"
+
+
+def _intervals(intervals: Mapping[str, tuple[float, float]]) -> str:
+    return ", ".join(f"{k} {_interval(v)}" for k, v in intervals.items()) or "n/a"
