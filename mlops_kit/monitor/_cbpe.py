@@ -39,7 +39,7 @@ class CBPE:
 
     def __init__(self, prediction: str, calibration: _Isotonic | _Sigmoid) -> None:
         self.prediction = prediction
-        self.inputs = (prediction,)
+        self.inputs: tuple[str, ...] = (prediction,)
         self.calibration = calibration
 
     @classmethod
@@ -84,7 +84,9 @@ class _Isotonic:
     Between two blocks the share is interpolated linearly (as scikit-learn does).
     """
 
-    def __init__(self, lows: np.ndarray, highs: np.ndarray, positives: np.ndarray, totals: np.ndarray) -> None:
+    def __init__(
+        self, lows: np.ndarray, highs: np.ndarray, positives: np.ndarray, totals: np.ndarray
+    ) -> None:
         self.lows, self.highs, self.positives, self.totals = lows, highs, positives, totals
 
     @classmethod
@@ -108,7 +110,9 @@ class _Isotonic:
             weight = np.where((scores > self.highs[left]) & (gap > 0), (scores - self.highs[left]) / gap, 0.0)
         weight = np.clip(weight, 0.0, 1.0)
         rng = np.random.default_rng(SEED + 1)
-        shares = rng.beta(self.positives + 0.5, self.totals - self.positives + 0.5, (_DRAWS, len(self.totals)))
+        shares = rng.beta(
+            self.positives + 0.5, self.totals - self.positives + 0.5, (_DRAWS, len(self.totals))
+        )
 
         def probabilities(start: int, count: int) -> np.ndarray:
             part = shares[start : start + count]

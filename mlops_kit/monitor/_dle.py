@@ -104,7 +104,10 @@ class DLE:
         estimate = Scores(
             {"mae": mae, "rmse": rmse},
             {"mae": se_mae, "rmse": se_rmse},
-            {"mae": normal_interval(mae, se_mae, bounds=bounds), "rmse": normal_interval(rmse, se_rmse, bounds=bounds)},
+            {
+                "mae": normal_interval(mae, se_mae, bounds=bounds),
+                "rmse": normal_interval(rmse, se_rmse, bounds=bounds),
+            },
             n,
         )
         return judge("dle", "regression", self.prediction, estimate, reference, tolerance)
@@ -135,7 +138,9 @@ def _design(frame: pd.DataFrame, inputs: Sequence[str], categories: dict[str, li
     for name in inputs:
         series = frame[name]
         if name in categories:
-            codes = pd.Categorical(series.astype(str).where(series.notna()), categories=categories[name]).codes
+            codes = pd.Categorical(
+                series.astype(str).where(series.notna()), categories=categories[name]
+            ).codes
             columns.append(np.where(codes < 0, np.nan, codes).astype(np.float64))
         elif pd.api.types.is_datetime64_any_dtype(series):
             seconds = series.astype("int64").to_numpy(dtype=np.float64) / 1e9

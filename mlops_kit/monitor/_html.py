@@ -136,7 +136,9 @@ def _report_body(report: DriftReport, heading: str) -> str:
         cards.append(_card(_badge(report.performance.decayed, "decayed", "holding"), "model performance"))
     if report.estimated_performance is not None:
         est = report.estimated_performance
-        cards.append(_card(_badge(est.decayed, "decayed", "holding"), f"estimated performance ({est.method})"))
+        cards.append(
+            _card(_badge(est.decayed, "decayed", "holding"), f"estimated performance ({est.method})")
+        )
     parts = [
         f"<h1>{escape(heading)} {_badge(report.drifted, 'DRIFT', 'no drift')}</h1>",
         f'<p class="sub">reference <b>{escape(report.reference)}</b>{name}{window} &middot; {escape(when)}'

@@ -129,8 +129,12 @@ class DriftReport(Record):
         est = self.estimated_performance
         if est is not None:
             state = {True: "DECAYED", False: "ok", None: "not compared"}[est.decayed]
-            shown = ", ".join(f"{k} {_num(v)} {_interval(est.intervals.get(k))}" for k, v in est.metrics.items())
-            lines.append(f"  estimated performance ({est.method}, {est.n_rows:,} rows, no labels): {shown}: {state}")
+            shown = ", ".join(
+                f"{k} {_num(v)} {_interval(est.intervals.get(k))}" for k, v in est.metrics.items()
+            )
+            lines.append(
+                f"  estimated performance ({est.method}, {est.n_rows:,} rows, no labels): {shown}: {state}"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -131,5 +131,12 @@ def tracker(
     if target is None or prediction is None or task is None:
         return None
     return PerformanceTracker(
-        task, target, prediction, reference, columns, features=features, tolerance=tolerance, estimate=estimate
+        task,
+        target,
+        prediction,
+        reference,
+        columns,
+        features=features,
+        tolerance=tolerance,
+        estimate=estimate,
     )

@@ -58,7 +58,10 @@ def test_a_real_decay_is_still_detected():
     ]
     assert np.mean(hits) >= 0.9
     mon = mk.Monitor(_regression(5000, np.random.default_rng(1)), target="y", prediction="yhat")
-    hits = [mon.check(_regression(300, np.random.default_rng(s), scale=1.6)).performance.decayed for s in range(50)]
+    hits = [
+        mon.check(_regression(300, np.random.default_rng(s), scale=1.6)).performance.decayed
+        for s in range(50)
+    ]
     assert np.mean(hits) >= 0.9
 
 

@@ -24,7 +24,9 @@ def _cancer_split(seed: int, feature: str = "mean smoothness") -> tuple[pd.DataF
     rng = np.random.default_rng(seed)
     low = rng.permutation(low)
     train, ref = low[: len(low) // 2], low[len(low) // 2 :]
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=1000)).fit(x.iloc[train], y.iloc[train])
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=1000)).fit(
+        x.iloc[train], y.iloc[train]
+    )
     frame = pd.DataFrame({"label": y, "score": model.predict_proba(x)[:, 1]})
     return frame.iloc[ref], frame[(x[feature] > x[feature].median()).to_numpy()]
 
@@ -111,7 +113,9 @@ def test_with_labels_the_realized_performance_decides_and_the_estimate_is_shown(
 def test_estimated_performance_in_every_view(tmp_path):
     ref = _calibrated(4000, 1)
     store = mk.MemoryStorage()
-    mon = mk.Monitor(ref, target="label", prediction="score", estimate_performance=True, name="m", storage=store)
+    mon = mk.Monitor(
+        ref, target="label", prediction="score", estimate_performance=True, name="m", storage=store
+    )
     window = _calibrated(3000, 4).drop(columns="label")
     window["ts"] = pd.date_range("2025-01-01", periods=3000, freq="min")
     rep = mon.check(window.drop(columns="ts"))
@@ -122,7 +126,10 @@ def test_estimated_performance_in_every_view(tmp_path):
     page = rep.to_html()
     assert "Estimated performance (CBPE" in page and "95% interval" in page
     text = generate_latest(rep.to_prometheus()).decode()
-    assert f'mlops_kit_model_estimated_metric{{method="cbpe",metric="accuracy",monitor="m"}} {est.metrics["accuracy"]}' in text
+    assert (
+        f'mlops_kit_model_estimated_metric{{method="cbpe",metric="accuracy",monitor="m"}} {est.metrics["accuracy"]}'
+        in text
+    )
     assert 'mlops_kit_model_decayed{kind="estimated",monitor="m"} 0.0' in text
     windows = mon.check_windows(window, time_column="ts", freq="1D")
     assert all(r.estimated_performance is not None for r in windows.reports)
@@ -134,7 +141,11 @@ def test_estimated_performance_in_every_view(tmp_path):
     history = mon.performance_history()
     assert list(history.seq.unique()) == [1, *range(2, 2 + len(windows.reports))]
     row = history[(history.seq == 1) & (history.metric == "accuracy")].iloc[0]
-    assert (row.kind, row.value, row.lower, row.upper) == ("estimated", est.metrics["accuracy"], *est.intervals["accuracy"])
+    assert (row.kind, row.value, row.lower, row.upper) == (
+        "estimated",
+        est.metrics["accuracy"],
+        *est.intervals["accuracy"],
+    )
 
 
 def test_dle_on_a_regression_window():

@@ -42,7 +42,9 @@ def test_cbpe_and_dle_give_the_same_verdict_on_dask(client):
     cur = cur[(np.abs(cur.x) < 0.5) | (cur.plan == "b")]  # harder rows: both estimates decay
     for target, prediction in (("label", "score"), ("y", "yhat")):
         drop = [c for c in ("label", "y") if c != target]
-        mon = mk.Monitor(ref.drop(columns=drop), target=target, prediction=prediction, estimate_performance=True)
+        mon = mk.Monitor(
+            ref.drop(columns=drop), target=target, prediction=prediction, estimate_performance=True
+        )
         unlabelled = cur.drop(columns=["label", "y"])
         on_pandas = mon.check(unlabelled)
         on_dask = mon.check(dd.from_pandas(unlabelled, npartitions=4))
