@@ -7,6 +7,7 @@ DataFrame profiled per partition.
 """
 
 from mlops_kit.monitor._columns import ColumnDrift, ColumnSummary, Distribution
+from mlops_kit.monitor._estimation import EstimatedPerformance
 from mlops_kit.monitor._methods import (
     METHODS,
     PSI,
@@ -38,6 +39,7 @@ __all__ = [
     "DriftMethod",
     "DriftReport",
     "EnergyDistance",
+    "EstimatedPerformance",
     "JensenShannon",
     "KolmogorovSmirnov",
     "MethodResult",

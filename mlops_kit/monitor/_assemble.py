@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from mlops_kit.monitor._estimation import EstimatedPerformance
 from mlops_kit.monitor._evaluate import Pending, adjust, decide
 from mlops_kit.monitor._multivariate import MultivariateDrift
 from mlops_kit.monitor._performance import Performance
@@ -22,6 +23,7 @@ class Batch(NamedTuple):
     performance: Performance | None
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+    estimated: EstimatedPerformance | None = None
     multivariate: tuple[MultivariateDrift, ...] = ()
 
 
@@ -75,6 +77,13 @@ def assemble(
                 ("target drift", target in columns and columns[target].drifted),
                 ("performance decay", perf is not None and bool(perf.decayed)),
                 ("multivariate drift", any(d.drifted for d in batch.multivariate)),
+                # An estimate speaks only while no label does.
+                (
+                    "estimated performance decay",
+                    (perf is None or not perf.n_labelled)
+                    and batch.estimated is not None
+                    and bool(batch.estimated.decayed),
+                ),
             )
             if hit
         ]
@@ -93,6 +102,7 @@ def assemble(
                 reasons=tuple(reasons),
                 performance=perf,
                 multivariate=batch.multivariate,
+                estimated_performance=batch.estimated,
             )
         )
     return reports

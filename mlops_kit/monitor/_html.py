@@ -14,6 +14,8 @@ from mlops_kit.monitor._charts import distribution_svg, timeline_svg
 from mlops_kit.monitor._columns import ColumnDrift, ColumnSummary
 
 if TYPE_CHECKING:
+    from mlops_kit.monitor._estimation import EstimatedPerformance
+    from mlops_kit.monitor._performance import Performance
     from mlops_kit.monitor._report import DriftReport
     from mlops_kit.monitor._windows import WindowedReport
 
@@ -132,6 +134,11 @@ def _report_body(report: DriftReport, heading: str) -> str:
     ]
     if report.performance is not None:
         cards.append(_card(_badge(report.performance.decayed, "decayed", "holding"), "model performance"))
+    if report.estimated_performance is not None:
+        est = report.estimated_performance
+        cards.append(
+            _card(_badge(est.decayed, "decayed", "holding"), f"estimated performance ({est.method})")
+        )
     parts = [
         f"<h1>{escape(heading)} {_badge(report.drifted, 'DRIFT', 'no drift')}</h1>",
         f'<p class="sub">reference <b>{escape(report.reference)}</b>{name}{window} &middot; {escape(when)}'
@@ -142,6 +149,8 @@ def _report_body(report: DriftReport, heading: str) -> str:
         parts.append(_performance(report))
     if report.multivariate:
         parts.append(_multivariate(report))
+    if report.estimated_performance is not None:
+        parts.append(_estimated(report))
     parts.append("<h2>Columns</h2>")
     parts.append(_columns_table(report))
     if report.ignored_columns:
@@ -157,20 +166,40 @@ def _report_body(report: DriftReport, heading: str) -> str:
 def _performance(report: DriftReport) -> str:
     perf = report.performance
     assert perf is not None
+    heading = (
+        f"Performance ({escape(perf.task)}, {perf.n_labelled:,} labelled rows, tolerance {perf.tolerance:g})"
+    )
+    return _metrics_table(heading, perf, "current")
+
+
+def _estimated(report: DriftReport) -> str:
+    est = report.estimated_performance
+    assert est is not None
+    heading = (
+        f"Estimated performance ({escape(est.method.upper())}, {est.n_rows:,} rows without labels, "
+        f"tolerance {est.tolerance:g})"
+    )
+    return _metrics_table(heading, est, "estimate")
+
+
+def _metrics_table(heading: str, perf: Performance | EstimatedPerformance, label: str) -> str:
     rows = []
     for name, value in perf.metrics.items():
         ref = perf.reference.get(name)
         delta = None if ref is None else value - ref
+        bounds = perf.intervals.get(name)
+        band = "n/a" if bounds is None else f"{bounds[0]:.4f} &ndash; {bounds[1]:.4f}"
         rows.append(
             f"<tr{' class=hit' if name in perf.degraded else ''}><td>{escape(name)}</td>"
-            f"<td>{_num(ref, '.4f')}</td><td>{_num(value, '.4f')}</td><td>{_num(delta, '+.4f')}</td>"
+            f"<td>{_num(ref, '.4f')}</td><td>{_num(value, '.4f')}</td><td>{band}</td>"
+            f"<td>{_num(delta, '+.4f')}</td><td>{_num(perf.p_values.get(name), '.3g')}</td>"
             f"<td>{_badge(name in perf.degraded if ref is not None else None, 'worse', 'ok')}</td></tr>"
         )
     note = f'<p class="note">{escape(perf.note)}</p>' if perf.note else ""
     return (
-        f"<h2>Performance ({escape(perf.task)}, {perf.n_labelled:,} labelled rows, "
-        f"tolerance {perf.tolerance:g})</h2>"
-        '<table><thead><tr><th class="t">metric</th><th>reference</th><th>current</th><th>change</th>'
+        f"<h2>{heading}</h2>"
+        f'<table><thead><tr><th class="t">metric</th><th>reference</th><th>{label}</th>'
+        f"<th>{perf.confidence:.0%} interval</th><th>change</th><th>p (worse)</th>"
         f"<th>status</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
     )
 
@@ -299,6 +328,7 @@ def render_windows(windows: WindowedReport, *, fragment: bool = False) -> str:
             + _td(f"{r.n_current:,}", r.n_current)
             + _td(f"{r.drift_share:.0%}", r.drift_share)
             + _td(cols, cls="t")
+            + _td(_performance_badge(r), cls="t")
             + _td(_badge(r.drifted), int(r.drifted))
             + "</tr>"
         )
@@ -312,7 +342,19 @@ def render_windows(windows: WindowedReport, *, fragment: bool = False) -> str:
         f'<p class="note">Lines: effect size per window for the {len(top)} columns that moved most '
         "(circled where the column drifted); bars: share of drifted columns.</p>"
         "<h2>Windows</h2>"
-        + _sortable(["window start", "rows", "drift share", "drifted columns", "status"], rows, left=1)
+        + _sortable(
+            ["window start", "rows", "drift share", "drifted columns", "performance", "status"], rows, left=1
+        )
         + _report_body(reports[-1], "Latest window")
     )
     return _page("Drift over time", body, fragment)
+
+
+def _performance_badge(report: DriftReport) -> str:
+    """The window's performance verdict: realized when labelled, else estimated, else n/a."""
+    perf, est = report.performance, report.estimated_performance
+    if perf is not None and perf.n_labelled:
+        return _badge(perf.decayed, "decayed", "holding")
+    if est is not None:
+        return _badge(est.decayed, "decayed (estimated)", "holding (estimated)")
+    return _badge(None)

@@ -11,10 +11,11 @@ from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.core.names import check_name
 from mlops_kit.core.profile import Profile
 from mlops_kit.core.storage import LogEntry, Storage, resolve_storage
-from mlops_kit.monitor import _config, _performance
+from mlops_kit.monitor import _config, _performance, _tracking
 from mlops_kit.monitor._assemble import Batch, assemble
 from mlops_kit.monitor._calibration import Calibrator, check_calibrate
 from mlops_kit.monitor._columns import Role
+from mlops_kit.monitor._estimation import EstimatedPerformance
 from mlops_kit.monitor._evaluate import Pending, evaluate
 from mlops_kit.monitor._methods import DriftMethod
 from mlops_kit.monitor._multivariate import MultivariateDrift, check_multivariate, multivariate_drift
@@ -100,6 +101,11 @@ class Monitor:
         raw reference rows; thresholds are cached per column and size (within 10%).
     clock : Clock, optional
         Time source for report timestamps.
+    estimate_performance : bool, default False
+        Estimate the model's performance on every check, labels or not: CBPE for
+        classifiers with probability scores, DLE for regression, both fitted on the labelled
+        reference (``report.estimated_performance``). A window without labels is flagged
+        with reason ``"estimated performance decay"`` when the estimate decayed.
 
     Examples
     --------
@@ -140,6 +146,7 @@ class Monitor:
         calibrate: bool | int = False,
         clock: Clock | None = None,
         min_effect: float | Mapping[str, float] | None = None,
+        estimate_performance: bool = False,
     ) -> None:
         self.name = None if name is None else check_name(name, "monitor name")
         self.storage = check_storage(storage)  # opened on first use
@@ -196,7 +203,17 @@ class Monitor:
                     self.task, profile.columns[target], profile.columns[prediction], (target, prediction)
                 )
         self._callbacks: list[Callable[[DriftReport], Any]] = []
-        self._reference_metrics: dict[str, float] | None = None
+        self.estimate_performance = estimate_performance
+        self._tracker = _tracking.tracker(
+            self.task,
+            target,
+            prediction,
+            self._reference,
+            list(self._roles),
+            features=[c for c in self.columns if c not in (target, prediction)],
+            tolerance=self.tolerance,
+            estimate=estimate_performance,
+        )
         self.last_report: DriftReport | None = None
 
     def __repr__(self) -> str:
@@ -227,9 +244,10 @@ class Monitor:
             from the reference's (the message names the columns).
         """
         data = Current(current)
-        pending, n_rows, perf = self._evaluate(data, self.columns)
+        pending, n_rows, perf, estimated = self._evaluate(data, self.columns)
         joint = self._joint(data, self.columns)
-        (report,) = self._decide([Batch(pending, n_rows, perf, multivariate=joint)], data.columns)
+        batch = Batch(pending, n_rows, perf, estimated=estimated, multivariate=joint)
+        (report,) = self._decide([batch], data.columns)
         self._publish([report])
         return report
 
@@ -256,15 +274,16 @@ class Monitor:
         batches = []
         for start, end, part in split_windows(data.data, time_column, freq):
             window = Current(part)
-            pending, n_rows, perf = self._evaluate(window, features)
-            batches.append(Batch(pending, n_rows, perf, start, end, self._joint(window, features)))
+            pending, n_rows, perf, estimated = self._evaluate(window, features)
+            joint = self._joint(window, features)
+            batches.append(Batch(pending, n_rows, perf, start, end, estimated, joint))
         reports = self._decide(batches, data.columns)
         self._publish(reports)
         return WindowedReport(reports=tuple(reports), time_column=time_column, freq=freq)
 
     def _evaluate(
         self, data: Current, features: Sequence[str]
-    ) -> tuple[list[Pending], int, Performance | None]:
+    ) -> tuple[list[Pending], int, Performance | None, EstimatedPerformance | None]:
         roles = {c: r for c, r in self._roles.items() if r != "feature" or c in features}
         if self.target is not None and self.target not in data.columns:
             del roles[self.target]  # labels not there yet
@@ -279,7 +298,8 @@ class Monitor:
         self._check_types(profile, roles)
         pending = [self._pending(name, role, data, profile) for name, role in roles.items()]
         perf = self._performance(data) if self.target in roles and self.prediction else None
-        return pending, profile.n_rows, perf
+        estimated = self._tracker.estimated(data) if self._tracker is not None else None
+        return pending, profile.n_rows, perf, estimated
 
     def _joint(self, data: Current, features: Sequence[str]) -> tuple[MultivariateDrift, ...]:
         """The multivariate detectors' verdicts on the feature columns (none unless asked for)."""
@@ -325,21 +345,8 @@ class Monitor:
         )
 
     def _performance(self, data: Current) -> Performance:
-        assert self.task is not None
-        assert self.target is not None
-        assert self.prediction is not None
-        if self._reference_metrics is None and self._reference.has_raw:
-            # Every monitored column: a stored reference is loaded once, whatever asks first.
-            ref = self._reference.frame(list(self._roles))
-            self._reference_metrics = _performance.metrics(self.task, ref[self.target], ref[self.prediction])
-        return _performance.assess(
-            self.task,
-            data.frame([self.target, self.prediction]),
-            self.target,
-            self.prediction,
-            reference=self._reference_metrics,
-            tolerance=self.tolerance,
-        )
+        assert self._tracker is not None
+        return self._tracker.realized(data)
 
     def _decide(self, batches: Sequence[Batch], current_columns: Sequence[str]) -> list[DriftReport]:
         return assemble(
@@ -388,6 +395,7 @@ class Monitor:
             calibrate=self.calibrate,
             clock=self.clock,
             min_effect=self.min_effect,
+            estimate_performance=self.estimate_performance,
         )
         other._callbacks = list(self._callbacks)
         return other
@@ -442,6 +450,19 @@ class Monitor:
 
         entries = self._entries()
         return reports_frame([e.record for e in entries], [e.seq for e in entries])
+
+    def performance_history(self) -> pd.DataFrame:
+        """Performance over time: one row per stored report and metric (needs ``name=``).
+
+        Columns: ``seq``, ``created_at``, ``window_start``, ``window_end``, ``kind``
+        (``"realized"`` on labels, ``"estimated"`` without), ``method`` (``"labels"``,
+        ``"cbpe"``, ``"dle"``), ``metric``, ``value``, ``lower``, ``upper`` (the interval),
+        ``reference``, ``p_value`` (of being worse than the reference), ``degraded``, ``decayed``.
+        """
+        from mlops_kit.monitor._windows import performance_frame
+
+        entries = self._entries()
+        return performance_frame([e.record for e in entries], [e.seq for e in entries])
 
     def to_prometheus(self, registry: Any = None) -> Any:
         """Export the latest report's scores as Prometheus gauges, refreshed at each scrape.

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import ConfigDict, Field
 
 from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.core.profile import ColumnProfile
 from mlops_kit.core.record import FrozenMap, Record
+from mlops_kit.monitor._scoring import Scores, score
+from mlops_kit.monitor._uncertainty import CONFIDENCE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,10 +28,16 @@ class Performance(Record):
     """Model quality on the labelled current rows, next to the reference's.
 
     ``decayed`` is ``True`` when a metric got worse than the reference by more than
-    the tolerance: classification metrics and R² may drop by at most ``tolerance``
-    (absolute), MAE and RMSE may grow by at most ``tolerance`` (relative). It is
+    the tolerance (classification metrics and R² may drop by at most ``tolerance``,
+    absolute; MAE and RMSE may grow by at most ``tolerance``, relative) *and* the drop is
+    more than noise: its one-sided p-value (``p_values``, a z-test with the standard
+    errors of both samples) is below ``1 - confidence`` divided by the number of metrics
+    compared. ``intervals`` are the ``confidence`` intervals of the current metrics. It is
     ``None`` when there is nothing to compare with (no labelled rows, or a reference
     without predictions), which is never read as "no decay".
+
+    The classes and the positive label (the largest class) are the reference's, so a
+    window holding a single class is scored as the same problem.
 
     Examples
     --------
@@ -44,6 +51,9 @@ class Performance(Record):
     >>> perf = mon.check(worse).performance
     >>> perf.task, perf.decayed, "roc_auc" in perf.degraded
     ('classification', True, True)
+    >>> lo, hi = perf.intervals["roc_auc"]
+    >>> round(lo, 2) <= round(perf.metrics["roc_auc"], 2) <= round(hi, 2), perf.p_values["roc_auc"] < 0.01
+    (True, True)
     """
 
     model_config = ConfigDict(ser_json_inf_nan="strings")
@@ -53,6 +63,9 @@ class Performance(Record):
     prediction: str
     n_labelled: int
     metrics: FrozenMap[float]
+    intervals: FrozenMap[tuple[float, float]] = Field(default_factory=dict)
+    p_values: FrozenMap[float] = Field(default_factory=dict)
+    confidence: float = CONFIDENCE
     reference: FrozenMap[float] = Field(default_factory=dict)
     tolerance: float
     degraded: tuple[str, ...] = ()
@@ -88,79 +101,14 @@ def check_pair_types(
         )
 
 
-def metrics(task: Task, y_true: pd.Series, y_pred: pd.Series) -> dict[str, float]:
-    """The metrics of ``task`` on the rows where both sides are known (NaN ones left out)."""
-    from sklearn import metrics as skm
+def metrics(
+    task: Task, y_true: pd.Series, y_pred: pd.Series, classes: list[Any] | None = None
+) -> dict[str, float]:
+    """The metrics of ``task`` on the rows where both sides are known (NaN ones left out).
 
-    keep = y_true.notna().to_numpy() & y_pred.notna().to_numpy()
-    if not keep.any():
-        return {}
-    if task == "regression":
-        t = y_true.to_numpy(dtype="float64", na_value=np.nan)[keep]
-        p = y_pred.to_numpy(dtype="float64", na_value=np.nan)[keep]
-        out = {"mae": skm.mean_absolute_error(t, p), "rmse": math.sqrt(skm.mean_squared_error(t, p))}
-        if len(t) > 1 and np.ptp(t) > 0:
-            out["r2"] = skm.r2_score(t, p)
-        return {k: float(v) for k, v in out.items()}
-    truth = _labels(y_true[keep])
-    classes = sorted(set(truth.tolist()))
-    scores = _scores(y_pred[keep], classes)
-    if scores is not None:
-        positive = classes[-1]
-        labels = np.where(scores >= 0.5, positive, classes[0])
-    else:
-        labels = _labels(y_pred[keep])
-    binary = len(classes) == 2
-    kwargs: dict[str, object] = {"zero_division": 0}
-    kwargs.update({"average": "binary", "pos_label": classes[-1]} if binary else {"average": "macro"})
-    out = {
-        "accuracy": skm.accuracy_score(truth, labels),
-        "precision": skm.precision_score(truth, labels, **kwargs),
-        "recall": skm.recall_score(truth, labels, **kwargs),
-        "f1": skm.f1_score(truth, labels, **kwargs),
-    }
-    if scores is not None and binary:
-        out["roc_auc"] = skm.roc_auc_score(truth == classes[-1], scores)
-    return {k: float(v) for k, v in out.items()}
-
-
-def _labels(series: pd.Series) -> np.ndarray:
-    import pandas as pd
-
-    if (
-        isinstance(series.dtype, pd.CategoricalDtype)
-        or series.dtype == object
-        or pd.api.types.is_string_dtype(series)
-    ):
-        return series.astype(str).to_numpy(dtype=object)
-    return series.to_numpy()
-
-
-def _scores(pred: pd.Series, classes: list[object]) -> np.ndarray | None:
-    """Probability-like scores of the positive class, or ``None`` if ``pred`` holds labels."""
-    import pandas as pd
-
-    if not pd.api.types.is_float_dtype(pred.dtype):
-        return None
-    values = pred.to_numpy(dtype="float64")
-    if set(np.unique(values).tolist()) <= set(map(float, _numeric_classes(classes))):
-        return None  # floats that are the class labels themselves
-    if len(classes) > 2 or values.min() < 0 or values.max() > 1:
-        raise SchemaError(
-            f"Prediction {pred.name!r} holds float scores but the target has classes {classes[:10]}; "
-            "expected scores in [0, 1] for a binary target, or predicted labels."
-        )
-    return values
-
-
-def _numeric_classes(classes: list[object]) -> list[float]:
-    out = []
-    for c in classes:
-        try:
-            out.append(float(c))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            pass
-    return out
+    ``classes`` are the reference's classes; the last one is the positive label.
+    """
+    return score(task, y_true, y_pred, classes).values
 
 
 def assess(
@@ -169,49 +117,68 @@ def assess(
     target: str,
     prediction: str,
     *,
-    reference: dict[str, float] | None,
+    reference: Scores | None,
     tolerance: float,
+    classes: list[Any] | None = None,
 ) -> Performance:
-    """Score the labelled rows of ``current`` and compare with the ``reference`` metrics.
+    """Score the labelled rows of ``current`` and compare with the ``reference`` scores.
 
     ``reference=None`` means the reference performance is unknown (a Profile reference).
     """
-    scores = metrics(task, current[target], current[prediction])
-    labelled = int((current[target].notna() & current[prediction].notna()).sum())
-    note = ""
+    scores = score(task, current[target], current[prediction], classes)
+    notes = list(scores.notes)
     if reference is None:
-        note = "the reference is a Profile, so its own performance is unknown"
-    elif not labelled:
-        note = "no current row has both a label and a prediction"
-    reference = reference or {}
-    degraded = compare(scores, reference, tolerance)
+        notes.append("the reference is a Profile, so its own performance is unknown")
+    elif not scores.n:
+        notes.append("no current row has both a label and a prediction")
+    reference = reference or Scores({})
+    degraded, p_values = compare(scores, reference, tolerance)
     return Performance(
         task=task,
         target=target,
         prediction=prediction,
-        n_labelled=labelled,
-        metrics=scores,
-        reference=reference,
+        n_labelled=scores.n,
+        metrics=scores.values,
+        intervals=scores.intervals,
+        p_values=p_values,
+        reference=reference.values,
         tolerance=tolerance,
         degraded=degraded,
-        decayed=bool(degraded) if any(k in reference for k in scores) else None,
-        note=note,
+        decayed=bool(degraded) if p_values else None,
+        note="; ".join(notes),
     )
 
 
-def compare(current: dict[str, float], reference: dict[str, float], tolerance: float) -> tuple[str, ...]:
-    """The metrics that got worse than the reference by more than ``tolerance``."""
-    worse = []
-    for name, value in current.items():
-        ref = reference.get(name)
+def compare(
+    current: Scores, reference: Scores, tolerance: float, confidence: float = CONFIDENCE
+) -> tuple[tuple[str, ...], dict[str, float]]:
+    """The metrics that decayed, and each metric's one-sided p-value of being worse.
+
+    A metric decays when it is worse than the reference by more than ``tolerance`` (absolute
+    for scores, relative for errors) and the drop is significant: a one-sided z-test on the
+    difference (standard errors of both samples), Bonferroni-corrected across the metrics
+    compared, at level ``1 - confidence``.
+    """
+    from scipy import stats
+
+    p_values: dict[str, float] = {}
+    relevant: list[str] = []
+    for name, value in current.values.items():
+        ref = reference.values.get(name)
         if ref is None or not (math.isfinite(value) and math.isfinite(ref)):
             continue
-        if name in HIGHER_IS_BETTER:
-            if value < ref - tolerance:
-                worse.append(name)
-        elif value > ref * (1 + tolerance) + 1e-12:
-            worse.append(name)
-    return tuple(worse)
+        higher = name in HIGHER_IS_BETTER
+        drop = ref - value if higher else value - ref
+        se = math.hypot(current.se.get(name, 0.0), reference.se.get(name, 0.0))
+        if se > 0:
+            p_values[name] = float(stats.norm.sf(drop / se))
+        else:
+            p_values[name] = 0.0 if drop > 0 else 1.0
+        beyond = value < ref - tolerance if higher else value > ref * (1 + tolerance) + 1e-12
+        if beyond:
+            relevant.append(name)
+    level = (1 - confidence) / max(len(p_values), 1)
+    return tuple(n for n in relevant if p_values[n] <= level), p_values
 
 
 def check_task(task: object) -> Task | None:

@@ -83,6 +83,28 @@ class _DriftCollector:
             "1 if a multivariate detector flags drift.",
             labels=joint_labels,
         )
+        perf_labels = ["monitor", "metric"]
+        lower = GaugeMetricFamily(
+            "mlops_kit_model_metric_lower", "Lower end of the current metric's interval.", labels=perf_labels
+        )
+        upper = GaugeMetricFamily(
+            "mlops_kit_model_metric_upper", "Upper end of the current metric's interval.", labels=perf_labels
+        )
+        est_labels = ["monitor", "metric", "method"]
+        estimated = GaugeMetricFamily(
+            "mlops_kit_model_estimated_metric", "Model metric estimated without labels.", labels=est_labels
+        )
+        est_lower = GaugeMetricFamily(
+            "mlops_kit_model_estimated_metric_lower", "Lower end of the estimate's band.", labels=est_labels
+        )
+        est_upper = GaugeMetricFamily(
+            "mlops_kit_model_estimated_metric_upper", "Upper end of the estimate's band.", labels=est_labels
+        )
+        decayed = GaugeMetricFamily(
+            "mlops_kit_model_decayed",
+            "1 if performance decayed (kind: realized on labels, or estimated without).",
+            labels=["monitor", "kind"],
+        )
         for report in self._reports():
             name = report.monitor or "default"
             for found in report.multivariate:
@@ -116,5 +138,20 @@ class _DriftCollector:
                 ):
                     for key, value in values.items():
                         metric.add_metric([name, key, sample], value)
+                for key, (lo, hi) in report.performance.intervals.items():
+                    lower.add_metric([name, key], lo)
+                    upper.add_metric([name, key], hi)
+                if report.performance.decayed is not None:
+                    decayed.add_metric([name, "realized"], float(report.performance.decayed))
+            est = report.estimated_performance
+            if est is not None:
+                for key, value in est.metrics.items():
+                    estimated.add_metric([name, key, est.method], value)
+                for key, (lo, hi) in est.intervals.items():
+                    est_lower.add_metric([name, key, est.method], lo)
+                    est_upper.add_metric([name, key, est.method], hi)
+                if est.decayed is not None:
+                    decayed.add_metric([name, "estimated"], float(est.decayed))
         yield from (statistic, p_value, effect, drifted, nulls, share, detected, checked, metric)
         yield from (joint, joint_p, joint_drifted)
+        yield from (lower, upper, estimated, est_lower, est_upper, decayed)

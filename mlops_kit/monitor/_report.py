@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from pydantic import ConfigDict, ValidationError
 from mlops_kit.core.errors import SchemaError
 from mlops_kit.core.record import FrozenMap, Record
 from mlops_kit.monitor._columns import ColumnDrift
+from mlops_kit.monitor._estimation import EstimatedPerformance
 from mlops_kit.monitor._multivariate import MultivariateDrift
 from mlops_kit.monitor._performance import Performance
 
@@ -38,6 +40,8 @@ class DriftReport(Record):
         unseen categories, summaries and distributions.
     performance : Performance or None
         Model quality when the current data carried the target.
+    estimated_performance : EstimatedPerformance or None
+        Model quality estimated without labels (``Monitor(..., estimate_performance=True)``).
     ignored_columns : tuple of str
         Current columns that are not monitored (ids, timestamps, ...).
     multivariate : tuple of MultivariateDrift
@@ -80,6 +84,7 @@ class DriftReport(Record):
     ignored_columns: tuple[str, ...] = ()
     performance: Performance | None = None
     multivariate: tuple[MultivariateDrift, ...] = ()
+    estimated_performance: EstimatedPerformance | None = None
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -124,6 +129,16 @@ class DriftReport(Record):
             )
             state = {True: "DECAYED", False: "ok", None: "not compared"}[perf.decayed]
             lines.append(f"  performance ({perf.task}, {perf.n_labelled:,} labelled rows): {shown}: {state}")
+            lines.append(f"    {perf.confidence:.0%} intervals: {_intervals(perf.intervals)}")
+        est = self.estimated_performance
+        if est is not None:
+            state = {True: "DECAYED", False: "ok", None: "not compared"}[est.decayed]
+            shown = ", ".join(
+                f"{k} {_num(v)} {_interval(est.intervals.get(k))}" for k, v in est.metrics.items()
+            )
+            lines.append(
+                f"  estimated performance ({est.method}, {est.n_rows:,} rows, no labels): {shown}: {state}"
+            )
         for joint in self.multivariate:
             state = "DRIFTED" if joint.drifted else (joint.note or "ok")
             p_value = "n/a" if joint.p_value is None else f"{joint.p_value:.3g}"
@@ -225,3 +240,11 @@ class DriftReport(Record):
 
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
+
+
+def _interval(bounds: tuple[float, float] | None) -> str:
+    return "" if bounds is None else f"[{bounds[0]:.3g}, {bounds[1]:.3g}]"
+
+
+def _intervals(intervals: Mapping[str, tuple[float, float]]) -> str:
+    return ", ".join(f"{k} {_interval(v)}" for k, v in intervals.items()) or "n/a"

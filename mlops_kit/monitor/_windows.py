@@ -15,7 +15,7 @@ from mlops_kit.monitor._report import DriftReport
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["WindowedReport", "reports_frame", "split_windows"]
+__all__ = ["WindowedReport", "performance_frame", "reports_frame", "split_windows"]
 
 
 def split_windows(
@@ -103,6 +103,39 @@ def reports_frame(reports: Sequence[DriftReport], seqs: Sequence[int] | None = N
     return pd.DataFrame(rows, columns=columns)
 
 
+_PERFORMANCE_COLUMNS = [
+    "seq", "created_at", "window_start", "window_end", "kind", "method", "metric", "value",
+    "lower", "upper", "reference", "p_value", "degraded", "decayed",
+]  # fmt: skip
+
+
+def performance_frame(reports: Sequence[DriftReport], seqs: Sequence[int] | None = None) -> pd.DataFrame:
+    """One row per report and metric, realized (``kind="realized"``) and estimated (``"estimated"``)."""
+    import pandas as pd
+
+    seqs = range(1, len(reports) + 1) if seqs is None else seqs
+    rows = []
+    for i, r in zip(seqs, reports):
+        for kind, perf, method in (
+            ("realized", r.performance, "labels"),
+            ("estimated", r.estimated_performance, getattr(r.estimated_performance, "method", "")),
+        ):
+            if perf is None:
+                continue
+            for name, value in perf.metrics.items():
+                lo, hi = perf.intervals.get(name, (None, None))
+                rows.append(
+                    {
+                        "seq": i, "created_at": r.created_at, "window_start": r.window_start,
+                        "window_end": r.window_end, "kind": kind, "method": method, "metric": name,
+                        "value": value, "lower": lo, "upper": hi, "reference": perf.reference.get(name),
+                        "p_value": perf.p_values.get(name), "degraded": name in perf.degraded,
+                        "decayed": perf.decayed,
+                    }
+                )  # fmt: skip
+    return pd.DataFrame(rows, columns=_PERFORMANCE_COLUMNS)
+
+
 @dataclass(frozen=True)
 class WindowedReport:
     """The reports of :meth:`Monitor.check_windows`, one per time window.
@@ -161,6 +194,11 @@ class WindowedReport:
         """One row per window and column (the same layout as :meth:`Monitor.history`)."""
         return reports_frame(self.reports)
 
+    @property
+    def performance(self) -> pd.DataFrame:
+        """Performance over time: one row per window and metric, realized and estimated, with intervals."""
+        return performance_frame(self.reports)
+
     def summary(self) -> str:
         """One line per window."""
         lines = [f"{len(self.reports)} windows of {self.freq} on {self.time_column!r}:"]
@@ -169,6 +207,7 @@ class WindowedReport:
             verdict = "DRIFT" if r.drifted else "ok"
             lines.append(
                 f"  {r.window_start:%Y-%m-%d %H:%M}  {r.n_current:>9,} rows  {verdict:<5} drifted: {cols}"
+                + _performance_note(r)
             )
         return "\n".join(lines)
 
@@ -188,3 +227,12 @@ class WindowedReport:
         from mlops_kit.monitor._html import render_windows
 
         return render_windows(self, fragment=True)
+
+
+def _performance_note(report: DriftReport) -> str:
+    perf, est = report.performance, report.estimated_performance
+    if perf is not None and perf.n_labelled:
+        return "  performance: " + {True: "DECAYED", False: "ok", None: "not compared"}[perf.decayed]
+    if est is not None:
+        return "  estimated performance: " + {True: "DECAYED", False: "ok", None: "not compared"}[est.decayed]
+    return ""

@@ -20,3 +20,4 @@ def test_the_monitor_guide_runs(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "drift.html").exists()
     assert (tmp_path / "drift-over-time.html").exists()
     assert capsys.readouterr().out.startswith("DRIFT: 1 of 3 feature columns drifted")
+    assert "estimated performance decay" in namespace["estimated"].reasons
