@@ -247,6 +247,9 @@ def table(results: dict[str, dict[str, list[float]]], plan: list[tuple[str, str,
         exact = results.get("scipy exact", {}).get(key, [None, None])[1]
         cells = []
         for t in tools:
+            if key not in results[t]:
+                cells.append("not run")
+                continue
             fa, power, _ = results[t][key]
             mark = " **!**" if fa > 1.5 * ALPHA or (exact and power == power and power < 0.9 * exact) else ""
             cells.append(f"{fa:.0%} / {'-' if power != power else f'{power:.0%}'}{mark}")
@@ -262,6 +265,11 @@ def main() -> None:
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every repetition count")
     parser.add_argument("--peer-scale", type=float, default=0.25, help="the peers' share of the repetitions")
+    parser.add_argument(
+        "--peer-sizes",
+        default="100,1k,10k",
+        help="the sizes the peers run (the 1M-row cell takes them minutes per check)",
+    )
     parser.add_argument("--worker")
     parser.add_argument("--plan")
     args = parser.parse_args()
