@@ -50,12 +50,14 @@ class Histogram(Record):
     def of(cls, values: np.ndarray, low: float, high: float) -> Histogram:
         """Histogram of finite float64 ``values`` whose min and max are ``low``, ``high``."""
         exponent = needed_exponent(low, high)
-        offset = int(math.floor(math.ldexp(low, -exponent)))
+        offset = _cell(low, exponent)
         if exponent > -1000:
             scaled = values * math.ldexp(1.0, -exponent)  # exact (a power of two), 10x faster than ldexp
         else:  # 2**-exponent would overflow: only for subnormal-sized data
             scaled = np.ldexp(values, -exponent)
         np.floor(scaled, out=scaled)
+        if low < 0 and high > -math.ldexp(1.0, exponent - 1074):
+            scaled[(scaled == 0) & (values < 0)] = -1.0  # tiny negatives that scaled to -0.0
         scaled -= offset  # exact: both are integers below 2**53
         counts = np.bincount(scaled.astype(np.int64)) if len(scaled) else np.zeros(0, dtype=np.int64)
         return cls(exponent=exponent, offset=offset, counts=counts.tolist())
@@ -65,8 +67,8 @@ class Histogram(Record):
         """Histogram of sorted finite float64 ``values``: bin counts by binary search, no pass over the data."""
         low, high = float(values[0]), float(values[-1])
         exponent = needed_exponent(low, high)
-        offset = int(math.floor(math.ldexp(low, -exponent)))
-        end = int(math.floor(math.ldexp(high, -exponent))) + 1
+        offset = _cell(low, exponent)
+        end = _cell(high, exponent) + 1
         edges = np.ldexp(np.arange(offset, end + 1, dtype=np.float64), exponent)
         below = np.searchsorted(values, edges, side="left")
         below[-1] = len(values)  # the last edge may round to inf for values near the float maximum
@@ -198,3 +200,10 @@ def sorted_quantiles(values: np.ndarray, steps: int) -> np.ndarray:
     out = a + diff * gamma
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
     return out
+
+
+def _cell(value: float, exponent: int) -> int:
+    """The bin of ``value`` on grid ``exponent``: ``floor(value / 2**exponent)``, exactly even
+    where the quotient underflows (a tiny negative value is in bin -1, not 0)."""
+    cell = math.floor(math.ldexp(value, -exponent))
+    return -1 if cell == 0 and value < 0 else int(cell)

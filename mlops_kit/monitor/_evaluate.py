@@ -33,6 +33,7 @@ ALPHA = 0.05  # the significance level of columns whose method is a distance (no
 # One effect-size scale and one default: Cohen's d for numeric columns (Wasserstein in stds),
 # Cohen's w for categories, Cohen's h for null rates. 0.1 std is the numeric default.
 DEFAULT_MIN_EFFECT = 0.1
+MIN_VALUES = 10  # below this many values on a side, a column's result says "not enough data"
 _DISPLAY_BINS = 40
 _DISPLAY_CATEGORIES = 15
 _UNSEEN_LISTED = 20
@@ -111,7 +112,9 @@ def evaluate(
         result = MethodResult(math.nan, None, "every current value is null")
     else:
         result = _unfloored(chosen, chosen.compute(pair))
-    result = result._replace(note="; ".join(n for n in (result.note, non_finite_note(pair)) if n))
+    result = result._replace(
+        note="; ".join(n for n in (_too_few(pair), result.note, non_finite_note(pair)) if n)
+    )
     if pair.kind == "categorical":
         effect = cohen_w(pair.table)
     elif chosen.name == "wasserstein":
@@ -160,6 +163,15 @@ def evaluate(
         unseen_threshold=unseen_threshold,
         calibrated=calibrated,
     )
+
+
+def _too_few(pair: ColumnPair) -> str:
+    """A note when a side has too few values for a verdict to mean much (never a silent "ok")."""
+    counts = {"current": pair.current.count, "reference": pair.reference.count}
+    short = [f"{n} {side} value{'s' if n != 1 else ''}" for side, n in counts.items() if 0 < n < MIN_VALUES]
+    if not short:
+        return ""
+    return f"not enough data: {' and '.join(short)} (a verdict needs at least {MIN_VALUES} on each side)"
 
 
 def _unfloored(method: DriftMethod, result: MethodResult) -> MethodResult:

@@ -113,7 +113,7 @@ class DriftReport(Record):
         width = max((len(c.column) for c in ranked[:max_columns]), default=0)
         for col in ranked[:max_columns]:
             score = f"p={col.score:.3g}" if col.p_value is not None else f"{col.method}={_num(col.statistic)}"
-            state = f"drifted: {', '.join(col.reasons)}" if col.drifted else "ok"
+            state = f"drifted: {', '.join(col.reasons)}" if col.drifted else _quiet(col.note)
             role = "" if col.role == "feature" else f" [{col.role}]"
             lines.append(
                 f"  {col.column:<{width}}{role}  {score} (threshold {col.threshold:g})  "
@@ -236,6 +236,11 @@ class DriftReport(Record):
         from mlops_kit.monitor._prometheus import register
 
         return register(lambda: [self], registry)
+
+
+def _quiet(note: str) -> str:
+    """The state of a column that did not drift: ``ok``, unless too little data says nothing."""
+    return "not enough data" if note.startswith("not enough data") else "ok"
 
 
 def _num(value: float | None) -> str:

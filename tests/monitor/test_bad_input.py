@@ -186,3 +186,14 @@ def test_reference_columns_left_out_are_never_read(reference, current):
     rep = mk.Monitor(odd, columns=["age"]).check(current.assign(payload=None))
     assert list(rep.columns) == ["age"]
     assert rep.ignored_columns[-1] == "payload"
+
+
+@pytest.mark.parametrize("rows", [1, 5])
+def test_a_tiny_window_says_not_enough_data_instead_of_ok(rows):
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"x": rng.normal(size=2000), "plan": rng.choice(["a", "b"], 2000)})
+    report = mk.Monitor(ref).check(ref.iloc[:rows])
+    for col in report.columns.values():
+        assert col.note.startswith(f"not enough data: {rows} current value"), col.note
+    assert "not enough data" in report.summary() and "  ok" not in report.summary()
+    assert all(not c.note for c in mk.Monitor(ref).check(ref.iloc[:50]).columns.values())

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from scipy.spatial import distance
@@ -238,6 +238,9 @@ def test_quantile_counts_merge_exactly_across_partitions():
         max_size=400,
     )
 )
+@example(values=[1023.0, -5e-324])  # tiny negatives whose scaled value underflows to -0.0
+@example(values=[-1025.0, -5e-324])
+@example(values=[-5e-324, 5e-324])
 def test_sorted_profiling_gives_numpys_quantiles_and_the_histograms_bins(values):
     x = np.sort(np.asarray(values, dtype=np.float64))
     levels = np.arange(QUANTILE_LEVELS + 1) / QUANTILE_LEVELS
