@@ -19,7 +19,8 @@ the target is at least 0.9x the power of the exact scipy test (KS, or chi-square
 contingency table) at the same alpha. The "25 columns" cell is a whole data set of 25
 same-distribution columns with the Bonferroni correction: its rate is the family-wise rate.
 
-Tools: mlops_kit's defaults (``Monitor(ref).check(cur)``), the exact scipy tests, and
+Tools: mlops_kit's defaults (``Monitor(ref).check(cur)``), the same with calibrated
+thresholds (``calibrate=True``), the exact scipy tests, and
 Evidently's and NannyML's defaults, each peer in its own throwaway venv under ``.bench/``
 (the venvs of bench_monitor.py), fed the same samples: every tool process draws them
 itself from the same seeds.
@@ -96,15 +97,19 @@ def frames(cell: str, size: str, rep: int, drift: bool):
 # -- tools (each returns whether any column alarmed) -----------------------------------------
 
 
-def _mlops_kit() -> Callable:
+def _mlops_kit(**options) -> Callable:
     sys.path.insert(0, str(HERE.parent))
     import mlops_kit as mk
 
     def run(ref, cur) -> bool:
         correction = "bonferroni" if ref.shape[1] > 1 else None
-        return bool(mk.Monitor(ref, correction=correction).check(cur).drifted_columns)
+        return bool(mk.Monitor(ref, correction=correction, **options).check(cur).drifted_columns)
 
     return run
+
+
+def _mlops_kit_calibrated() -> Callable:
+    return _mlops_kit(calibrate=True)
 
 
 def _exact() -> Callable:
@@ -176,7 +181,13 @@ def _nannyml() -> Callable:
     return run
 
 
-TOOLS = {"mlops_kit": _mlops_kit, "scipy exact": _exact, "evidently": _evidently, "nannyml": _nannyml}
+TOOLS = {
+    "mlops_kit": _mlops_kit,
+    "mlops_kit calibrate=True": _mlops_kit_calibrated,
+    "scipy exact": _exact,
+    "evidently": _evidently,
+    "nannyml": _nannyml,
+}
 PEER_OF = {"evidently": "evidently", "nannyml": "nannyml"}
 
 
@@ -230,7 +241,7 @@ def run_tool(tool: str, plan: list[tuple[str, str, int]]) -> dict[str, list[floa
         [str(python), __file__, "--worker", tool, "--plan", json.dumps(plan)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(HERE.parent)} if tool == "mlops_kit" else None,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent)} if tool.startswith("mlops_kit") else None,
     )
     if done.returncode:
         print(f"[skip] {tool}: {done.stderr.strip().splitlines()[-1:]}", flush=True)

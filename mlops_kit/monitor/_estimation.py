@@ -19,13 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import ConfigDict, Field
-
 from mlops_kit.core.errors import ConfigError
-from mlops_kit.core.record import FrozenMap, Record
-from mlops_kit.monitor._performance import Task, compare
+from mlops_kit.monitor._performance import MetricsVerdict, Task, compare
 from mlops_kit.monitor._scoring import Scores
-from mlops_kit.monitor._uncertainty import CONFIDENCE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["EstimatedPerformance", "Estimator", "fit_estimator", "judge"]
 
 
-class EstimatedPerformance(Record):
+class EstimatedPerformance(MetricsVerdict):
     """Model quality estimated without labels, next to the reference's realized quality.
 
     ``metrics`` are the estimates, ``intervals`` their ``confidence`` bands (where the
@@ -61,21 +57,8 @@ class EstimatedPerformance(Record):
     True
     """
 
-    model_config = ConfigDict(ser_json_inf_nan="strings")
-
     method: Literal["cbpe", "dle"]
-    task: Task
-    prediction: str
     n_rows: int
-    metrics: FrozenMap[float]
-    intervals: FrozenMap[tuple[float, float]] = Field(default_factory=dict)
-    p_values: FrozenMap[float] = Field(default_factory=dict)
-    confidence: float = CONFIDENCE
-    reference: FrozenMap[float] = Field(default_factory=dict)
-    tolerance: float
-    degraded: tuple[str, ...] = ()
-    decayed: bool | None
-    note: str = ""
 
 
 class Estimator(Protocol):

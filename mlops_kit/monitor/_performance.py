@@ -24,7 +24,26 @@ _MAX_CLASSES = 20
 _LABEL_TYPES = {"bool", "string", "category"}
 
 
-class Performance(Record):
+class MetricsVerdict(Record):
+    """What a measured and an estimated performance share: the metrics with their intervals,
+    the reference's, and the decay decision (see :class:`Performance`)."""
+
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+    task: Task
+    prediction: str
+    metrics: FrozenMap[float]
+    intervals: FrozenMap[tuple[float, float]] = Field(default_factory=dict)
+    p_values: FrozenMap[float] = Field(default_factory=dict)
+    confidence: float = CONFIDENCE
+    reference: FrozenMap[float] = Field(default_factory=dict)
+    tolerance: float
+    degraded: tuple[str, ...] = ()
+    decayed: bool | None
+    note: str = ""
+
+
+class Performance(MetricsVerdict):
     """Model quality on the labelled current rows, next to the reference's.
 
     ``decayed`` is ``True`` when a metric got worse than the reference by more than
@@ -56,21 +75,8 @@ class Performance(Record):
     (True, True)
     """
 
-    model_config = ConfigDict(ser_json_inf_nan="strings")
-
-    task: Task
     target: str
-    prediction: str
     n_labelled: int
-    metrics: FrozenMap[float]
-    intervals: FrozenMap[tuple[float, float]] = Field(default_factory=dict)
-    p_values: FrozenMap[float] = Field(default_factory=dict)
-    confidence: float = CONFIDENCE
-    reference: FrozenMap[float] = Field(default_factory=dict)
-    tolerance: float
-    degraded: tuple[str, ...] = ()
-    decayed: bool | None
-    note: str = ""
 
 
 def infer_task(target: ColumnProfile) -> Task:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import dask.dataframe as dd
-import distributed
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,18 +12,7 @@ import mlops_kit as mk
 pytestmark = [pytest.mark.dask, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[distributed.Client]:
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
-def test_a_dask_frame_gives_the_same_report_as_pandas(client, make_customers):
+def test_a_dask_frame_gives_the_same_report_as_pandas(dask_client, make_customers):
     ref = make_customers(4000, seed=1)
     cur = make_customers(6000, seed=2, age_shift=0.4, plan_p=(0.3, 0.3, 0.4))
     cur.loc[cur.index[:100], "plan"] = "gold"
@@ -48,10 +34,10 @@ def test_a_dask_frame_gives_the_same_report_as_pandas(client, make_customers):
     assert on_dask.performance == on_pandas.performance
     assert on_dask.n_current == 6000
     # The partitions were profiled on the workers, not in this process.
-    assert all(client.run(lambda: "mlops_kit.core.profile" in __import__("sys").modules).values())
+    assert all(dask_client.run(lambda: "mlops_kit.core.profile" in __import__("sys").modules).values())
 
 
-def test_small_dask_samples_use_binned_ks_without_pulling_the_data(client, make_customers):
+def test_small_dask_samples_use_binned_ks_without_pulling_the_data(dask_client, make_customers):
     ref, cur = make_customers(3000, seed=1), make_customers(600, seed=2)
     rep = mk.Monitor(ref, columns=["age", "income"]).check(dd.from_pandas(cur, npartitions=3))
     age = rep.columns["age"]
@@ -62,7 +48,7 @@ def test_small_dask_samples_use_binned_ks_without_pulling_the_data(client, make_
     assert age.statistic == pytest.approx(stats.ks_2samp(ref.age, cur.age).statistic, abs=0.01)
 
 
-def test_methods_that_need_raw_values_compute_that_column(client, make_customers):
+def test_methods_that_need_raw_values_compute_that_column(dask_client, make_customers):
     ref, cur = make_customers(2000, seed=1), make_customers(1500, seed=2, age_shift=0.3)
     mon = mk.Monitor(ref, columns=["age"], method="energy")
     got = mon.check(dd.from_pandas(cur, npartitions=3)).columns["age"].statistic
@@ -70,7 +56,7 @@ def test_methods_that_need_raw_values_compute_that_column(client, make_customers
     assert np.isfinite(got)
 
 
-def test_multivariate_drift_gives_the_same_verdict_on_dask(client):
+def test_multivariate_drift_gives_the_same_verdict_on_dask(dask_client):
     rng = np.random.default_rng(0)
 
     def frame(rho: float, n: int) -> pd.DataFrame:

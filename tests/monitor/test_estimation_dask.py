@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dask.dataframe as dd
-import distributed
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,17 +10,6 @@ import pytest
 import mlops_kit as mk
 
 pytestmark = [pytest.mark.dask, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
 
 
 def _frame(n: int, seed: int) -> pd.DataFrame:
@@ -37,7 +25,7 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_cbpe_and_dle_give_the_same_verdict_on_dask(client):
+def test_cbpe_and_dle_give_the_same_verdict_on_dask(dask_client):
     ref, cur = _frame(4000, 1), _frame(6000, 2)
     cur = cur[(np.abs(cur.x) < 0.5) | (cur.plan == "b")]  # harder rows: both estimates decay
     for target, prediction in (("label", "score"), ("y", "yhat")):

@@ -17,7 +17,7 @@ current data profiled per partition on a LocalCluster.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -282,18 +282,6 @@ def test_a_reference_profile_without_quantiles_falls_back_to_the_grid():
 
 
 # -- Dask ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def dask_client() -> Iterator[object]:
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
 
 
 @pytest.mark.dask
