@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "METHOD_OUTPUTS",
+    "add_column",
     "is_matrix",
     "metadata_outputs",
     "metadata_parameters",
@@ -52,6 +53,22 @@ def is_matrix(name: str, shape: Any, count: int, columns: Sequence[str]) -> bool
         and len(shape) == 2
         and (shape[1] != 1 or (bool(columns) and name not in columns))
     )
+
+
+def add_column(parsed: dict[str, Any], name: str, values: Any, rows: int | None) -> int:
+    """Put an input's column into ``parsed``; returns the rows every column has.
+
+    Raises
+    ------
+    BadRequest
+        If the column is given twice, or its rows differ from the columns' before it.
+    """
+    if name in parsed:
+        raise BadRequest(f"Input {name!r} is given twice.")
+    if rows is not None and len(values) != rows:
+        raise BadRequest(f"Input {name!r} has {len(values)} rows; the inputs before it have {rows}.")
+    parsed[name] = values
+    return len(values)
 
 
 def split_matrix(

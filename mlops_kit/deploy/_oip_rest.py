@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from mlops_kit.deploy._oip import is_matrix, split_matrix
+from mlops_kit.deploy._oip import add_column, is_matrix, split_matrix
 from mlops_kit.deploy._protocol import (
     BadRequest,
     _check_datatype,
@@ -127,12 +127,7 @@ def _careful(
         got, at = _special(tensor, extra, rest, at, len(inputs), columns)
         table = table or any(isinstance(v, np.ndarray) for _, v in got)
         for name, values in got:
-            if name in parsed:
-                raise BadRequest(f"Input {name!r} is given twice.")
-            if rows is not None and len(values) != rows:
-                raise BadRequest(f"Input {name!r} has {len(values)} rows; the inputs before it have {rows}.")
-            rows = len(values)
-            parsed[name] = values
+            rows = add_column(parsed, name, values, rows)
     if rest is not None and at != len(rest):
         raise BadRequest(
             f"{len(rest) - at} bytes follow the binary inputs: their binary_data_size add up to {at}, "

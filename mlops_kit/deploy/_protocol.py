@@ -17,7 +17,6 @@ import pandas as pd
 __all__ = [
     "BadRequest",
     "oip_outputs",
-    "oip_request",
     "output_arrays",
     "parse_invocations",
     "tensor_out",
@@ -183,30 +182,6 @@ def _check_scalars(columns: dict[str, list[Any]]) -> None:
                 raise BadRequest(
                     f"Column {name!r} holds a nested {_kind(value)}; every cell must be a scalar."
                 )
-
-
-def oip_request(payload: Any) -> tuple[dict[str, list[Any]], dict[str, Any], str | None]:
-    """An inference request already decoded (from JSON, or from gRPC as the same structure):
-    its columns, ``parameters`` and ``id``, with every tensor checked."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list) or not payload["inputs"]:
-        raise BadRequest("Expected a JSON object with 'inputs': a non-empty list of tensors.")
-    request_id = payload.get("id")
-    if request_id is not None and not isinstance(request_id, str):
-        raise BadRequest(f"'id' must be a string, got a {_kind(request_id)}.")
-    parameters = payload.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise BadRequest(f"'parameters' must be a JSON object, got a {_kind(parameters)}.")
-    columns: dict[str, list[Any]] = {}
-    rows: int | None = None
-    for tensor in payload["inputs"]:
-        name, values = _tensor(tensor)
-        if name in columns:
-            raise BadRequest(f"Input {name!r} is given twice.")
-        if rows is not None and len(values) != rows:
-            raise BadRequest(f"Input {name!r} has {len(values)} rows; the inputs before it have {rows}.")
-        rows = len(values)
-        columns[name] = values
-    return columns, parameters, request_id
 
 
 def _tensor(tensor: Any) -> tuple[str, list[Any]]:

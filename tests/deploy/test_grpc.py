@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from tritonclient.utils import InferenceServerException
 import mlops_kit as mk
 from mlops_kit.core.storage import MissingExtraError
 from tests.conftest import free_port
+from tests.deploy._grpc_clients import failure, grpc_of, inputs, request, stub_of, typed, version_of
 from tests.deploy.conftest import Doubler, Picky, X, Y, make_registry, running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,55 +50,8 @@ def registry() -> mk.Registry:
     return reg
 
 
-@contextmanager
-def grpc_of(endpoint: mk.Endpoint, **options: Any) -> Iterator[triton.InferenceServerClient]:
-    """A gRPC server of ``endpoint`` on a free port, and Triton's client of it."""
-    with endpoint.grpc_server(port=0, **options) as server:
-        client = triton.InferenceServerClient(server.address)
-        try:
-            yield client
-        finally:
-            client.close()
-
-
-@contextmanager
-def stub_of(endpoint: mk.Endpoint) -> Iterator[pb_grpc.GRPCInferenceServiceStub]:
-    """The same server through Triton's generated stub: hand-made requests, whole answers."""
-    with endpoint.grpc_server(port=0) as server, grpc.insecure_channel(server.address) as channel:
-        yield pb_grpc.GRPCInferenceServiceStub(channel)
-
-
-def inputs(**columns: tuple[str, Any]) -> list[triton.InferInput]:
-    """Triton inputs (raw contents, its default) from ``name=(datatype, values)``."""
-    out = []
-    for name, (datatype, values) in columns.items():
-        array = np.array(values, dtype=object if datatype == "BYTES" else None)
-        tensor = triton.InferInput(name, list(array.shape), datatype)
-        tensor.set_data_from_numpy(array.astype(triton_dtype(datatype)))
-        out.append(tensor)
-    return out
-
-
-def triton_dtype(datatype: str) -> Any:
-    from tritonclient.utils import triton_to_np_dtype
-
-    return triton_to_np_dtype(datatype)
-
-
 def row(age: int = 30, spend: float = 50.0, plan: str = "pro") -> list[triton.InferInput]:
     return inputs(age=("INT64", [age]), spend=("FP64", [spend]), plan=("BYTES", [plan]))
-
-
-def typed(name: str, datatype: str, field: str, values: list[Any], shape: list[int] | None = None) -> Any:
-    tensor = pb.ModelInferRequest().InferInputTensor(
-        name=name, datatype=datatype, shape=shape or [len(values)]
-    )
-    getattr(tensor.contents, field).extend(values)
-    return tensor
-
-
-def request(model: str = "m", *tensors: Any, version: str = "", **fields: Any) -> Any:
-    return pb.ModelInferRequest(model_name=model, model_version=version, inputs=list(tensors), **fields)
 
 
 def typed_row(age: Any = 30, spend: float = 50.0, plan: bytes = b"pro") -> list[Any]:
@@ -108,16 +60,6 @@ def typed_row(age: Any = 30, spend: float = 50.0, plan: bytes = b"pro") -> list[
         typed("spend", "FP64", "fp64_contents", [spend]),
         typed("plan", "BYTES", "bytes_contents", [plan]),
     ]
-
-
-def failure(call: Any, message: Any) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as info:
-        call(message)
-    return info.value
-
-
-def version_of(call: Any) -> str:
-    return dict(call.trailing_metadata())["x-model-version"]
 
 
 # -- health and metadata ---------------------------------------------------------------
@@ -346,14 +288,14 @@ def test_predict_proba_by_output_name_or_parameter(deployer: mk.LocalDeployer) -
             client.infer("clf", numeric, parameters={"method": "fit"})
         assert "Unknown method 'fit'" in info.value.message()
     np.testing.assert_allclose(by_name.as_numpy("predict_proba"), reference, rtol=1e-12)
-    np.testing.assert_allclose(by_parameter.as_numpy("prediction"), reference, rtol=1e-12)
+    np.testing.assert_allclose(by_parameter.as_numpy("predict_proba"), reference, rtol=1e-12)  # as REST
     assert label.as_numpy("prediction").tolist() == [int(reference.argmax())]
     deployer.deploy("m:1", endpoint="plain")
     with grpc_of(deployer.endpoint("plain")) as client:  # a regressor has no predict_proba
         with pytest.raises(InferenceServerException) as info:
             client.infer("m", row(), outputs=[triton.InferRequestedOutput("predict_proba")])
         assert info.value.status() == "StatusCode.INVALID_ARGUMENT"
-        assert "has no predict_proba method" in info.value.message()
+        assert "Unknown output 'predict_proba' of model m:1" in info.value.message()  # as REST
     ep.close()
 
 

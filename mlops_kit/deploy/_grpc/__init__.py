@@ -2,8 +2,9 @@
 
 :mod:`._service` answers its six calls with the REST server's own logic
 (:class:`~mlops_kit.deploy._server.Server`: routing to a version, the input checks, the
-batcher, the metrics, the error statuses, the prediction log); :mod:`._codec` turns
-protocol buffers into the structure the REST path checks and answers back into buffers;
+batcher, the metrics, the error statuses, the prediction log) and the protocol's rules
+shared with REST (:mod:`mlops_kit.deploy._oip`: requested outputs, methods, one ``[n, F]``
+tensor); :mod:`._codec` reads protocol buffers into columns and answers back into buffers;
 :mod:`._runner` starts and stops a grpcio server. ``oip.proto`` is the protocol's
 service definition; ``oip_pb2*.py`` are generated from it (``python scripts/gen_grpc.py``).
 

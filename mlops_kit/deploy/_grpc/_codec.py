@@ -1,35 +1,36 @@
 """Protocol buffers in, protocol buffers out.
 
-A ``ModelInferRequest`` becomes the structure of the protocol's JSON form (inputs with
-flat ``data`` lists, ``parameters``, ``id``), so that the REST path's own checks
-(:func:`~mlops_kit.deploy._protocol.oip_request`: names, shapes, datatypes, integer
-ranges) judge it. Inputs come as ``raw_input_contents`` (tritonclient's default; decoded
-with :func:`~mlops_kit.deploy._tensors.decode_raw`) or as typed ``contents``. Outputs go
-back as ``raw_output_contents`` with the datatypes of the model's own arrays.
-
-Requested outputs follow the REST server: none asks for every output; a name the model
-does not produce is refused (400, ``INVALID_ARGUMENT``); ``predict_proba`` (MLServer's
-convention) asks for the model's ``predict_proba``, under that name.
+A ``ModelInferRequest``'s inputs become the signature's columns by the rules every
+transport shares (:mod:`mlops_kit.deploy._oip`): one tensor per column, or one
+``[n, F]`` tensor of the signature's F columns. Inputs come as ``raw_input_contents``
+(tritonclient's default; decoded with :func:`~mlops_kit.deploy._tensors.decode_raw`
+straight to numpy) or as typed ``contents``. Requests of up to ``_LIST_ROWS`` rows
+become lists of Python values, the form the REST path's JSON takes, so that they take
+the same fast, batched way; bigger ones stay numpy arrays. Outputs go back as
+``raw_output_contents`` with the datatypes of the model's own arrays.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from mlops_kit.deploy._grpc import oip_pb2
-from mlops_kit.deploy._protocol import BadRequest, output_arrays
-from mlops_kit.deploy._server import Server, version_number
+from mlops_kit.deploy._oip import add_column, is_matrix, split_matrix
+from mlops_kit.deploy._oip_rest import _column
+from mlops_kit.deploy._protocol import BadRequest, _check_datatype
+from mlops_kit.deploy._server import version_number
 from mlops_kit.deploy._tensors import decode_raw, encode_raw
 
 if TYPE_CHECKING:
     from mlops_kit.deploy._calls import Outcome
-    from mlops_kit.deploy._served import Served
 
-__all__ = ["PROBA", "infer_response", "parameters_of", "request_payload", "requested_outputs", "select"]
+__all__ = ["Decoded", "decode", "infer_response", "parameters_of"]
 
-PROBA = "predict_proba"
+_LIST_ROWS = 1_000  # what Server.run answers inline; bigger requests keep their arrays
 _CONTENTS = {  # datatype -> the field of InferTensorContents that carries it
     "BOOL": "bool_contents",
     **{f"INT{bits}": "int_contents" for bits in (8, 16, 32)},
@@ -42,63 +43,100 @@ _CONTENTS = {  # datatype -> the field of InferTensorContents that carries it
 }
 
 
-def request_payload(request: Any) -> dict[str, Any]:
-    """The request in the shape of the protocol's JSON body, for ``oip_request``.
+class Decoded(NamedTuple):
+    """One ``ModelInferRequest``, read."""
+
+    columns: dict[str, Any]  # name -> list of Python values, or a numpy array (big requests)
+    parameters: dict[str, Any]
+    request_id: str | None
+    outputs: list[str] | None  # the requested outputs, in order; None: all
+
+
+def decode(request: Any, columns: Sequence[str]) -> Decoded:
+    """Read ``request`` for a model whose signature has ``columns`` (in order).
 
     Raises
     ------
     BadRequest
-        If raw and typed contents are mixed, the raw entries do not match the inputs,
-        or an input's contents are not those of its datatype.
+        Naming what is malformed: raw and typed contents mixed, raw entries that do not
+        match the inputs, contents not those of the datatype, a shape that is neither a
+        column nor an ``[n, F]`` tensor of the signature's columns, inputs of unequal
+        rows, an output asked for twice.
     """
-    raw = request.raw_input_contents
-    if raw and len(raw) != len(request.inputs):
+    tensors, raw = request.inputs, request.raw_input_contents
+    if raw and len(raw) != len(tensors):
         raise BadRequest(
-            f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs; "
+            f"raw_input_contents has {len(raw)} entries for {len(tensors)} inputs; "
             "send one entry per input, in the order of the inputs."
         )
-    inputs = []
-    for i, tensor in enumerate(request.inputs):
-        shape = list(tensor.shape)
-        if raw:
-            if tensor.HasField("contents"):
-                raise BadRequest(
-                    f"Input {tensor.name!r} has typed contents although the request sends "
-                    "raw_input_contents; send every input one way."
-                )
-            if any(d < 0 for d in shape):
-                raise BadRequest(
-                    f"Input {tensor.name!r}: 'shape' must be non-negative integers, got {shape}."
-                )
-            data = decode_raw(tensor.name, tensor.datatype, shape, raw[i]).reshape(-1).tolist()
+    if not tensors:
+        raise BadRequest("Expected 'inputs': a non-empty list of tensors.")
+    count = len(tensors)
+    parsed: dict[str, Any] = {}
+    rows: int | None = None
+    for i, tensor in enumerate(tensors):
+        name, shape = tensor.name, list(tensor.shape)
+        if not name:
+            raise BadRequest("Each input needs a 'name' (a non-empty string).")
+        data = _raw(tensor, shape, raw[i]) if raw else _typed(tensor, shape)
+        if is_matrix(name, shape, count, columns):
+            got: Any = split_matrix(name, shape, data, columns).items()
+        elif len(shape) == 1 or (len(shape) == 2 and shape[1] == 1):
+            got = ((name, data),)
         else:
-            data = _typed(tensor)
-        inputs.append({"name": tensor.name, "shape": shape, "datatype": tensor.datatype, "data": data})
-    return {"inputs": inputs, "parameters": parameters_of(request.parameters), "id": request.id or None}
+            raise BadRequest(f"Input {name!r}: shape {shape} is not a column; expected [rows] or [rows, 1].")
+        for column, values in got:
+            rows = add_column(parsed, column, values, rows)
+    if raw and (rows or 0) <= _LIST_ROWS:  # the REST path's plain form: batched with others
+        parsed = {k: v.tolist() for k, v in parsed.items()}
+    elif raw:
+        parsed = {k: _column(v) for k, v in parsed.items()}
+    outputs = _requested(request.outputs) if request.outputs else None
+    parameters = parameters_of(request.parameters) if request.parameters else {}
+    return Decoded(parsed, parameters, request.id or None, outputs)
 
 
-def _typed(tensor: Any) -> list[Any]:
-    datatype = tensor.datatype
+def _raw(tensor: Any, shape: list[int], data: bytes) -> np.ndarray:
+    name = tensor.name
+    if tensor.HasField("contents"):
+        raise BadRequest(
+            f"Input {name!r} has typed contents although the request sends "
+            "raw_input_contents; send every input one way."
+        )
+    if any(d < 0 for d in shape):
+        raise BadRequest(f"Input {name!r}: 'shape' must be non-negative integers, got {shape}.")
+    array = decode_raw(name, tensor.datatype, shape, data).reshape(-1)
+    if array.dtype == object:  # BYTES that are not UTF-8 stay bytes: refused here, naming the input
+        _check_datatype(name, "BYTES", array.tolist())
+    return array
+
+
+def _typed(tensor: Any, shape: list[int]) -> list[Any]:
+    name, datatype = tensor.name, tensor.datatype
     field = _CONTENTS.get(datatype)
     if field is None:
         if datatype == "FP16":
             raise BadRequest(
-                f"Input {tensor.name!r}: FP16 has no typed contents in the protocol; send it in "
-                "raw_input_contents."
+                f"Input {name!r}: FP16 has no typed contents in the protocol; send it in raw_input_contents."
             )
         raise BadRequest(
-            f"Input {tensor.name!r}: unknown datatype {datatype!r}; expected BOOL, INT8-INT64, "
+            f"Input {name!r}: unknown datatype {datatype!r}; expected BOOL, INT8-INT64, "
             "UINT8-UINT64, FP16-FP64 or BYTES."
         )
     others = [f.name for f, _ in tensor.contents.ListFields() if f.name != field]
     if others:
         raise BadRequest(
-            f"Input {tensor.name!r}: datatype {datatype} is carried in contents.{field}, "
+            f"Input {name!r}: datatype {datatype} is carried in contents.{field}, "
             f"but the request fills {others}."
         )
     values = list(getattr(tensor.contents, field))
+    if any(d < 0 for d in shape) or len(values) != math.prod(shape):
+        raise BadRequest(
+            f"Input {name!r}: shape {shape} says {math.prod(shape)} values, the contents hold {len(values)}."
+        )
     if field == "bytes_contents":
-        return [_text(v) for v in values]
+        values = [_text(v) for v in values]
+    _check_datatype(name, datatype, values)  # the ranges of INT8-INT32 and UINT8-UINT32, UTF-8 text
     return values
 
 
@@ -109,6 +147,20 @@ def _text(value: bytes) -> str | bytes:
         return value  # refused by the datatype check, which names the input
 
 
+def _requested(outputs: Any) -> list[str]:
+    names: list[str] = []
+    for output in outputs:
+        name = output.name
+        if name in names:
+            raise BadRequest(f"Output {name!r} is asked for twice.")
+        if "classification" in output.parameters:
+            raise BadRequest(
+                f"Output {name!r}: the classification extension is not supported; ask for predict_proba."
+            )
+        names.append(name)
+    return names
+
+
 def parameters_of(parameters: Any) -> dict[str, Any]:
     """A parameters map as plain values (``{"method": "predict_proba"}``)."""
     out: dict[str, Any] = {}
@@ -116,70 +168,6 @@ def parameters_of(parameters: Any) -> dict[str, Any]:
         choice = value.WhichOneof("parameter_choice")
         out[key] = None if choice is None else getattr(value, choice)
     return out
-
-
-def requested_outputs(request: Any, params: dict[str, Any], served: Served) -> tuple[str, list[str]]:
-    """The method to call and the names of the outputs asked for (empty: every output).
-
-    Names are checked before the model runs against what its signature says it returns.
-
-    Raises
-    ------
-    BadRequest
-        A name asked twice, an unknown name, ``predict_proba`` with other outputs, or with
-        a ``parameters.method`` that says otherwise.
-    """
-    names = [output.name for output in request.outputs]
-    if len(set(names)) != len(names):
-        raise BadRequest(f"Outputs {names} name one output twice.")
-    if PROBA not in names:
-        method = Server.method_of(params)
-        known = _known_outputs(served)
-        unknown = [n for n in names if known is not None and n not in known]
-        if unknown:
-            raise BadRequest(_unknown_message(unknown, sorted(known or ())))
-        return method, names
-    if len(names) > 1:
-        raise BadRequest(f"Output {PROBA!r} comes alone (a second call of the model); asked for {names}.")
-    if params.get("method", PROBA) != PROBA:
-        raise BadRequest(
-            f"Output {PROBA!r} asks for predict_proba, but parameters.method is {params['method']!r}."
-        )
-    return PROBA, names
-
-
-def _known_outputs(served: Served) -> set[str] | None:
-    signature = served.mv.signature
-    if signature is None or signature.outputs is None:
-        return None  # known after the call only
-    columns = set(signature.outputs.columns)
-    # The prediction's tensor is "prediction" (2-D outputs too); a DataFrame's are its columns.
-    known = columns | {"prediction"}
-    return known | ({PROBA} if served.has(PROBA) else set())
-
-
-def _unknown_message(unknown: list[str], known: list[str]) -> str:
-    return f"Unknown output {unknown[0]!r}; this model's outputs: {known}, and {PROBA!r} for probabilities."
-
-
-def select(output: Any, method: str, names: list[str]) -> list[tuple[str, np.ndarray]]:
-    """The output tensors to send: every one, or those named, in the order asked.
-
-    Raises
-    ------
-    BadRequest
-        If a name asked for is not among the model's outputs.
-    """
-    arrays = output_arrays(output)
-    if names == [PROBA] and len(arrays) == 1:
-        return [(PROBA, arrays[0][1])]
-    if not names or names == [PROBA]:
-        return arrays
-    by_name = dict(arrays)
-    unknown = [n for n in names if n not in by_name]
-    if unknown:
-        raise BadRequest(_unknown_message(unknown, sorted(by_name)))
-    return [(n, by_name[n]) for n in names]
 
 
 def infer_response(model_name: str, outcome: Outcome, arrays: list[tuple[str, np.ndarray]]) -> Any:

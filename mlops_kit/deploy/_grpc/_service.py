@@ -17,11 +17,15 @@ import grpc
 from mlops_kit.core._version import __version__
 from mlops_kit.core.errors import NotFoundError
 from mlops_kit.deploy._grpc import _codec, oip_pb2, oip_pb2_grpc
-from mlops_kit.deploy._protocol import oip_request
-from mlops_kit.deploy._routes_oip import SERVER_NAME, model_metadata
+from mlops_kit.deploy._oip import method_for, output_name, select_outputs
+from mlops_kit.deploy._protocol import output_arrays
+from mlops_kit.deploy._routes_oip import EXTENSIONS, SERVER_NAME, model_metadata
 from mlops_kit.deploy._server import VERSION_HEADER, Server, primary_label
 
-__all__ = ["InferenceService", "code_for"]
+__all__ = ["GRPC_EXTENSIONS", "InferenceService", "code_for"]
+
+# REST's extensions but binary_tensor_data: gRPC carries raw bytes in the core protocol
+GRPC_EXTENSIONS = [e for e in EXTENSIONS if e != "binary_tensor_data"]
 
 _CODES = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
@@ -79,7 +83,9 @@ class InferenceService(oip_pb2_grpc.GRPCInferenceServiceServicer):
 
     async def ServerMetadata(self, request: Any, context: Any) -> Any:
         self._tag(context, None)
-        return oip_pb2.ServerMetadataResponse(name=SERVER_NAME, version=__version__, extensions=[])
+        return oip_pb2.ServerMetadataResponse(
+            name=SERVER_NAME, version=__version__, extensions=GRPC_EXTENSIONS
+        )
 
     async def ModelMetadata(self, request: Any, context: Any) -> Any:
         try:
@@ -116,10 +122,12 @@ class InferenceService(oip_pb2_grpc.GRPCInferenceServiceServicer):
     async def _infer(self, request: Any) -> tuple[Any, str]:
         server = self.server
         served, label = server.served_for(request.model_name, request.model_version or None)
-        columns, params, request_id = oip_request(_codec.request_payload(request))
-        method, names = _codec.requested_outputs(request, params, served)
-        outcome = await server.run(columns, method, label, request_id)
-        arrays = _codec.select(outcome.output, method, names)
+        decoded = _codec.decode(request, served.checker.names)
+        method = method_for(decoded.parameters, decoded.outputs, served)
+        outcome = await server.run(decoded.columns, method, label, decoded.request_id)
+        arrays = output_arrays(outcome.output, output_name(method))
+        if decoded.outputs is not None:
+            arrays = [(name, array) for _, name, array in select_outputs(arrays, decoded.outputs)]
         return _codec.infer_response(request.model_name, outcome, arrays), outcome.version
 
 
