@@ -117,6 +117,9 @@ def evaluate(
     )
     if pair.kind == "categorical":
         effect = cohen_w(pair.table)
+    elif pair.heavy_tailed:
+        d = result.statistic if chosen.name == "ks" else METHODS["ks"].compute(pair).statistic
+        effect = rank_shift(d) if pair.current.count else math.nan
     elif chosen.name == "wasserstein":
         effect = result.statistic
     else:
@@ -141,7 +144,8 @@ def evaluate(
             result = result._replace(note="; ".join(n for n in (result.note, done) if n))
     explicit_test = method is not None and chosen.uses_p_value
     if min_effect is None:
-        distribution_min = DEFAULT_MIN_EFFECT if method is None and pair.kind == "categorical" else 0.0
+        by_effect = pair.kind == "categorical" or (pair.heavy_tailed and not pair.is_small)
+        distribution_min = DEFAULT_MIN_EFFECT if method is None and by_effect else 0.0
         null_min = 0.0 if explicit_test else DEFAULT_MIN_EFFECT
     else:
         distribution_min = null_min = min_effect
@@ -163,6 +167,26 @@ def evaluate(
         unseen_threshold=unseen_threshold,
         calibrated=calibrated,
     )
+
+
+def rank_shift(d: float) -> float:
+    """The shift, in standard deviations, of a normal sample whose KS distance is ``d``:
+    ``2 * Phi^-1((1 + d) / 2)``. A rank-based effect on Cohen's d scale, for heavy tails.
+
+    >>> round(rank_shift(0.0398), 3)   # a 0.1-std shift of a normal column
+    0.1
+    """
+    from scipy import stats
+
+    if not math.isfinite(d):
+        return math.nan
+    return float(2 * stats.norm.ppf((1 + min(max(d, 0.0), 1 - 1e-12)) / 2))
+
+
+def _effect_measure(pair: ColumnPair) -> str:
+    if pair.kind == "categorical":
+        return "cohen_w"
+    return "rank_shift" if pair.heavy_tailed else "wasserstein"
 
 
 def _too_few(pair: ColumnPair) -> str:
@@ -281,7 +305,7 @@ def decide(pending: Pending, adjusted: Mapping[str, float] | None = None) -> Col
         threshold=pending.threshold,
         threshold_calibrated=pending.calibrated,
         effect_size=finite_or_none(effect),
-        effect_measure="wasserstein" if pair.kind == "numeric" else "cohen_w",
+        effect_measure=_effect_measure(pair),
         min_effect=pending.min_effect,
         drifted=bool(reasons),
         distribution_drifted=distribution,

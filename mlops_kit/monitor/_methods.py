@@ -57,7 +57,7 @@ def auto_method(pair: ColumnPair) -> DriftMethod:
     effect, the effect size keeps large samples from flagging trivial changes.
     """
     if pair.kind == "numeric":
-        return METHODS["ks" if pair.is_small else "wasserstein"]
+        return METHODS["ks" if pair.is_small or pair.heavy_tailed else "wasserstein"]
     return METHODS["ztest" if np.count_nonzero(pair.table.reference) <= 2 else "chisquare"]
 
 

@@ -68,6 +68,23 @@ class ColumnPair:
         return self.sample_size <= SMALL_SAMPLE
 
     @cached_property
+    def heavy_tailed(self) -> bool:
+        """Whether the reference's standard deviation is over 3x its robust scale (the
+        interquartile range / 1.349, equal to the std for a normal sample): Pareto- or
+        Cauchy-like columns, whose std says nothing about where the data is, so an
+        effect in stds (Wasserstein / std) is blind there."""
+        ref = self.reference
+        if self.kind != "numeric" or ref.finite_count < 20:
+            return False
+        std = ref.std
+        if ref.quantiles is not None:  # the exact reference quantiles, at levels i / 250
+            q = ref.quantiles.quantiles
+            iqr = q[188] - q[62]  # levels 0.752 and 0.248
+        else:
+            iqr = ref.quantile(0.75) - ref.quantile(0.25)
+        return bool(math.isfinite(std) and iqr > 0 and std > 3.0 * iqr / 1.349)
+
+    @cached_property
     def grid(self) -> Grid | None:
         """Both histograms on their common grid (``None`` if a side has no finite value)."""
         ref, cur = self.reference.histogram, self.current.histogram
