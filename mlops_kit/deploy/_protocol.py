@@ -241,7 +241,7 @@ def _tensor(tensor: Any) -> tuple[str, list[Any]]:
 
 
 def _flatten(data: list[Any], name: str) -> list[Any]:
-    if not any(isinstance(v, list) for v in data):
+    if not any(issubclass(t, list) for t in set(map(type, data))):
         return data
     flat: list[Any] = []
     for value in data:
@@ -254,7 +254,35 @@ def _flatten(data: list[Any], name: str) -> list[Any]:
     return flat
 
 
+_NONE_TYPE = type(None)
+_EXACT = {  # the types JSON gives each datatype's values: checked for a whole tensor at once
+    "BOOL": {bool, _NONE_TYPE},
+    **{t: {int, _NONE_TYPE} for t in _OIP_INT},
+    **{t: {int, float, _NONE_TYPE} for t in _OIP_FLOAT},
+    "BYTES": {str, _NONE_TYPE},
+}
+
+
 def _check_datatype(name: str, datatype: str, values: list[Any]) -> None:
+    allowed = _EXACT.get(datatype)
+    if allowed is not None and _fits_all(datatype, values, allowed):
+        return
+    _check_each(name, datatype, values)  # finds and names the value that does not fit
+
+
+def _fits_all(datatype: str, values: list[Any], allowed: set[type]) -> bool:
+    """Whether every value fits ``datatype``, from the set of their types and one min and max."""
+    types = set(map(type, values))
+    if not types <= allowed:
+        return False  # maybe subclasses (numpy's float64 is a float): the value by value check decides
+    if datatype not in _OIP_INT or int not in types:
+        return True
+    low, high = _INT_RANGES[datatype]
+    ints = values if _NONE_TYPE not in types else [v for v in values if v is not None]
+    return low <= min(ints) and max(ints) <= high
+
+
+def _check_each(name: str, datatype: str, values: list[Any]) -> None:
     if datatype == "BOOL":
         ok = all(isinstance(v, bool) or v is None for v in values)
     elif datatype in _OIP_INT:

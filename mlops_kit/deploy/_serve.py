@@ -28,7 +28,7 @@ def serve(
     port: int = 8080,
     workers: int = 1,
     max_body_bytes: int = 10 * 2**20,
-    max_batch_rows: int = 256,
+    max_batch_rows: int = 4096,
     log_level: str = "warning",
     grpc_port: int | None = None,
 ) -> None:
