@@ -26,7 +26,7 @@ _NUMPY = {"int": "int64", "float": "float64", "bool": "bool"}
 _PASS = {("string", "category"), ("string", "empty")}  # (expected, actual) taken as they are
 _MAX_FAST = 32
 _INT64 = (-(2**63), 2**63 - 1)
-_PLAIN_TYPES = {"int": {int}, "float": {int, float}, "bool": {bool}, "string": {str}}
+_PLAIN_TYPES: dict[str, set[type]] = {"int": {int}, "float": {int, float}, "bool": {bool}, "string": {str}}
 _SMALL = 64  # below this many rows, building a frame from records is cheaper than from columns
 
 
