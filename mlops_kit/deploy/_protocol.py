@@ -255,7 +255,8 @@ def _flatten(data: list[Any], name: str) -> list[Any]:
 
 
 _NONE_TYPE = type(None)
-_EXACT: dict[str, set[type]] = {  # the types JSON gives each datatype's values: checked for a whole tensor at once
+# The types JSON gives each datatype's values: checked for a whole tensor at once.
+_EXACT: dict[str, set[type]] = {
     "BOOL": {bool, _NONE_TYPE},
     **{t: {int, _NONE_TYPE} for t in _OIP_INT},
     **{t: {int, float, _NONE_TYPE} for t in _OIP_FLOAT},
