@@ -168,9 +168,9 @@ def settle_heap() -> None:
     A request's JSON makes thousands of short-lived containers, so collections come often;
     without this, every full collection walks all of pandas, scikit-learn and the models
     (about 70 ms on a busy 2-core machine), and the requests waiting meanwhile get that
-    latency. Only the serving process calls it: it owns the interpreter.
+    latency. Only the serving process calls it: it owns the interpreter. (No collection first:
+    it would delay the start by as long, for the little garbage of loading.)
     """
-    gc.collect()
     gc.freeze()
 
 
