@@ -39,7 +39,7 @@ from mlops_kit.cli._app import main, state
 )
 @click.option(
     "--max-batch-rows",
-    default=256,
+    default=4096,
     show_default=True,
     type=click.IntRange(1),
     help="Most rows one model call takes from concurrent requests; 1 turns batching off.",

@@ -205,7 +205,7 @@ class Endpoint:
         """Read the endpoint's events now instead of waiting for the next poll."""
         self.live.refresh()
 
-    def asgi_app(self, *, max_body_bytes: int = 10 * 2**20, max_batch_rows: int = 256) -> Any:
+    def asgi_app(self, *, max_body_bytes: int = 10 * 2**20, max_batch_rows: int = 4096) -> Any:
         """A Starlette app serving this endpoint (Open Inference Protocol v2 and MLflow routes).
 
         Mount it in FastAPI or Starlette (``app.mount("/churn", ep.asgi_app())``) or
@@ -244,7 +244,7 @@ class Endpoint:
         port: int = 8081,
         app: Any = None,
         max_body_bytes: int = 10 * 2**20,
-        max_batch_rows: int = 256,
+        max_batch_rows: int = 4096,
     ) -> GrpcServer:
         """A gRPC server of this endpoint: the Open Inference Protocol's ``GRPCInferenceService``.
 

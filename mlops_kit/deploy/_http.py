@@ -30,7 +30,7 @@ __all__ = ["VERSION_HEADER", "make_app", "primary_label"]
 _MLFLOW_PATHS = ("/invocations", "/predict", "/health", "/version")
 
 
-def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_rows: int = 256) -> Any:
+def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_rows: int = 4096) -> Any:
     """Build the Starlette app of ``endpoint`` (see :meth:`Endpoint.asgi_app`)."""
     try:
         from starlette.applications import Starlette

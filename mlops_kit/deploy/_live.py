@@ -38,6 +38,7 @@ __all__ = ["Live", "attach", "detach", "find"]
 _log = logging.getLogger("mlops_kit.deploy")
 _SHADOW_QUEUE = 1_000
 _SETTLE_SECONDS = 30.0  # how long predictions() waits for the shadow's queued requests
+_RAW_ROWS = 64  # up to this many rows, plain columns stay lists: joined cheaply, in batches and in the log
 
 
 class Live:
@@ -234,7 +235,11 @@ class Live:
             raise ConfigError(f"Model {target.label} ({target.mv.model_class}) has no {method} method.")
         if not made and raw is not None and target.checker.plain(raw):
             rows = len(next(iter(raw.values())))
-            return Call(target, method, rows, None, None, raw, request_id, start, way.shadow)
+            if rows <= _RAW_ROWS:
+                return Call(target, method, rows, None, None, raw, request_id, start, way.shadow)
+            # Many rows: typed columns now, so the log keeps arrays rather than Python objects.
+            inputs = target.checker.plain_frame(raw)
+            return Call(target, method, rows, inputs, inputs, None, request_id, start, way.shadow)
         if way.mask is not None:
             assert way.candidate is not None
             return self._split(

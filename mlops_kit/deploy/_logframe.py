@@ -73,13 +73,10 @@ def to_frame(
     sizes = [e.n_rows for e in entries]
     n = sum(sizes)
     meta: dict[str, Any] = {
-        "time": pd.DatetimeIndex(np.repeat(np.array([e.time for e in entries], dtype=object), sizes)).as_unit(
-            "us"
-        ),
-        "request_id": np.repeat(np.array([e.request_id for e in entries], dtype=object), sizes),
-        "version": _concat(
-            [e.version if isinstance(e.version, np.ndarray) else [e.version] * e.n_rows for e in entries]
-        ),
+        # per-request values converted once, then repeated per row
+        "time": pd.DatetimeIndex([e.time for e in entries]).as_unit("us").repeat(sizes),
+        "request_id": _repeated([e.request_id for e in entries], sizes),
+        "version": _versions(entries, sizes),
         "shadow_version": np.repeat(np.array([e.shadow_version for e in entries], dtype=object), sizes),
         "latency_ms": np.repeat(np.array([e.latency_ms for e in entries], dtype="float64"), sizes),
     }
@@ -118,6 +115,19 @@ def to_frame(
     if converted:
         frame = frame.assign(**converted)
     return frame, found
+
+
+def _versions(entries: list[Entry], sizes: list[int]) -> Any:
+    if not any(isinstance(e.version, np.ndarray) for e in entries):
+        return _repeated([str(e.version) for e in entries], sizes)
+    return _concat(
+        [e.version if isinstance(e.version, np.ndarray) else [e.version] * e.n_rows for e in entries]
+    )
+
+
+def _repeated(texts: list[str], sizes: list[int]) -> Any:
+    """Each request's text once per row, repeated as strings (not as Python objects per row)."""
+    return pd.Series(texts, dtype="str").repeat(sizes).array
 
 
 def encode(frame: pd.DataFrame) -> bytes:

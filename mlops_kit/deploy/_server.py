@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["VERSION_HEADER", "ErrorFormat", "Server", "guarded", "primary_label", "version_number"]
 
 _log = logging.getLogger("mlops_kit.deploy")
-_INLINE_ROWS = 1_000  # bigger requests predict in a worker thread, off the event loop
+_INLINE_ROWS = 64  # without batching, bigger requests predict in a worker thread, off the event loop
 VERSION_HEADER = "x-model-version"
 
 Handler = Callable[["Request"], Awaitable[tuple[Any, str]]]
@@ -158,11 +158,12 @@ class Server:
         rows = len(next(iter(columns.values()), [])) if raw is not None else len(columns)
         if rows == 0:
             raise BadRequest("The request has no rows.", status=422)
-        if rows <= _INLINE_ROWS:
+        batched = self.batcher.max_rows > 1 and rows <= self.batcher.max_rows
+        if batched or rows <= _INLINE_ROWS:
             call = live.begin(columns, method, version=version, request_id=request_id, raw=raw)
             if isinstance(call, Outcome):  # a keyed canary split its rows: already answered
                 return call
-            if self.batcher.max_rows > 1 and rows <= self.batcher.max_rows:
+            if batched:  # the model runs in a worker thread, with the calls waiting beside it
                 return await self.batcher.run(call)
             return live.finish(call, live.predict(call))
         return await run_in_threadpool(
