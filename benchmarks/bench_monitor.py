@@ -201,29 +201,32 @@ def _evidently():
 
         ref, cur = state
         snapshot = Report([DataDriftPreset()]).run(cur, ref)
-        drifted = []
-        for metric in snapshot.dict()["metrics"]:
-            name = str(metric.get("metric_name", ""))
-            value = metric.get("value")
-            if name.startswith("ValueDrift") and isinstance(value, int | float):
-                column = name.split("column=")[1].split(",")[0] if "column=" in name else name
-                threshold = (
-                    float(name.split("threshold=")[1].split(")")[0].split(",")[0])
-                    if "threshold=" in name
-                    else 0.1
-                )
-                method = name.split("method=")[1].split(",")[0] if "method=" in name else ""
-                is_p = (
-                    "p_value" in method
-                    or "test" in method.lower()
-                    or "chi" in method.lower()
-                    or "K-S" in method
-                )
-                if (value < threshold) if is_p else (value >= threshold):
-                    drifted.append(column)
-        return drifted
+        return evidently_drifted(snapshot)
 
     return prepare, run
+
+
+def evidently_drifted(snapshot) -> list[str]:
+    """The columns an Evidently 0.7 drift snapshot flags (each ValueDrift metric against its
+    own threshold: below it for p-values, at or above it for distances)."""
+    drifted = []
+    for metric in snapshot.dict()["metrics"]:
+        name = str(metric.get("metric_name", ""))
+        value = metric.get("value")
+        if name.startswith("ValueDrift") and isinstance(value, int | float):
+            column = name.split("column=")[1].split(",")[0] if "column=" in name else name
+            threshold = (
+                float(name.split("threshold=")[1].split(")")[0].split(",")[0])
+                if "threshold=" in name
+                else 0.1
+            )
+            method = name.split("method=")[1].split(",")[0] if "method=" in name else ""
+            is_p = (
+                "p_value" in method or "test" in method.lower() or "chi" in method.lower() or "K-S" in method
+            )
+            if (value < threshold) if is_p else (value >= threshold):
+                drifted.append(column)
+    return drifted
 
 
 def _alibi():

@@ -136,6 +136,9 @@ def _evidently() -> Callable:
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
+    sys.path.insert(0, str(HERE))
+    from bench_monitor import evidently_drifted
+
     def run(ref, cur) -> bool:
         num = [c for c in ref.columns if ref[c].dtype != object]
         cat = [c for c in ref.columns if ref[c].dtype == object]
@@ -144,24 +147,7 @@ def _evidently() -> Callable:
             Dataset.from_pandas(cur, data_definition=definition),
             Dataset.from_pandas(ref, data_definition=definition),
         )
-        for metric in snapshot.dict()["metrics"]:
-            name, value = str(metric.get("metric_name", "")), metric.get("value")
-            if name.startswith("ValueDrift") and isinstance(value, int | float):
-                threshold = (
-                    float(name.split("threshold=")[1].split(")")[0].split(",")[0])
-                    if "threshold=" in name
-                    else 0.1
-                )
-                method = name.split("method=")[1].split(",")[0] if "method=" in name else ""
-                is_p = (
-                    "p_value" in method
-                    or "test" in method.lower()
-                    or "chi" in method.lower()
-                    or "K-S" in method
-                )
-                if (value < threshold) if is_p else (value >= threshold):
-                    return True
-        return False
+        return bool(evidently_drifted(snapshot))
 
     return run
 
