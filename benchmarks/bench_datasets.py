@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _proc import rss_kib
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -47,23 +49,15 @@ def make_frame(rows: int):  # type: ignore[no-untyped-def]
     )
 
 
-def _rss_kib(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1])
-    raise RuntimeError(field)
-
-
 def _measure(fn):  # type: ignore[no-untyped-def]
     gc.collect()
     with open("/proc/self/clear_refs", "w") as f:  # reset the peak-RSS watermark
         f.write("5")
-    before = _rss_kib("VmRSS:")
+    before = rss_kib("VmRSS:")
     start = time.perf_counter()
     result = fn()
     elapsed = time.perf_counter() - start
-    return result, elapsed, (_rss_kib("VmHWM:") - before) * 1024
+    return result, elapsed, (rss_kib("VmHWM:") - before) * 1024
 
 
 def worker(tool: str, rows: int, folder: str) -> dict[str, float]:

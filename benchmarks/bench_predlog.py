@@ -29,22 +29,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _proc import rss_kib
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _rss_kib(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1])
-    raise RuntimeError(field)
 
 
 def _reset_peak() -> int:
     gc.collect()
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
-    return _rss_kib("VmRSS:")
+    return rss_kib("VmRSS:")
 
 
 def _bodies(scenario: str, requests: int, extras: int) -> Any:
@@ -87,13 +81,13 @@ def worker(scenario: str, requests: int, extras: int) -> dict[str, float]:
         del body
         live.infer(columns, raw=columns)
         del columns
-    accepted = (_rss_kib("VmHWM:") - before) * 1024
+    accepted = (rss_kib("VmHWM:") - before) * 1024
     accounted = float(getattr(log, "buffered_bytes", float("nan")))
     before = _reset_peak()
     start = time.perf_counter()
     written = log.flush()
     seconds = time.perf_counter() - start
-    flushed = (_rss_kib("VmHWM:") - before) * 1024
+    flushed = (rss_kib("VmHWM:") - before) * 1024
     return {
         "sent_mb": sent / 1e6,
         "accept_peak_mb": accepted / 1e6,

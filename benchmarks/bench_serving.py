@@ -456,16 +456,6 @@ def grpc_mode(args: argparse.Namespace, me: list[str], kinds: list[str], concurr
     BENCH.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for kind in kinds:
-        columns = ["age", "spend"] if kind == "linear" else ["age", "spend", "plan"]
-        values = {"age": ("INT64", 30), "spend": ("FP64", 50.0), "plan": ("BYTES", "pro")}
-        oip = json.dumps(
-            {
-                "inputs": [
-                    {"name": c, "shape": [1], "datatype": values[c][0], "data": [values[c][1]]}
-                    for c in columns
-                ]
-            }
-        )
         with tempfile.TemporaryDirectory(dir=BENCH) as tmp:
             folder = Path(tmp) / "store"
             _run_json([*me, "--worker", "prepare-ours", "--folder", str(folder), "--model", kind], env=env)
@@ -484,27 +474,10 @@ def grpc_mode(args: argparse.Namespace, me: list[str], kinds: list[str], concurr
             url = f"http://127.0.0.1:{port}"
             try:
                 for c in concurrency:
+                    rest = [sys.executable, str(CLIENT), url, "{n}", str(c), "{out}"]
                     clients = {
-                        "REST dataframe_split": [
-                            sys.executable,
-                            str(CLIENT),
-                            url,
-                            "{n}",
-                            str(c),
-                            "{out}",
-                            "/invocations",
-                            _body(kind),
-                        ],
-                        "REST OIP JSON infer": [
-                            sys.executable,
-                            str(CLIENT),
-                            url,
-                            "{n}",
-                            str(c),
-                            "{out}",
-                            "/v2/models/churn/infer",
-                            oip,
-                        ],
+                        "REST dataframe_split": [*rest, "/invocations", _body(kind)],
+                        "REST OIP JSON infer": [*rest, "/v2/models/churn/infer", _body(kind, 1, "oip")],
                         "gRPC ModelInfer (raw)": [
                             sys.executable,
                             str(GRPC_CLIENT),

@@ -8,8 +8,8 @@ Two detectors, both fitted on the reference's raw rows:
     AUC of those held-out scores is the statistic. Without drift the held-out scores are
     independent of the labels, so the Mann-Whitney U test of current-row scores against
     reference-row scores is exact under the null: its p-value is the calibrated
-    threshold, whatever the sample size. (Pooling k-fold out-of-fold scores is not: it
-    flagged 17% of same-distribution checks at alpha 0.05 here.) Drift needs that
+    threshold, whatever the sample size. (Pooled k-fold out-of-fold scores are not:
+    the folds' models share training rows.) Drift needs that
     p-value below ``alpha`` and an AUC of at least ``0.5 + min_effect``.
 ``pca_reconstruction``
     The reference's standardized rows are compressed by PCA to the components that keep

@@ -9,6 +9,7 @@ from typing import cast
 
 import numpy as np
 
+from mlops_kit.core.histogram import QUANTILE_LEVELS
 from mlops_kit.core.profile import ColumnProfile
 from mlops_kit.monitor._binning import CategoryTable, Cdfs, Grid, category_table, common_cdfs, common_grid
 
@@ -77,9 +78,9 @@ class ColumnPair:
         if self.kind != "numeric" or ref.finite_count < 20:
             return False
         std = ref.std
-        if ref.quantiles is not None:  # the exact reference quantiles, at levels i / 250
+        if ref.quantiles is not None:  # the exact reference quantiles, at levels i / QUANTILE_LEVELS
             q = ref.quantiles.quantiles
-            iqr = q[188] - q[62]  # levels 0.752 and 0.248
+            iqr = q[round(0.75 * QUANTILE_LEVELS)] - q[round(0.25 * QUANTILE_LEVELS)]
         else:
             iqr = ref.quantile(0.75) - ref.quantile(0.25)
         return bool(math.isfinite(std) and iqr > 0 and std > 3.0 * iqr / 1.349)
