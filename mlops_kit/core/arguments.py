@@ -59,6 +59,7 @@ __all__ = [
     "check_description",
     "check_metric",
     "check_metrics",
+    "check_page",
     "check_params",
     "check_positive_int",
     "check_storage",
@@ -247,6 +248,27 @@ def check_positive_int(value: object, argument: str, *, hint: str = "") -> int:
         detail = f" ({hint})" if hint else ""
         raise ConfigError(f"{argument}= must be a positive integer{detail}, got {_show(value)}.")
     return value
+
+
+def check_page(limit: object, offset: object) -> tuple[int | None, int]:
+    """A listing's page: ``limit`` (``None`` for all, else at least 1) and ``offset`` (at least 0).
+
+    Examples
+    --------
+    >>> check_page(50, 0), check_page(None, 100)
+    ((50, 0), (None, 100))
+    >>> check_page(0, 0)
+    Traceback (most recent call last):
+    ...
+    mlops_kit.core.errors.ConfigError: limit= must be a positive integer (None lists everything), got int (0).
+    """
+    if limit is not None:
+        limit = check_positive_int(limit, "limit", hint="None lists everything")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ConfigError(
+            f"offset= must be an integer of 0 or more (how many entries to skip), got {_show(offset)}."
+        )
+    return limit, offset
 
 
 def check_version(version: object, kind: str = "version") -> int:

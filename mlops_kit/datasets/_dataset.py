@@ -7,13 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.core.arguments import StorageLike, check_description, check_tags, check_version
+from mlops_kit.core.arguments import StorageLike, check_description, check_page, check_tags, check_version
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.dtypes import check_frame
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
-from mlops_kit.core.storage.logs import log_owners
+from mlops_kit.core.storage.catalog import Catalog
+from mlops_kit.core.storage.logs import last_seq
 from mlops_kit.core.storage.logstate import Fold, LogState
 from mlops_kit.datasets._records import DatasetLink, DatasetVersion
 
@@ -72,8 +73,11 @@ class Dataset:
 
     @staticmethod
     def names(storage: StorageLike = None) -> list[str]:
-        """The names of the datasets that have at least one version in ``storage``."""
-        return log_owners(resolve_storage(storage), _PREFIX, "versions")
+        """The names of the datasets that have at least one version in ``storage``, sorted.
+
+        Read from the storage's catalog of datasets, not by listing it.
+        """
+        return Catalog(resolve_storage(storage), _PREFIX, "versions").names()
 
     # -- writing -------------------------------------------------------------------
 
@@ -166,7 +170,7 @@ class Dataset:
         # leaves an unreferenced blob, never a visible half-version. make() runs on the
         # versions just before its own position, so identical content saved at the same
         # time by many processes becomes one version.
-        appended = state.append(make)
+        appended = Catalog(self.storage, _PREFIX, "versions").add(self.name, lambda: state.append(make))
         if appended is None:
             return state.read(lambda index: index.versions[-1])
         return appended[1]
@@ -178,9 +182,32 @@ class Dataset:
 
     # -- reading -------------------------------------------------------------------
 
-    def versions(self) -> list[DatasetVersion]:
-        """Every version, oldest first."""
-        return self._state().read(lambda index: list(index.versions))
+    def versions(
+        self, *, limit: int | None = None, offset: int = 0, newest_first: bool = False
+    ) -> list[DatasetVersion]:
+        """The versions, oldest first (``newest_first`` reverses); a page with ``limit`` and ``offset``.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk, pandas as pd
+        >>> ds = mk.Dataset("d", mk.MemoryStorage())
+        >>> for n in range(3):
+        ...     _ = ds.save(pd.DataFrame({"x": [n]}))
+        >>> [v.version for v in ds.versions(limit=2, newest_first=True)], [v.version for v in ds.versions(offset=2)]
+        ([3, 2], [3])
+        """
+        limit, offset = check_page(limit, offset)
+        if limit is None and offset == 0:
+            found = self._state().read(lambda index: list(index.versions))
+            return found[::-1] if newest_first else found
+        if not newest_first:
+            return [
+                e.record for e in self.storage.read_log(self._log, DatasetVersion, after=offset, limit=limit)
+            ]
+        upto = max(0, last_seq(self.storage, self._log) - offset)
+        after = 0 if limit is None else max(0, upto - limit)
+        page = self.storage.read_log(self._log, DatasetVersion, after=after, upto=upto)
+        return [e.record for e in reversed(page)]
 
     def latest(self) -> DatasetVersion:
         """The newest version.

@@ -18,7 +18,14 @@ from mlops_kit.deploy._base import Deployer
 from mlops_kit.deploy._health import stored_totals
 from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus
 from mlops_kit.deploy._served import ModelFailed, Served, load_served
-from mlops_kit.deploy._state import EndpointState, Slot, endpoint_log, endpoint_names, events_log
+from mlops_kit.deploy._state import (
+    EndpointState,
+    Slot,
+    endpoint_catalog,
+    endpoint_log,
+    endpoint_names,
+    events_log,
+)
 from mlops_kit.deploy._stats import version_stats
 from mlops_kit.deploy._strategies import Canary, Replace, Shadow, check_strategy
 
@@ -405,7 +412,9 @@ class LocalDeployer(Deployer):
 
     def _append(self, name: str, build: Callable[[EndpointState], DeploymentEvent]) -> DeploymentEvent:
         # build() sees the state just before the event's own position in the log.
-        appended = endpoint_log(self.storage, name).append(build)
+        appended = endpoint_catalog(self.storage).add(
+            name, lambda: endpoint_log(self.storage, name).append(build)
+        )
         assert appended is not None  # build never declines
         seq = appended[0]
         event = self.storage.read_entry(events_log(name), seq, DeploymentEvent)

@@ -16,7 +16,7 @@ from mlops_kit.deploy._records import DeploymentEvent, StrategyKind
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
-from mlops_kit.core.storage.logs import log_owners
+from mlops_kit.core.storage.catalog import Catalog
 from mlops_kit.core.storage.logstate import Fold, LogState
 
 __all__ = [
@@ -50,9 +50,14 @@ def dead_letters_log(endpoint: str) -> str:
     return f"{_PREFIX}/{endpoint}/dead_letters"
 
 
+def endpoint_catalog(storage: Storage) -> Catalog:
+    """The names of a storage's endpoints (a catalog log: no listing)."""
+    return Catalog(storage, _PREFIX, "events")
+
+
 def endpoint_names(storage: Storage) -> list[str]:
     """Names of the endpoints with at least one event."""
-    return log_owners(storage, _PREFIX, "events")
+    return endpoint_catalog(storage).names()
 
 
 class Slot(NamedTuple):

@@ -19,7 +19,7 @@ from mlops_kit.pipeline._datafp import fingerprint
 from mlops_kit.pipeline._draw import describe, to_mermaid, to_svg
 from mlops_kit.pipeline._graph import Binding, Graph
 from mlops_kit.pipeline._records import RunRecord
-from mlops_kit.pipeline._runlist import RunList, pipeline_names, runs_log
+from mlops_kit.pipeline._runlist import RunList, pipeline_catalog, pipeline_names, runs_log
 from mlops_kit.pipeline._runners import Runner, SequentialRunner
 from mlops_kit.pipeline._state import RunState
 from mlops_kit.pipeline._step import Step
@@ -198,7 +198,7 @@ class Pipeline:
             cache=cache,
             created_by=current_user(),
         )
-        store.append(self._log, record)
+        pipeline_catalog(store).add(self.name, lambda: store.append(self._log, record))
         state = RunState(self.graph, tasks, slots, store if cache else None, run_id, clock, progress)
         interrupted: BaseException | None = None
         try:

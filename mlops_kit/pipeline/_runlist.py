@@ -13,10 +13,10 @@ if TYPE_CHECKING:
 
     from mlops_kit.core.arguments import StorageLike
     from mlops_kit.core.storage import Storage
-from mlops_kit.core.storage.logs import log_owners
+from mlops_kit.core.storage.catalog import Catalog
 from mlops_kit.core.storage.logstate import Fold, LogState
 
-__all__ = ["RunList", "pipeline_names", "runs_log"]
+__all__ = ["RunList", "pipeline_catalog", "pipeline_names", "runs_log"]
 
 _PREFIX = "pipelines"
 
@@ -26,9 +26,14 @@ def runs_log(pipeline: str) -> str:
     return f"{_PREFIX}/{pipeline}/runs"
 
 
+def pipeline_catalog(storage: Storage) -> Catalog:
+    """The names of a storage's pipelines with runs (a catalog log: no listing)."""
+    return Catalog(storage, _PREFIX, "runs")
+
+
 def pipeline_names(storage: Storage) -> list[str]:
-    """Names of the pipelines with at least one recorded run (lists every run record)."""
-    return log_owners(storage, _PREFIX, "runs")
+    """Names of the pipelines with at least one recorded run."""
+    return pipeline_catalog(storage).names()
 
 
 def _record(runs: dict[str, RunRecord], seq: int, record: RunRecord) -> dict[str, RunRecord]:

@@ -6,7 +6,14 @@ import io
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.core.arguments import StorageLike, check_description, check_metrics, check_params, check_tags
+from mlops_kit.core.arguments import (
+    StorageLike,
+    check_description,
+    check_metrics,
+    check_page,
+    check_params,
+    check_tags,
+)
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.errors import IntegrityError, NotFoundError, SchemaError
 from mlops_kit.core.names import check_name
@@ -19,7 +26,7 @@ from mlops_kit.registry._lifecycle import Lifecycle, _missing_alias
 from mlops_kit.registry._records import ModelVersion, Signature
 from mlops_kit.registry._search import Searching
 from mlops_kit.registry._signature import flavor_of, infer_signature, model_class, top_package
-from mlops_kit.registry._state import StateCache, model_names, versions_log
+from mlops_kit.registry._state import StateCache, model_catalog, model_names, versions_log
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -182,7 +189,10 @@ class Registry(Lifecycle, Searching):
             "created_at": self.clock.now(),
             "created_by": current_user(),
         }
-        version = self.storage.append(versions_log(name), lambda seq: ModelVersion(version=seq, **fields))
+        version = model_catalog(self.storage).add(
+            name,
+            lambda: self.storage.append(versions_log(name), lambda seq: ModelVersion(version=seq, **fields)),
+        )
         return self.storage.read_entry(versions_log(name), version, ModelVersion)
 
     def get(self, ref: str | ModelRef | ModelVersion) -> ModelVersion:
@@ -287,32 +297,77 @@ class Registry(Lifecycle, Searching):
         data = self._artifact(mv, mv.input_example, "input example")
         return pd.read_parquet(io.BytesIO(data))
 
-    def versions(self, name: str) -> list[ModelVersion]:
-        """Every version of a model, oldest first, archived ones included.
+    def versions(
+        self, name: str, *, limit: int | None = None, offset: int = 0, newest_first: bool = False
+    ) -> list[ModelVersion]:
+        """The versions of a model, oldest first (``newest_first`` reverses), archived ones included.
+
+        A page costs storage requests for the versions it returns, not for all of them:
+        versions are read from packs (:mod:`~mlops_kit.core.storage.logpacks`).
+
+        Parameters
+        ----------
+        name : str
+            The model.
+        limit : int, optional
+            Return at most this many (a page); ``None`` returns every version.
+        offset : int
+            Skip this many versions first (in the order asked for).
+        newest_first : bool
+            Start from the newest version.
 
         Raises
         ------
         NotFoundError
             If the model does not exist.
+        ConfigError
+            If ``limit`` or ``offset`` is not a valid page.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> for n in range(5):
+        ...     _ = reg.register("m", n)
+        >>> [v.version for v in reg.versions("m", limit=2, newest_first=True)]
+        [5, 4]
+        >>> [v.version for v in reg.versions("m", limit=2, offset=2)]
+        [3, 4]
         """
         name = check_name(name, "model name")
-        versions = [entry.record for entry in self.storage.read_log(versions_log(name), ModelVersion)]
-        if not versions:
+        limit, offset = check_page(limit, offset)
+        log = versions_log(name)
+        if newest_first:
+            last = self._cache.last_version(name)
+            upto = max(0, last - offset)
+            after = 0 if limit is None else max(0, upto - limit)
+            versions = [e.record for e in self.storage.read_log(log, ModelVersion, after=after, upto=upto)]
+            versions.reverse()
+            exists = last > 0
+        else:
+            versions = [e.record for e in self.storage.read_log(log, ModelVersion, after=offset, limit=limit)]
+            exists = bool(versions) or (offset > 0 and self._cache.last_version(name) > 0)
+        if not exists:
             raise NotFoundError(self._no_model(name))
         return versions
 
-    def models(self) -> list[str]:
-        """The names of the models with at least one version, sorted.
+    def models(self, *, limit: int | None = None, offset: int = 0) -> list[str]:
+        """The names of the models with at least one version, sorted (a page with ``limit``/``offset``).
+
+        The names come from the registry's catalog (a snapshot and the few entries after
+        it), not from listing the storage, so this costs the same at 10 or 10,000 models.
 
         Examples
         --------
         >>> import mlops_kit as mk
         >>> reg = mk.Registry(mk.MemoryStorage())
         >>> _ = reg.register("fraud", 1), reg.register("churn", 1), reg.register("churn", 2)
-        >>> reg.models(), [v.version for v in reg.versions("churn")]
-        (['churn', 'fraud'], [1, 2])
+        >>> reg.models(), [v.version for v in reg.versions("churn")], reg.models(limit=1, offset=1)
+        (['churn', 'fraud'], [1, 2], ['fraud'])
         """
-        return model_names(self.storage)
+        limit, offset = check_page(limit, offset)
+        names = model_names(self.storage)
+        return names[offset:] if limit is None else names[offset : offset + limit]
 
     def _latest(self, name: str) -> int:
         last = self._cache.last_version(name)

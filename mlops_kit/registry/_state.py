@@ -14,14 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlops_kit.core.storage.logs import last_seq, log_owners
+from mlops_kit.core.storage.catalog import Catalog
+from mlops_kit.core.storage.logs import last_seq
 from mlops_kit.core.storage.logstate import Fold, LogState
 from mlops_kit.registry._records import ModelEvent
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
 
-__all__ = ["SNAPSHOT_EVERY", "ModelState", "StateCache", "events_log", "model_names", "versions_log"]
+__all__ = [
+    "SNAPSHOT_EVERY",
+    "ModelState",
+    "StateCache",
+    "events_log",
+    "model_catalog",
+    "model_names",
+    "versions_log",
+]
 
 T = TypeVar("T")
 
@@ -43,9 +52,14 @@ def _snapshot_key(name: str) -> str:
     return f"{_PREFIX}/{name}/snapshot.json"
 
 
+def model_catalog(storage: Storage) -> Catalog:
+    """The registry's model names (read from the catalog log, without listing the registry)."""
+    return Catalog(storage, _PREFIX, "versions")
+
+
 def model_names(storage: Storage) -> list[str]:
-    """Names of the models with at least one version (lists the whole registry)."""
-    return log_owners(storage, _PREFIX, "versions")
+    """Names of the models with at least one version."""
+    return model_catalog(storage).names()
 
 
 @dataclass

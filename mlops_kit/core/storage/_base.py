@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from mlops_kit.core.arguments import check_version
-from mlops_kit.core.errors import MlopsKitError, NotFoundError, StorageError
+from mlops_kit.core.arguments import check_page, check_version
+from mlops_kit.core.errors import ConfigError, MlopsKitError, NotFoundError, StorageError
 from mlops_kit.core.names import check_key, check_prefix
 from mlops_kit.core.storage._cache import forget
 from mlops_kit.core.storage.gc import DEFAULT_OLDER_THAN
@@ -393,14 +393,28 @@ class Storage(abc.ABC):
 
         return logs.append(self, check_key(prefix), record)
 
-    def read_log(self, prefix: str, model: type[M], *, after: int = 0) -> builtins.list[LogEntry[M]]:
+    def read_log(
+        self,
+        prefix: str,
+        model: type[M],
+        *,
+        after: int = 0,
+        upto: int | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[LogEntry[M]]:
         """Return the log under ``prefix`` in order, as ``LogEntry(seq, record)`` items.
 
-        Entries are immutable, so each one is read from storage once per process.
+        Only entries after ``after`` and up to ``upto``, at most ``limit`` of them: a
+        page costs requests for what it returns, not for the length of the log. Long
+        logs are read from packs of entries (a few requests for thousands of entries),
+        and entries are immutable, so each one is read from storage once per process.
         """
         from mlops_kit.core.storage import logs
 
-        return logs.read_log(self, check_key(prefix), model, after=after)
+        limit, after = check_page(limit, after)
+        if upto is not None and (isinstance(upto, bool) or not isinstance(upto, int) or upto < 0):
+            raise ConfigError(f"upto= must be an entry number of 0 or more, or None, got {upto!r}.")
+        return logs.read_log(self, check_key(prefix), model, after=after, upto=upto, limit=limit)
 
     def read_entry(self, prefix: str, seq: int, model: type[M]) -> M:
         """Return entry ``seq`` of the log under ``prefix``.

@@ -31,6 +31,7 @@ class LogCache:
         self.tails: dict[str, int] = {}  # highest sequence number known to exist, per log
         self.heads_checked: set[str] = set()  # logs whose head this process has seen (or written)
         self.states: dict[Any, Any] = {}  # shared LogState objects, by (prefix, fold)
+        self.recent: dict[str, dict[int, bytes]] = {}  # per log: bytes of entries not yet packed
 
     def get(self, key: str, model: type) -> Any:
         return self.records.get(key, {}).get(model)
@@ -75,6 +76,7 @@ def forget(storage: Storage, key: str) -> None:
         if not _ENTRY.fullmatch(name):
             return  # a head, snapshot or other key: what is known of the log still holds
         cache.tails.pop(prefix, None)
+        cache.recent.pop(prefix, None)
         cache.heads_checked.discard(prefix)
         for k in [k for k in cache.states if k[0] == prefix]:
             del cache.states[k]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel
@@ -32,7 +32,7 @@ from mlops_kit.core.errors import (
     NotFoundError,
 )
 from mlops_kit.core.record import Record
-from mlops_kit.core.storage import records
+from mlops_kit.core.storage import logpacks, records
 from mlops_kit.core.storage._cache import cache_of
 
 if TYPE_CHECKING:
@@ -48,8 +48,10 @@ __all__ = [
     "check_end",
     "check_link",
     "digest_of",
+    "digests_ending",
     "entry_key",
     "head_key",
+    "iter_raw",
     "last_seq",
     "load_entry",
     "log_owners",
@@ -172,38 +174,124 @@ def check_link(storage: Storage, prefix: str, entry: RawEntry, prev_digest: str 
         )
 
 
-def read_log(storage: Storage, prefix: str, model: type[M], *, after: int = 0) -> list[LogEntry[M]]:
-    """Every entry after ``after``, in order; gaps, broken links and a contradicting head raise."""
-    seqs = _listed_seqs(storage, prefix)
-    if seqs and seqs[-1] != len(seqs):
-        missing = next(n for n, s in enumerate(seqs, start=1) if n != s)
-        raise IntegrityError(
-            f"Log {prefix!r} in {storage.url} is missing entry {missing} (it has {len(seqs)} "
-            f"entries up to {seqs[-1]}): entries were deleted. Restore the log from a backup."
-        )
-    last = len(seqs)
-    entries: list[LogEntry[M]] = []
+def read_log(
+    storage: Storage,
+    prefix: str,
+    model: type[M],
+    *,
+    after: int = 0,
+    upto: int | None = None,
+    limit: int | None = None,
+) -> list[LogEntry[M]]:
+    """The entries after ``after``, in order: up to entry ``upto``, at most ``limit`` records.
+
+    Reads packs where they exist (see :mod:`~mlops_kit.core.storage.logpacks`), so a
+    long log costs a few reads, and never lists the log. Read to its end, the log must
+    agree with its head: a gap (an entry deleted before the head's) or, with a signing
+    key, a broken link or a shortened log raises :class:`IntegrityError`.
+    """
     signed = storage.signing_key is not None
     prev = digest_of(storage, prefix, after) if signed and after > 0 else None
-    digests: dict[int, str] = {}
+    entries: list[LogEntry[M]] = []
     cache = cache_of(storage)
-    for seq in range(after + 1, last + 1):
-        key = entry_key(prefix, seq)
-        cached, known = cache.get(key, model), cache.digests.get(key)
-        if cached is not None and known is not None:  # read, verified and parsed before
-            prev = digests[seq] = known
-            entries.append(LogEntry(seq, cached))
-            continue
-        entry = load_entry(storage, prefix, seq)
-        if entry is None:  # deleted between the listing and now
-            raise IntegrityError(f"Entry {seq} of log {prefix!r} in {storage.url} is missing.")
-        check_link(storage, prefix, entry, prev)
-        prev = digests[seq] = entry.digest
-        record = parse(storage, prefix, entry, model)
-        if record is not None:
-            entries.append(LogEntry(seq, record))
-    check_end(storage, prefix, last, lambda seq: digests.get(seq) or digest_of(storage, prefix, seq))
-    return entries
+    seq = after + 1
+    bound = _Bound(storage, prefix)
+    stored = after  # the newest entry seen in the storage itself (not only in the cache)
+    while True:
+        while (upto is None or seq <= upto) and (limit is None or len(entries) < limit):
+            key = entry_key(prefix, seq)
+            cached, known = cache.get(key, model), cache.digests.get(key)
+            if cached is not None and known is not None:  # read, verified and parsed before
+                prev = known
+                entries.append(LogEntry(seq, cached))
+                seq += 1
+                continue
+            stop = bound.at(seq, upto if limit is None else _stop(seq, limit - len(entries), upto))
+            block = _block(storage, prefix, seq, stop)
+            if not block:
+                break
+            stored = block[-1].seq
+            for entry in block:
+                check_link(storage, prefix, entry, prev)
+                prev = entry.digest
+                record = parse(storage, prefix, entry, model)
+                if record is not None:
+                    entries.append(LogEntry(entry.seq, record))
+                seq = entry.seq + 1
+                if limit is not None and len(entries) >= limit:
+                    break
+        if (upto is not None and seq > upto) or (limit is not None and len(entries) >= limit):
+            return entries  # stopped before the end: each entry and link is checked, the end is not
+        last, tail_digest = seq - 1, prev
+        if last > stored and not storage.exists(entry_key(prefix, last)):
+            raise IntegrityError(
+                f"Log {prefix!r} in {storage.url} no longer has entry {last}, which this reader read "
+                "before: the store was rolled back to an older copy, or entries were deleted."
+            )
+        if last == after and after > cache.tails.get(prefix, 0):  # read nothing: is ``after`` in the log?
+            last = min(after, last_seq(storage, prefix))
+            tail_digest = digest_of(storage, prefix, last)
+        if check_end(
+            storage,
+            prefix,
+            last,
+            digests_ending(storage, prefix, last, tail_digest),
+            gaps=True,
+            hint=bound.head,
+        ):
+            return entries
+        # Entries were appended while reading: go on from where the reading stopped.
+
+
+def iter_raw(storage: Storage, prefix: str, after: int) -> Iterator[RawEntry]:
+    """The stored entries after ``after`` (which the log holds) to its end, from packs where they exist."""
+    seq, bound = after + 1, _Bound(storage, prefix, exists=after)
+    while block := _block(storage, prefix, seq, bound.at(seq, None)):
+        yield from block
+        seq = block[-1].seq + 1
+
+
+class _Bound:
+    """How far a log is known to reach, so that no read asks for a pack past its end.
+
+    Known from this process's cache, else from the head (one read); read again from the
+    head after every 16 entries read one by one past it (another process appended).
+    """
+
+    def __init__(self, storage: Storage, prefix: str, *, exists: int = 0) -> None:
+        self.storage, self.prefix = storage, prefix
+        cached = cache_of(storage).tails.get(prefix)
+        self.known: int | None = max(cached or 0, exists) if cached is not None or exists else None
+        self.head: LogHead | None = None  # the head, if read
+
+    def at(self, seq: int, stop: int | None) -> int:
+        if self.known is None or seq > self.known + logpacks.SIZES[0]:
+            self.head = head = _hint(self.storage, self.prefix)
+            self.known = max(self.known or 0, head.seq if head is not None else 0, seq - 1)
+        return self.known if stop is None else min(stop, self.known)
+
+
+def digests_ending(
+    storage: Storage, prefix: str, last: int, digest: str | None
+) -> Callable[[int], str | None]:
+    """Entry digests by number, for :func:`check_end`: ``digest`` is entry ``last``'s, just read."""
+    return lambda seq: digest if seq == last else digest_of(storage, prefix, seq)
+
+
+def _block(storage: Storage, prefix: str, seq: int, stop: int | None) -> list[RawEntry]:
+    """Entries from ``seq`` on: the largest pack that starts there (and ends by ``stop``), or one entry."""
+    for size in logpacks.aligned_size(seq, stop):
+        pack = logpacks.load_pack(storage, prefix, size, seq)
+        if pack is not None:
+            return pack
+    entry = load_entry(storage, prefix, seq)
+    return [entry] if entry is not None else []
+
+
+def _stop(seq: int, wanted: int, upto: int | None) -> int:
+    # A pack may overshoot what a page needs by less than its smallest size.
+    stop = seq + wanted - 1 + logpacks.SIZES[0] - 1
+    return stop if upto is None else min(stop, upto)
 
 
 def digest_of(storage: Storage, prefix: str, seq: int) -> str | None:
@@ -219,40 +307,78 @@ def digest_of(storage: Storage, prefix: str, seq: int) -> str | None:
         return None
 
 
-def check_end(storage: Storage, prefix: str, last: int, digest_of: Callable[[int], str | None]) -> None:
-    """With a signing key: a log that ends at ``last`` must agree with its head and with this process.
+def check_end(
+    storage: Storage,
+    prefix: str,
+    last: int,
+    digest_of: Callable[[int], str | None],
+    *,
+    gaps: bool = False,
+    hint: LogHead | None = None,
+) -> bool:
+    """Whether a reading that found entries up to ``last`` reached the end of the log.
 
-    The signed head may lag behind the log (an appender stopped between its entry and its
-    head), never run ahead of it. This process remembers the highest entry it has seen in
-    each log, so a store rolled back under a running reader is detected too.
+    ``False`` means entries were appended meanwhile (the head is ahead, and so is the
+    log): read on from ``last``. With a signing key, the log must agree with its signed
+    head, which may lag behind the log (an appender stopped between its entry and its
+    head), never run ahead of it; with ``gaps``, an unsigned log's head is checked too,
+    so an entry deleted from the middle is an :class:`IntegrityError` (not the end);
+    ``hint`` is that head if the reader has just read it.
+    This process remembers the highest entry it has seen in each log, so a store rolled
+    back under a running reader is detected as well.
     """
     cache = cache_of(storage)
-    if storage.signing_key is None:
-        cache.saw(prefix, last)
-        return
-    head = _read_head(storage, prefix)
-    if head is None:
-        newest = load_entry(storage, prefix, last) if last else None
-        if newest is not None and newest.envelope is not None and newest.envelope.linked:
+    signed = storage.signing_key is not None
+    if signed or gaps:
+        if signed:
+            head = _read_head(storage, prefix)
+        else:
+            head = hint if hint is not None and hint.seq <= last else _hint(storage, prefix)
+        if head is None:
+            newest = load_entry(storage, prefix, last) if signed and last else None
+            if newest is not None and newest.envelope is not None and newest.envelope.linked:
+                raise IntegrityError(
+                    f"Log {prefix!r} in {storage.url} has {last} entries but no signed head: the head "
+                    "was deleted, perhaps with the newest entries. Restore the log from a backup."
+                )
+        elif head.seq > last:
+            if storage.exists(entry_key(prefix, last + 1)):
+                return False  # appended while this reader read
+            if signed:
+                raise IntegrityError(
+                    f"Log {prefix!r} in {storage.url} ends at entry {last}, but its signed head records "
+                    f"entry {head.seq}: entries are missing (deleted, or the log was truncated or "
+                    "replaced). Restore the log from a backup."
+                )
+            if storage.exists(entry_key(prefix, head.seq)):
+                raise IntegrityError(
+                    f"Log {prefix!r} in {storage.url} is missing entry {last + 1} (it has entries up "
+                    f"to {head.seq}): entries were deleted. Restore the log from a backup."
+                )
+        elif signed and head.seq and digest_of(head.seq) != head.digest:
             raise IntegrityError(
-                f"Log {prefix!r} in {storage.url} has {last} entries but no signed head: the head "
-                "was deleted, perhaps with the newest entries. Restore the log from a backup."
+                f"Log {prefix!r} in {storage.url} ends at entry {last}, but its signed head records "
+                f"another entry {head.seq}: the log was truncated or replaced. Restore it from a backup."
             )
-    elif head.seq > last or (head.seq and digest_of(head.seq) != head.digest):
-        raise IntegrityError(
-            f"Log {prefix!r} in {storage.url} ends at entry {last}, but its signed head records "
-            f"entry {head.seq}: entries are missing (deleted, or the log was truncated or "
-            "replaced). Restore the log from a backup."
-        )
-    seen = max(cache.tails.get(prefix, 0), storage.pins.get(prefix) if storage.pins else 0)
-    if last < seen:
-        raise IntegrityError(
-            f"Log {prefix!r} in {storage.url} ends at entry {last}, but this reader has seen entry "
-            f"{seen}: the store was rolled back to an older copy, or entries were deleted."
-        )
+    if signed:
+        seen = max(cache.tails.get(prefix, 0), storage.pins.get(prefix) if storage.pins else 0)
+        if last < seen:
+            raise IntegrityError(
+                f"Log {prefix!r} in {storage.url} ends at entry {last}, but this reader has seen entry "
+                f"{seen}: the store was rolled back to an older copy, or entries were deleted."
+            )
     cache.saw(prefix, last)
-    if storage.pins is not None:
+    if signed and storage.pins is not None:
         storage.pins.raise_to(prefix, last)
+    return True
+
+
+def _hint(storage: Storage, prefix: str) -> LogHead | None:
+    """An unsigned log's head, or ``None`` when it is missing or unreadable (it is only a hint)."""
+    try:
+        return _read_head(storage, prefix)
+    except (IntegrityError, ConfigError):
+        return None
 
 
 def _encode_head(storage: Storage, prefix: str, head: LogHead) -> bytes:
@@ -292,10 +418,7 @@ def last_seq(storage: Storage, prefix: str) -> int:
 
 
 def _from_head(storage: Storage, prefix: str) -> int:
-    try:
-        head = _read_head(storage, prefix)
-    except (IntegrityError, ConfigError):
-        head = None  # a bad head is only a missed shortcut here; readers verify it
+    head = _hint(storage, prefix)  # a bad head is only a missed shortcut here; readers verify it
     if head is not None and (head.seq == 0 or storage.exists(entry_key(prefix, head.seq))):
         return head.seq
     seqs = _listed_seqs(storage, prefix)  # no usable head (a log written by mlops_kit 0.1)
@@ -336,6 +459,7 @@ def try_append(
             MlopsKitWarning,
             stacklevel=3,
         )
+    logpacks.write_packs(storage, prefix, seq, raw)
     return digest
 
 
@@ -357,13 +481,12 @@ def append(storage: Storage, prefix: str, record: BaseModel | Callable[[int], Ba
         if try_append(storage, prefix, seq, value) is not None:
             return seq
         # Lost the race for this number. Entry `seq` exists, so trying `seq + 1` cannot
-        # leave a gap and costs one conditional write; listing the log costs O(entries)
-        # (a request per 1,000 keys on S3), so it is only done to jump past a long run.
+        # leave a gap and costs one conditional write; after a long run of losses, jump
+        # to the head (the newest entry another appender wrote).
         if attempt % _PROBES:
             seq += 1
         else:
-            seqs = _listed_seqs(storage, prefix)
-            seq = max(seq, seqs[-1] if seqs else 0) + 1
+            seq = max(seq, _from_head(storage, prefix)) + 1
     raise ConflictError(f"Could not append to log {prefix!r} in {storage.url}: too much contention.")
 
 

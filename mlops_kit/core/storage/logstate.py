@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from mlops_kit.core.errors import MlopsKitError, MlopsKitWarning, NotFoundError
+from mlops_kit.core.errors import MlopsKitError, MlopsKitWarning, NotFoundError, StorageError
 from mlops_kit.core.record import Record
 from mlops_kit.core.storage import logs
 from mlops_kit.core.storage._cache import cache_of
@@ -191,19 +191,17 @@ class LogState(Generic[S, M]):
         if not self._started:
             self._start()
         state, tail, digest = self._state, self._tail, self._digest
-        while (entry := logs.load_entry(self.storage, self.prefix, tail + 1)) is not None:
-            logs.check_link(self.storage, self.prefix, entry, digest)
-            record = logs.parse(self.storage, self.prefix, entry, self.fold.model)
-            if record is not None:
-                state = self.fold.apply(state, entry.seq, record)
-            tail, digest = entry.seq, entry.digest
-        last = digest
-        logs.check_end(
-            self.storage,
-            self.prefix,
-            tail,
-            lambda seq: last if seq == tail else logs.digest_of(self.storage, self.prefix, seq),
-        )
+        while True:
+            for entry in logs.iter_raw(self.storage, self.prefix, tail):
+                logs.check_link(self.storage, self.prefix, entry, digest)
+                record = logs.parse(self.storage, self.prefix, entry, self.fold.model)
+                if record is not None:
+                    state = self.fold.apply(state, entry.seq, record)
+                tail, digest = entry.seq, entry.digest
+            if logs.check_end(
+                self.storage, self.prefix, tail, logs.digests_ending(self.storage, self.prefix, tail, digest)
+            ):
+                break
         # Only once caught up and checked: a failed read leaves nothing half-done.
         self._state, self._tail, self._digest = state, tail, digest
 
@@ -219,6 +217,8 @@ class LogState(Generic[S, M]):
             state = self.fold.load(snapshot.state)
         except NotFoundError:
             return
+        except StorageError:
+            raise  # the storage failed: a fold from the first entry would fail the same way
         except (MlopsKitError, ValueError, TypeError, KeyError) as exc:
             warnings.warn(
                 f"Ignoring the snapshot {self.snapshot_key!r} in {self.storage.url} ({exc}); "
