@@ -231,8 +231,6 @@ def save(results: dict[str, Any]) -> None:
 
 
 def driver(args: argparse.Namespace) -> None:
-    from _listing_ops import OPS
-
     started = time.perf_counter()
     big = QUICK if args.quick else FULL
     print(f"{os.cpu_count()} cores; stores {args.stores}; sizes {big}; code tag {code_tag()}", flush=True)
@@ -244,15 +242,14 @@ def driver(args: argparse.Namespace) -> None:
         for kind in args.stores:
             if kind == "mlflow":
                 continue
-            results[kind] = {}
-            for size, sizes in (("small", SMALL), ("big", big[kind])):
-                endpoint = None
-                if kind == "s3":  # a new server per store: moto's LIST time grows with the bucket
-                    server, endpoint = start_moto()
-                results[kind][size] = measure_store(kind, sizes, args, endpoint)
-                if server is not None:
-                    server.stop()
-                    server = None
+            endpoint = None
+            if kind == "s3":  # one server (moto keeps its buckets in the process); the small store first
+                server, endpoint = start_moto()
+            results[kind] = {size: measure_store(kind, sizes, args, endpoint)
+                             for size, sizes in (("small", SMALL), ("big", big[kind]))}  # fmt: skip
+            if server is not None:
+                server.stop()
+                server = None
             save(results)
         if mlflow is not None:
             results["mlflow"] = {size: measure_mlflow(mlflow, sizes, args)
@@ -261,6 +258,13 @@ def driver(args: argparse.Namespace) -> None:
         if server is not None:
             server.stop()
     save(results)
+    report(results)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+def report(results: dict[str, Any]) -> None:
+    from _listing_ops import OPS
+
     misses = []
     for store, r in results.items():
         labels = OPS if store != "mlflow" else {op: v["label"] for op, v in r["big"].items()}
@@ -269,7 +273,6 @@ def driver(args: argparse.Namespace) -> None:
         "\nmisses (constant = cold requests at N <= at 10 + 2; <= 2x = cold and warm time at N <= 2x at 10):"
     )
     print("\n".join(f"- {m}" for m in misses) or "none")
-    print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 
 def main() -> None:
@@ -285,6 +288,9 @@ def main() -> None:
     parser.add_argument("--cold-repeat", type=int, default=3, help="fresh processes per operation")
     parser.add_argument("--warm-repeat", type=int, default=5, help="warm calls per process")
     parser.add_argument("--rebuild", action="store_true", help="build the stores again")
+    parser.add_argument(
+        "--report", action="store_true", help="print the tables of .bench/listing-results.json"
+    )
     parser.add_argument("--worker")
     parser.add_argument("--store")
     parser.add_argument("--endpoint", default="")
@@ -293,6 +299,9 @@ def main() -> None:
     parser.add_argument("--op")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
+    if args.report:
+        report(json.loads((BENCH / "listing-results.json").read_text()))
+        return
     if not args.worker:
         driver(args)
         return
