@@ -130,7 +130,8 @@ class ModelWithSteps:
             try:
                 known.update(zip(s.outputs, s.split(s.func(**kwargs)), strict=True))
             except Exception as exc:
-                rows = f" on {len(data):,} rows" if hasattr(data, "__len__") else ""
+                n = len(data) if hasattr(data, "__len__") else None
+                rows = "" if n is None else f" on {n:,} row{'' if n == 1 else 's'}"
                 raise PreprocessingError(
                     f"Step {s.name!r} of the model's preprocessing failed at predict time{rows}: "
                     f"{type(exc).__name__}: {exc}",
