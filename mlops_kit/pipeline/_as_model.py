@@ -8,7 +8,7 @@ from typing import Any
 
 from mlops_kit.core.errors import PipelineError
 from mlops_kit.pipeline._graph import Graph
-from mlops_kit.pipeline._servable import ModelWithSteps, _fed_output, _raw_input
+from mlops_kit.pipeline._servable import ModelWithSteps, fed_output_of, raw_input_of
 from mlops_kit.pipeline._step import Step
 
 __all__ = ["servable_steps"]
@@ -37,8 +37,8 @@ def servable_steps(
     trainer = graph.producer[output]
     chosen = _chosen(graph, preprocess, trainer)
     sub = Graph(chosen)
-    raw = _raw_input(sub, input)
-    fed = _fed_output(sub, features if features is not None else _consumed_by(sub, graph.steps[trainer]))
+    raw = raw_input_of(sub, input)
+    fed = fed_output_of(sub, features if features is not None else _consumed_by(sub, graph.steps[trainer]))
     for name in sub.free:
         if name in graph.producer:
             raise PipelineError(

@@ -104,8 +104,8 @@ class ModelWithSteps:
             )
         self.steps: tuple[Step, ...] = graph.order
         self.model = model
-        self.input = _raw_input(graph, input)
-        self.output = _fed_output(graph, output)
+        self.input = raw_input_of(graph, input)
+        self.output = fed_output_of(graph, output)
         self.values: dict[str, Any] = _check_values(graph, self.input, dict(values or {}))
         memo: dict[int, str] = {}
         self.code: dict[str, str] = {s.name: code_fingerprint(s.func, memo) for s in self.steps}
@@ -185,7 +185,7 @@ class ModelWithSteps:
         return {"model": self.model, "code": dict(self.code), "packages": list(self.packages)}
 
 
-def _raw_input(graph: Graph, given: str | None) -> str:
+def raw_input_of(graph: Graph, given: str | None) -> str:
     required = graph.required_inputs()
     if given is not None:
         if given not in graph.free:
@@ -201,7 +201,7 @@ def _raw_input(graph: Graph, given: str | None) -> str:
     return required[0]
 
 
-def _fed_output(graph: Graph, given: str | None) -> str:
+def fed_output_of(graph: Graph, given: str | None) -> str:
     if given is not None:
         if given not in graph.producer:
             raise PipelineError(
