@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "storage": "mlops_kit.core.storage",
     # pipeline block
     "DaskRunner": "mlops_kit.pipeline",
+    "ModelWithSteps": "mlops_kit.pipeline",
     "Pipeline": "mlops_kit.pipeline",
     "ProcessRunner": "mlops_kit.pipeline",
     "RunRecord": "mlops_kit.pipeline",
@@ -94,6 +95,7 @@ if TYPE_CHECKING:
     from mlops_kit.monitor import DriftReport, Monitor
     from mlops_kit.pipeline import (
         DaskRunner,
+        ModelWithSteps,
         Pipeline,
         ProcessRunner,
         RunRecord,

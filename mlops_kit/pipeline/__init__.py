@@ -15,6 +15,7 @@ from mlops_kit.pipeline._process import ProcessRunner
 from mlops_kit.pipeline._records import OutputRecord, RunOutputs, RunRecord, StepRecord
 from mlops_kit.pipeline._runlist import RunList
 from mlops_kit.pipeline._runners import Runner, SequentialRunner, ThreadRunner
+from mlops_kit.pipeline._servable import ModelWithSteps, PreprocessingError
 from mlops_kit.pipeline._step import Step, step
 from mlops_kit.pipeline._task import CacheWarning
 
@@ -24,11 +25,13 @@ __all__ = [
     "JsonMaterializer",
     "Materializer",
     "MetricPoint",
+    "ModelWithSteps",
     "NumpyMaterializer",
     "OutputRecord",
     "ParquetMaterializer",
     "PickleMaterializer",
     "Pipeline",
+    "PreprocessingError",
     "ProcessRunner",
     "RunList",
     "RunOutputs",

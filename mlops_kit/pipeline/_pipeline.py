@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import secrets
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mlops_kit.core.arguments import StorageLike, check_storage, check_tags
@@ -299,6 +299,77 @@ class Pipeline:
         ['nightly']
         """
         return pipeline_names(resolve_storage(storage))
+
+    # -- serving -------------------------------------------------------------------
+
+    def as_model(
+        self,
+        output: str = "model",
+        *,
+        preprocess: Sequence[Step | str],
+        input: str | None = None,
+        features: str | None = None,
+        name: str | None = None,
+    ) -> Pipeline:
+        """This pipeline, with ``output`` a :class:`ModelWithSteps` that takes raw input.
+
+        The step that trains the model now outputs ``<output>_fitted`` (steps that took
+        ``output`` take that instead), and a new, never-cached step
+        ``<output>_with_steps`` bundles it with the ``preprocess`` steps and the
+        parameter values of the run. So what the run outputs as ``output`` predicts on
+        the raw data, and registers, serves, is monitored and is retrained by
+        :class:`~mlops_kit.ContinuousTraining` on raw columns.
+
+        Parameters
+        ----------
+        output : str
+            The output holding the fitted model.
+        preprocess : list of Step or str
+            The steps (or their names) that prepare the model's input from raw data;
+            they must not depend on the model.
+        input : str, optional
+            The name receiving the raw data, when the steps take several inputs.
+        features : str, optional
+            The preprocessing output the model takes, when that is ambiguous.
+        name : str, optional
+            The new pipeline's name (default: this one's, so runs stay together).
+
+        Returns
+        -------
+        Pipeline
+            A new pipeline; this one is unchanged.
+
+        Raises
+        ------
+        PipelineError
+            If ``output`` or a step is unknown, a preprocessing step depends on the
+            model or on a step left out, or the raw input or the features are ambiguous.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> import mlops_kit as mk
+        >>> @mk.step
+        ... def features(data: pd.DataFrame) -> pd.DataFrame:
+        ...     return data.assign(big=(data["spend"] > 40).astype(int))
+        >>> @mk.step
+        ... def model(features: pd.DataFrame) -> LogisticRegression:
+        ...     return LogisticRegression().fit(features[["spend", "big"]], features["y"])
+        >>> pipe = mk.Pipeline([features, model], name="train").as_model(preprocess=[features])
+        >>> pipe.steps
+        (Step('features', ...), Step('model', ...), Step('model_with_steps', inputs=('model_fitted',), outputs=('model',)))
+        >>> raw = pd.DataFrame({"spend": [10.0, 80.5, 5.2, 42.0], "y": [0, 1, 0, 1]})
+        >>> run = pipe.run(inputs={"data": raw}, storage=mk.MemoryStorage(), progress=False)
+        >>> run.outputs["model"].predict(raw[["spend"]]).tolist()
+        [0, 1, 0, 1]
+        """
+        from mlops_kit.pipeline._as_model import servable_steps
+
+        steps = servable_steps(self.graph, output, preprocess, input=input, features=features)
+        return Pipeline(
+            steps, name=self.name if name is None else name, storage=self.storage, clock=self.clock
+        )
 
     # -- drawing -------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from mlops_kit.registry._records import Environment
 
-__all__ = ["EnvironmentMismatchWarning", "capture_environment", "check_environment"]
+__all__ = ["EnvironmentMismatchWarning", "capture_environment", "check_environment", "distributions"]
 
 # Libraries whose versions decide whether a pickled model loads and predicts the same.
 KEY_LIBRARIES = ("numpy", "pandas", "scikit-learn", "cloudpickle")
@@ -31,6 +31,19 @@ def _version(distribution: str) -> str | None:
         return metadata.version(distribution)
     except (metadata.PackageNotFoundError, ValueError):
         return None
+
+
+@functools.cache
+def _package_distributions() -> dict[str, list[str]]:
+    from importlib import metadata
+
+    return dict(metadata.packages_distributions())
+
+
+def distributions(packages: Iterable[str]) -> list[str]:
+    """The installed distributions providing top-level import names (``sklearn`` -> ``scikit-learn``)."""
+    found = _package_distributions()
+    return [dist for package in packages for dist in found.get(package, [])]
 
 
 def _python() -> str:

@@ -66,7 +66,11 @@ class ModelVersion(Record):
     dataset, run : DatasetLink or None, RunLink or None
         Lineage: the training data version and the pipeline run that produced it.
     environment : Environment
-        Python and library versions at registration.
+        Python and library versions at registration (for a model with steps, also
+        mlops-kit's and those of the packages its steps use).
+    code : mapping of str to str
+        For a model that ships with its preprocessing steps (flavor ``"steps"``), each
+        step's code fingerprint; empty otherwise.
     created_at, created_by : datetime, str
         When and by whom (``user@host``).
 
@@ -96,6 +100,8 @@ class ModelVersion(Record):
     dataset: DatasetLink | None = None
     run: RunLink | None = None
     environment: Environment
+    # Left out of the stored JSON when empty, so records of other models stay as before.
+    code: FrozenMap[str] = Field(default={}, exclude_if=lambda code: not code)
     created_at: dt.datetime
     created_by: str
 

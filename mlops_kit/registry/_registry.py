@@ -21,11 +21,11 @@ from mlops_kit.core.refs import ModelRef, parse_ref
 from mlops_kit.core.storage import Storage, resolve_storage
 from mlops_kit.registry import _arguments as args
 from mlops_kit.registry import _serializers as ser
-from mlops_kit.registry._environment import capture_environment, check_environment
+from mlops_kit.registry._environment import capture_environment, check_environment, distributions
 from mlops_kit.registry._lifecycle import Lifecycle, _missing_alias
 from mlops_kit.registry._records import ModelVersion, Signature
 from mlops_kit.registry._search import Searching
-from mlops_kit.registry._signature import flavor_of, infer_signature, model_class, top_package
+from mlops_kit.registry._signature import flavor_of, infer_signature, model_class, servable_parts, top_package
 from mlops_kit.registry._state import StateCache, model_catalog, model_names, versions_log
 
 if TYPE_CHECKING:
@@ -165,7 +165,11 @@ class Registry(Lifecycle, Searching):
         chosen = ser.get_serializer(serializer)
         signature, example = _signature_and_example(model, input_example)
         artifact = ser.dumps(chosen, model)
-        environment = capture_environment([getattr(chosen, "library", None), top_package(model)])
+        parts = servable_parts(model)
+        libraries = [getattr(chosen, "library", None), top_package(model)]
+        if parts is not None:  # unpickling needs mlops_kit; the steps and the model need their packages
+            libraries += ["mlops-kit", *distributions(parts["packages"])]
+        environment = capture_environment(libraries)
         # Blobs before the record that points to them: a crash in between leaves an
         # unreferenced blob, never a version whose artifact is missing.
         digest = _put_blob(self.storage, artifact)
@@ -186,6 +190,7 @@ class Registry(Lifecycle, Searching):
             "dataset": dataset_link,
             "run": run_link,
             "environment": environment,
+            "code": {} if parts is None else parts["code"],
             "created_at": self.clock.now(),
             "created_by": current_user(),
         }

@@ -12,11 +12,24 @@ from mlops_kit.registry._records import Signature
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["flavor_of", "infer_signature", "model_class", "top_package"]
+__all__ = ["flavor_of", "infer_signature", "model_class", "servable_parts", "top_package"]
+
+
+def servable_parts(model: Any) -> dict[str, Any] | None:
+    """What a model shipping with its steps says about itself (``__mlops_kit_servable__``), else ``None``.
+
+    The registry reads it without importing the pipeline block: ``{"model": the fitted
+    model, "code": {step: fingerprint}, "packages": [top-level package, ...]}``.
+    """
+    hook = getattr(type(model), "__mlops_kit_servable__", None)
+    return hook(model) if callable(hook) else None
 
 
 def flavor_of(model: Any) -> str:
-    """``"sklearn-pipeline"``, ``"sklearn"``, ``"python"`` (has ``predict``) or ``"object"``."""
+    """``"steps"`` (a model with its preprocessing steps), ``"sklearn-pipeline"``, ``"sklearn"``,
+    ``"python"`` (has ``predict``) or ``"object"``."""
+    if servable_parts(model) is not None:
+        return "steps"
     # An sklearn model can only exist if sklearn was imported: never import it here.
     if "sklearn" in sys.modules:
         from sklearn.base import BaseEstimator
@@ -32,7 +45,13 @@ def flavor_of(model: Any) -> str:
 
 
 def model_class(model: Any) -> str:
-    """The qualified class name, such as ``sklearn.linear_model.LogisticRegression``."""
+    """The qualified class name, such as ``sklearn.linear_model.LogisticRegression``.
+
+    A model with steps is named with the model it wraps: ``mlops_kit.ModelWithSteps(sklearn...)``.
+    """
+    parts = servable_parts(model)
+    if parts is not None:
+        return f"mlops_kit.{type(model).__qualname__}({model_class(parts['model'])})"
     cls = type(model)
     module = cls.__module__
     if module.startswith("sklearn."):  # the public path, not sklearn.linear_model._logistic
@@ -43,7 +62,7 @@ def model_class(model: Any) -> str:
 def top_package(model: Any) -> str | None:
     """The top-level package defining the model's class (``"xgboost"``), if not builtin."""
     root = type(model).__module__.split(".")[0]
-    return None if root in {"builtins", "__main__", "sklearn"} else root
+    return None if root in {"builtins", "__main__", "sklearn", "mlops_kit"} else root
 
 
 def infer_signature(model: Any, example: pd.DataFrame) -> Signature:
