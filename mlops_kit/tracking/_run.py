@@ -1,0 +1,337 @@
+"""``start_run`` and the live handle of a tracked run."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import math
+import secrets
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from mlops_kit.core.arguments import StorageLike, check_metric, check_params, check_storage, check_tags
+from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
+from mlops_kit.core.errors import ConfigError
+from mlops_kit.core.lineage import RunLink
+from mlops_kit.core.names import check_name
+from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.pipeline._metrics import MetricPoint, check_metric_step, route_outside_steps, stop_routing
+from mlops_kit.tracking import _artifacts, _store
+from mlops_kit.tracking._heartbeat import Pulse
+from mlops_kit.tracking._records import Artifact, Heartbeat, RunEvents, TrackedRun
+
+__all__ = ["ActiveRun", "current_run", "start_run"]
+
+_FLUSH_POINTS = 1_000  # buffered metric values that trigger a write before the next heartbeat
+_CURRENT: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar("mlops_kit_run", default=None)
+
+
+def current_run() -> ActiveRun | None:
+    """The run of the innermost ``with mk.start_run(...)`` block in this context, if any."""
+    return _CURRENT.get()
+
+
+def start_run(
+    experiment: str,
+    *,
+    storage: StorageLike = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    heartbeat: float = 30.0,
+    clock: Clock | None = None,
+) -> ActiveRun:
+    """Start a tracked run of ``experiment``: params, metrics, tags and artifacts from any code.
+
+    Use it as a context manager: the run ends ``finished`` when the block ends, or
+    ``failed`` with the exception's message (the exception propagates). Inside the
+    block, :func:`mlops_kit.log_metric` records on the run too (and :func:`mlops_kit.autolog`
+    logs scikit-learn fits). Tracked runs and pipeline runs are listed together by
+    :func:`mlops_kit.runs`.
+
+    Parameters
+    ----------
+    experiment : str
+        What the run belongs to (runs of one experiment are compared together).
+    storage : Storage, str or None
+        Where the run is recorded; default ``$MLOPS_KIT_STORAGE`` or ``./.mlops``.
+    params : dict of str to scalar, optional
+        Configuration of the run (str, int, float, bool or None values).
+    tags : dict of str to str, optional
+        Labels.
+    heartbeat : float
+        Seconds between the signs of life the run's process records. Metrics are
+        buffered and written at each heartbeat (or every 1,000 values, and at the
+        end), so a process killed mid-run loses at most that much of its metrics;
+        readers show the run as ``unfinished`` after three missed heartbeats plus a
+        minute.
+    clock : Clock, optional
+        Source of timestamps (a fake clock in tests).
+
+    Returns
+    -------
+    ActiveRun
+        The live run; its record is already stored with status ``running``.
+
+    Raises
+    ------
+    InvalidNameError
+        If ``experiment``, a param name or a tag key breaks the name rule. Nothing is written.
+    ConfigError
+        If a param or tag value, ``heartbeat`` or ``storage`` is of the wrong kind.
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> store = mk.MemoryStorage()
+    >>> with mk.start_run("churn-exp", storage=store, params={"C": 0.5}, tags={"team": "crm"}) as run:
+    ...     for epoch in range(3):
+    ...         run.log_metric("loss", 1.0 / (epoch + 1), step=epoch)
+    ...     mk.log_metric("auc", 0.91)  # records on the current run
+    ...     _ = run.log_dict({"threshold": 0.4}, "config.json")
+    >>> stored = mk.runs(store, experiment="churn-exp")[0]
+    >>> stored.status, dict(stored.metrics), sorted(stored.artifacts)
+    ('finished', {'loss': 0.333..., 'auc': 0.91}, ['config.json'])
+    >>> [p.value for p in stored.metric_history("loss")]
+    [1.0, 0.5, 0.333...]
+    """
+    name = check_name(experiment, "experiment name")
+    checked_params, checked_tags = check_params(params), check_tags(tags)
+    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or not 0 < heartbeat < math.inf:
+        raise ConfigError(f"heartbeat= must be a positive number of seconds, got {heartbeat!r}.")
+    store = resolve_storage(check_storage(storage))
+    clock = clock or SYSTEM_CLOCK
+    started = clock.now().astimezone(dt.UTC)
+    record = TrackedRun(
+        id=f"{started:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(4)}",  # the form of pipeline run ids: they sort together
+        experiment=name,
+        status="running",
+        params=checked_params,
+        tags=checked_tags,
+        started_at=started,
+        heartbeat_s=float(heartbeat),
+        created_by=current_user(),
+    )
+    store.append(_store.runs_log(name), record)
+    return ActiveRun(record, store, clock)
+
+
+class ActiveRun:
+    """A tracked run in progress: log on it, then end it (a ``with`` block ends it for you).
+
+    Made by :func:`start_run`. Every ``log_*`` method checks its arguments before
+    writing anything; after the run has ended they raise :class:`ConfigError`.
+    Safe to use from several threads.
+    """
+
+    def __init__(self, record: TrackedRun, storage: Storage, clock: Clock) -> None:
+        self.storage = storage
+        self.clock = clock
+        self._start = record
+        self._start_monotonic = clock.monotonic()
+        self._params, self._tags = dict(record.params), dict(record.tags)
+        self._metrics: dict[str, float] = {}
+        self._artifacts: dict[str, Artifact] = {}
+        self._pending: list[MetricPoint] = []
+        self._lock = threading.RLock()
+        self._final: TrackedRun | None = None
+        self._tokens: list[tuple[Any, Any]] = []
+        self._pulse = Pulse(self._beat, record.heartbeat_s, f"mlops-kit-heartbeat-{record.id}")
+        self._pulse.start()
+
+    # -- identity and current state ---------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The run's id."""
+        return self._start.id
+
+    @property
+    def experiment(self) -> str:
+        """The experiment's name."""
+        return self._start.experiment
+
+    @property
+    def link(self) -> RunLink:
+        """A link for lineage: ``registry.register(..., run=run)`` records it."""
+        return self._start.link
+
+    @property
+    def status(self) -> str:
+        """``running`` until the run ends, then ``finished`` or ``failed``."""
+        return self._final.status if self._final is not None else "running"
+
+    @property
+    def record(self) -> TrackedRun:
+        """The run as it stands, as a frozen record (the stored end record once it has ended)."""
+        with self._lock:
+            if self._final is not None:
+                return self._final
+            return self._start.evolve(
+                params=self._params, tags=self._tags, metrics=self._metrics, artifacts=self._artifacts
+            )
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """A copy of the params logged so far."""
+        with self._lock:
+            return dict(self._params)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """A copy of the last value of each metric logged so far."""
+        with self._lock:
+            return dict(self._metrics)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """A copy of the tags set so far."""
+        with self._lock:
+            return dict(self._tags)
+
+    # -- logging -----------------------------------------------------------------
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Record params (str, int, float, bool or None values); a name logged again takes the new value."""
+        checked = check_params(params)
+        self._write(params=checked)
+
+    def set_tag(self, key: str, value: str) -> None:
+        """Set tag ``key`` to ``value`` (a string)."""
+        checked = check_tags({key: value})
+        self._write(tags=checked)
+
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Record a value of a metric (NaN and infinities included), optionally at a ``step``.
+
+        Raises
+        ------
+        InvalidNameError
+            If ``name`` breaks the name rule.
+        ConfigError
+            If ``value`` is not a real number, or ``step`` not a non-negative integer.
+        """
+        number = check_metric(name, value, finite=False)
+        point = MetricPoint(name=name, value=number, step=check_metric_step(name, step))
+        with self._lock:
+            self._check_active()
+            self._pending.append(point)
+            self._metrics[name] = number
+            if len(self._pending) >= _FLUSH_POINTS:
+                self._flush()
+
+    def log_artifact(self, data: str | Any, name: str | None = None) -> Artifact:
+        """Store a file (a path) or bytes as an artifact of the run.
+
+        The bytes go to a content-addressed blob (identical content is stored once)
+        and are verified on every read. A name logged again points to the new content.
+
+        Parameters
+        ----------
+        data : str, os.PathLike or bytes
+            A path to an existing file, or the bytes themselves.
+        name : str, optional
+            The artifact's name; default the file's name. Required for bytes.
+
+        Raises
+        ------
+        NotFoundError
+            If the path is not an existing file. Nothing is written.
+        InvalidNameError, ConfigError
+            If the name is invalid or missing, or ``data`` is neither a path nor bytes.
+        """
+        self._check_active()
+        artifact = _artifacts.store_artifact(self.storage, data, name)
+        self._write(artifacts=(artifact,))
+        return artifact
+
+    def log_figure(self, figure: Any, name: str = "figure.png") -> Artifact:
+        """Store a matplotlib figure as an image artifact (the format follows the name: png, svg, pdf)."""
+        self._check_active()
+        name = check_name(name, "artifact name")
+        return self.log_artifact(_artifacts.figure_bytes(figure, name), name)
+
+    def log_dict(self, value: dict[str, Any], name: str) -> Artifact:
+        """Store a JSON-able dict as a JSON artifact called ``name``."""
+        self._check_active()
+        name = check_name(name, "artifact name")
+        return self.log_artifact(_artifacts.dict_bytes(value, name), name)
+
+    def flush(self) -> None:
+        """Write the buffered metric values now (the heartbeat and :meth:`end` also do)."""
+        with self._lock:
+            if self._pending:
+                self._flush()
+
+    # -- ending ------------------------------------------------------------------
+
+    def end(self, error: BaseException | None = None) -> TrackedRun:
+        """End the run: ``finished``, or ``failed`` with ``error``'s message; return the stored record.
+
+        Ending twice returns the same record.
+        """
+        with self._lock:
+            if self._final is not None:
+                return self._final
+        self._pulse.stop()
+        with self._lock:
+            if self._pending:
+                self._flush()
+            message = None if error is None else f"{type(error).__name__}: {error}"
+            final = self.record.evolve(
+                status="failed" if error is not None else "finished",
+                ended_at=self.clock.now().astimezone(dt.UTC),
+                duration_s=self.clock.monotonic() - self._start_monotonic,
+                error=message,
+            )
+            self.storage.append(_store.runs_log(self.experiment), final)
+            final._storage = self.storage
+            self._final = final
+            return final
+
+    def __enter__(self) -> ActiveRun:
+        self._tokens.append((route_outside_steps(self.log_metric), _CURRENT.set(self)))
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        routing, current = self._tokens.pop()
+        _CURRENT.reset(current)
+        stop_routing(routing)
+        self.end(error)
+
+    def __repr__(self) -> str:
+        return f"ActiveRun(id={self.id!r}, experiment={self.experiment!r}, status={self.status!r})"
+
+    # -- internals ---------------------------------------------------------------
+
+    def _check_active(self) -> None:
+        if self._final is not None:
+            raise ConfigError(
+                f"Run {self.id} of experiment {self.experiment!r} has ended ({self._final.status}); "
+                "start a new run with mk.start_run(...) to log more."
+            )
+
+    def _write(self, **changes: Any) -> None:
+        """Append one event batch (with the buffered metrics, so the log keeps logging order)."""
+        with self._lock:
+            self._check_active()
+            self._flush(**changes)
+            self._params.update(changes.get("params", {}))
+            self._tags.update(changes.get("tags", {}))
+            self._artifacts.update({a.name: a for a in changes.get("artifacts", ())})
+
+    def _flush(self, **changes: Any) -> None:
+        batch = RunEvents(at=self.clock.now().astimezone(dt.UTC), metrics=tuple(self._pending), **changes)
+        self.storage.append(_store.events_log(self.id), batch)
+        self._pending.clear()  # only once stored: a failed write keeps them for the next try
+
+    def _beat(self) -> None:
+        with self._lock:
+            if self._final is not None:
+                return
+            if self._pending:
+                self._flush()
+        self.storage.put_record(_store.heartbeat_key(self.id), Heartbeat(at=self.clock.now().astimezone(dt.UTC)))
