@@ -39,7 +39,9 @@ def store_artifact(storage: Storage, data: object, name: str | None) -> Artifact
     checked = check_name(name if name is not None else os.path.basename(path), "artifact name")
     if not os.path.isfile(path):
         what = "a folder" if os.path.isdir(path) else "no file"
-        raise NotFoundError(f"Cannot log artifact {path!r}: there is {what} at that path. Pass an existing file.")
+        raise NotFoundError(
+            f"Cannot log artifact {path!r}: there is {what} at that path. Pass an existing file."
+        )
     with open(path, "rb") as source, storage.blob_writer() as writer:
         while chunk := source.read(_CHUNK):  # large files stream, never held twice in memory
             writer.write(chunk)
@@ -54,7 +56,9 @@ def figure_bytes(figure: Any, name: str) -> bytes:
         )
     extension = os.path.splitext(name)[1].lstrip(".").lower()
     if not extension:
-        raise ConfigError(f"The figure name {name!r} needs an extension that says its format, like 'roc.png'.")
+        raise ConfigError(
+            f"The figure name {name!r} needs an extension that says its format, like 'roc.png'."
+        )
     buffer = io.BytesIO()
     try:
         figure.savefig(buffer, format=extension)
@@ -70,7 +74,9 @@ def dict_bytes(value: object, name: str) -> bytes:
     try:
         return json.dumps(value, indent=2, allow_nan=True).encode()
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"The dict for artifact {name!r} is not JSON-able ({exc}); convert its values first.") from exc
+        raise ConfigError(
+            f"The dict for artifact {name!r} is not JSON-able ({exc}); convert its values first."
+        ) from exc
 
 
 def _artifact(name: str, digest: str, size: int) -> Artifact:

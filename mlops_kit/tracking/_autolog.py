@@ -62,17 +62,29 @@ def autolog(enable: bool = True) -> None:
         raise ConfigError(f"autolog(enable) takes True or False, got {enable!r}.")
     with _LOCK:
         if enable:
-            from sklearn.utils import all_estimators
-
-            for _, cls in all_estimators():
+            for cls in _estimator_classes():
                 own = cls.__dict__.get("fit")
                 if callable(own) and cls not in _PATCHED:
                     _PATCHED[cls] = own
-                    cls.fit = _wrap(own)
+                    setattr(cls, "fit", _wrap(own))  # noqa: B010 - mypy knows no fit on type
         else:
             for cls, original in _PATCHED.items():
-                cls.fit = original
+                setattr(cls, "fit", original)  # noqa: B010
             _PATCHED.clear()
+
+
+def _estimator_classes() -> list[type]:
+    """scikit-learn's estimator classes, abstract bases such as ``BaseSearchCV`` included."""
+    from sklearn.base import BaseEstimator
+    from sklearn.utils import all_estimators
+
+    all_estimators()  # imports every public module, so that every class is defined
+    found, todo = [], [BaseEstimator]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(c for c in cls.__subclasses__() if c.__module__.startswith("sklearn.") and c not in found)
+    return found
 
 
 def _wrap(fit: Any) -> Any:
@@ -87,7 +99,11 @@ def _wrap(fit: Any) -> Any:
             try:
                 _log_fit(run, self, args, kwargs)
             except (MlopsKitError, OSError) as exc:
-                warnings.warn(f"autolog could not record the fit of {type(self).__name__}: {exc}", MlopsKitWarning, stacklevel=2)
+                warnings.warn(
+                    f"autolog could not record the fit of {type(self).__name__}: {exc}",
+                    MlopsKitWarning,
+                    stacklevel=2,
+                )
         finally:
             _IN_FIT.reset(token)
         return result
@@ -107,8 +123,12 @@ def _log_fit(run: ActiveRun, estimator: Any, args: tuple[Any, ...], kwargs: dict
     if y is not None and callable(getattr(estimator, "score", None)):
         try:
             score = estimator.score(X, y)
-        except Exception as exc:  # noqa: BLE001 - a user estimator's score may raise anything
-            warnings.warn(f"autolog could not score {cls.__name__} on its training data: {exc}", MlopsKitWarning, stacklevel=3)
+        except Exception as exc:  # a user estimator's score may raise anything
+            warnings.warn(
+                f"autolog could not score {cls.__name__} on its training data: {exc}",
+                MlopsKitWarning,
+                stacklevel=3,
+            )
         else:
             run.log_metric("training_score", score)
     run.log_artifact(cloudpickle.dumps(estimator), name="model.pkl")

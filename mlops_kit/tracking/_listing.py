@@ -107,7 +107,9 @@ def runs(
     now = (clock or SYSTEM_CLOCK).now()
     stored: list[AnyRun] = list(RunList.read(store, pipeline=name))
     for each in _store.experiment_names(store) if name is None else [name]:
-        stored.extend(_store.judge(store, record, now) for record in _store.experiment_runs(store, each).values())
+        stored.extend(
+            _store.judge(store, record, now) for record in _store.experiment_runs(store, each).values()
+        )
     stored.sort(key=lambda r: r.id, reverse=True)  # ids start with the UTC start time
     return RunTable(r for r in stored if match(r))[start:stop]
 
@@ -214,4 +216,3 @@ def _page(limit: int | None, offset: int) -> tuple[int, int | None]:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise ConfigError(f"{argument}= must be a non-negative integer, got {value!r}.")
     return offset, None if limit is None else offset + limit
-

@@ -166,11 +166,15 @@ class TrackedRun(Record):
 
     def _repr_html_(self) -> str:
         def table(title: str, values: dict[str, Any]) -> str:
-            rows = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in values.items())
+            rows = "".join(
+                f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in values.items()
+            )
             return f"<tr><th colspan='2'>{title}</th></tr>{rows}" if values else ""
 
         body = table("params", dict(self.params)) + table("metrics", dict(self.metrics))
-        body += table("tags", dict(self.tags)) + table("artifacts", {k: f"{a.size} B" for k, a in self.artifacts.items()})
+        body += table("tags", dict(self.tags)) + table(
+            "artifacts", {k: f"{a.size} B" for k, a in self.artifacts.items()}
+        )
         return (
             f"<div><b>{escape(self.experiment)}</b> run <code>{escape(self.id)}</code>: "
             f"<b>{self.status}</b>{escape(' (' + self.error + ')') if self.error else ''}<table>{body}</table></div>"

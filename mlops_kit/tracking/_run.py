@@ -334,4 +334,6 @@ class ActiveRun:
                 return
             if self._pending:
                 self._flush()
-        self.storage.put_record(_store.heartbeat_key(self.id), Heartbeat(at=self.clock.now().astimezone(dt.UTC)))
+        self.storage.put_record(
+            _store.heartbeat_key(self.id), Heartbeat(at=self.clock.now().astimezone(dt.UTC))
+        )
