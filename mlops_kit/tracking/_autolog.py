@@ -14,7 +14,8 @@ import warnings
 from typing import Any
 
 from mlops_kit.core.errors import ConfigError, MlopsKitError, MlopsKitWarning
-from mlops_kit.tracking._run import ActiveRun, current_run
+from mlops_kit.tracking._context import current_run
+from mlops_kit.tracking._run import ActiveRun
 
 __all__ = ["autolog"]
 

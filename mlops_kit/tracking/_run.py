@@ -1,120 +1,27 @@
-"""``start_run`` and the live handle of a tracked run."""
+"""``ActiveRun``: the live handle of a tracked run, made by ``start_run``."""
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
-import math
-import secrets
 import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from mlops_kit.core.arguments import StorageLike, check_metric, check_params, check_storage, check_tags
-from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
+from mlops_kit.core.arguments import check_metric, check_params, check_tags
+from mlops_kit.core.clock import Clock
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.core.lineage import RunLink
 from mlops_kit.core.names import check_name
-from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.core.storage import Storage
 from mlops_kit.pipeline._metrics import MetricPoint, check_metric_step, route_outside_steps, stop_routing
-from mlops_kit.tracking import _artifacts, _store
+from mlops_kit.tracking import _artifacts, _context, _store
 from mlops_kit.tracking._heartbeat import Pulse
 from mlops_kit.tracking._records import Artifact, Heartbeat, RunEvents, TrackedRun
 
-__all__ = ["ActiveRun", "current_run", "start_run"]
+__all__ = ["ActiveRun"]
 
 _FLUSH_POINTS = 1_000  # buffered metric values that trigger a write before the next heartbeat
-_CURRENT: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar("mlops_kit_run", default=None)
-
-
-def current_run() -> ActiveRun | None:
-    """The run of the innermost ``with mk.start_run(...)`` block in this context, if any."""
-    return _CURRENT.get()
-
-
-def start_run(
-    experiment: str,
-    *,
-    storage: StorageLike = None,
-    params: Mapping[str, Any] | None = None,
-    tags: Mapping[str, str] | None = None,
-    heartbeat: float = 30.0,
-    clock: Clock | None = None,
-) -> ActiveRun:
-    """Start a tracked run of ``experiment``: params, metrics, tags and artifacts from any code.
-
-    Use it as a context manager: the run ends ``finished`` when the block ends, or
-    ``failed`` with the exception's message (the exception propagates). Inside the
-    block, :func:`mlops_kit.log_metric` records on the run too (and :func:`mlops_kit.autolog`
-    logs scikit-learn fits). Tracked runs and pipeline runs are listed together by
-    :func:`mlops_kit.runs`.
-
-    Parameters
-    ----------
-    experiment : str
-        What the run belongs to (runs of one experiment are compared together).
-    storage : Storage, str or None
-        Where the run is recorded; default ``$MLOPS_KIT_STORAGE`` or ``./.mlops``.
-    params : dict of str to scalar, optional
-        Configuration of the run (str, int, float, bool or None values).
-    tags : dict of str to str, optional
-        Labels.
-    heartbeat : float
-        Seconds between the signs of life the run's process records. Metrics are
-        buffered and written at each heartbeat (or every 1,000 values, and at the
-        end), so a process killed mid-run loses at most that much of its metrics;
-        readers show the run as ``unfinished`` after three missed heartbeats plus a
-        minute.
-    clock : Clock, optional
-        Source of timestamps (a fake clock in tests).
-
-    Returns
-    -------
-    ActiveRun
-        The live run; its record is already stored with status ``running``.
-
-    Raises
-    ------
-    InvalidNameError
-        If ``experiment``, a param name or a tag key breaks the name rule. Nothing is written.
-    ConfigError
-        If a param or tag value, ``heartbeat`` or ``storage`` is of the wrong kind.
-
-    Examples
-    --------
-    >>> import mlops_kit as mk
-    >>> store = mk.MemoryStorage()
-    >>> with mk.start_run("churn-exp", storage=store, params={"C": 0.5}, tags={"team": "crm"}) as run:
-    ...     for epoch in range(3):
-    ...         run.log_metric("loss", 1.0 / (epoch + 1), step=epoch)
-    ...     mk.log_metric("auc", 0.91)  # records on the current run
-    ...     _ = run.log_dict({"threshold": 0.4}, "config.json")
-    >>> stored = mk.runs(store, experiment="churn-exp")[0]
-    >>> stored.status, dict(stored.metrics), sorted(stored.artifacts)
-    ('finished', {'loss': 0.333..., 'auc': 0.91}, ['config.json'])
-    >>> [p.value for p in stored.metric_history("loss")]
-    [1.0, 0.5, 0.333...]
-    """
-    name = check_name(experiment, "experiment name")
-    checked_params, checked_tags = check_params(params), check_tags(tags)
-    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or not 0 < heartbeat < math.inf:
-        raise ConfigError(f"heartbeat= must be a positive number of seconds, got {heartbeat!r}.")
-    store = resolve_storage(check_storage(storage))
-    clock = clock or SYSTEM_CLOCK
-    started = clock.now().astimezone(dt.UTC)
-    record = TrackedRun(
-        id=f"{started:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(4)}",  # the form of pipeline run ids: they sort together
-        experiment=name,
-        status="running",
-        params=checked_params,
-        tags=checked_tags,
-        started_at=started,
-        heartbeat_s=float(heartbeat),
-        created_by=current_user(),
-    )
-    store.append(_store.runs_log(name), record)
-    return ActiveRun(record, store, clock)
 
 
 class ActiveRun:
@@ -291,14 +198,14 @@ class ActiveRun:
             return final
 
     def __enter__(self) -> ActiveRun:
-        self._tokens.append((route_outside_steps(self.log_metric), _CURRENT.set(self)))
+        self._tokens.append((route_outside_steps(self.log_metric), _context.CURRENT.set(self)))
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         routing, current = self._tokens.pop()
-        _CURRENT.reset(current)
+        _context.CURRENT.reset(current)
         stop_routing(routing)
         self.end(error)
 
