@@ -107,11 +107,20 @@ def runs(
     now = (clock or SYSTEM_CLOCK).now()
     stored: list[AnyRun] = list(RunList.read(store, pipeline=name))
     for each in _store.experiment_names(store) if name is None else [name]:
-        stored.extend(
-            _store.judge(store, record, now) for record in _store.experiment_runs(store, each).values()
-        )
+        stored.extend(_store.experiment_runs(store, each).values())
     stored.sort(key=lambda r: r.id, reverse=True)  # ids start with the UTC start time
-    return RunTable(r for r in stored if match(r))[start:stop]
+    page, matched = RunTable(), 0
+    for run in stored:
+        if isinstance(run, TrackedRun):
+            run = _store.judge(store, run, now)  # only running runs cost reads
+        if not match(run):
+            continue
+        matched += 1
+        if stop is not None and matched > stop:
+            break
+        if matched > start:
+            page.append(_store.attach(store, run) if isinstance(run, TrackedRun) else run)
+    return page
 
 
 class RunTable(list[AnyRun]):

@@ -75,9 +75,11 @@ class ActiveRun:
         with self._lock:
             if self._final is not None:
                 return self._final
-            return self._start.evolve(
+            current = self._start.evolve(
                 params=self._params, tags=self._tags, metrics=self._metrics, artifacts=self._artifacts
             )
+            current._storage = self.storage  # artifacts and history read from the run's storage
+            return current
 
     @property
     def params(self) -> dict[str, Any]:
@@ -164,6 +166,11 @@ class ActiveRun:
         self._check_active()
         name = check_name(name, "artifact name")
         return self.log_artifact(_artifacts.dict_bytes(value, name), name)
+
+    def metric_history(self, name: str | None = None) -> list[MetricPoint]:
+        """Every value logged so far (of ``name`` only, if given), in logging order (flushes first)."""
+        self.flush()
+        return self.record.metric_history(name)
 
     def flush(self) -> None:
         """Write the buffered metric values now (the heartbeat and :meth:`end` also do)."""

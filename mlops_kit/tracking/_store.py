@@ -23,6 +23,7 @@ __all__ = [
     "STALE_MARGIN",
     "STALE_PERIODS",
     "apply_events",
+    "attach",
     "experiment_names",
     "experiment_runs",
     "heartbeat_key",
@@ -89,25 +90,32 @@ def apply_events(record: TrackedRun, events: list[RunEvents]) -> TrackedRun:
 
 def judge(storage: Storage, record: TrackedRun, now: dt.datetime) -> TrackedRun:
     """How a reader sees a stored record: a running one gets its events, and is ``unfinished``
-    if its process has not sent a heartbeat for ``STALE_PERIODS`` periods (plus a margin)."""
+    if its process has not sent a heartbeat for ``STALE_PERIODS`` periods (plus a margin).
+
+    A record that has ended is returned as it is (the log's cached object: do not change it).
+    """
     if record.status != "running":
-        seen = record
-    else:
-        seen = apply_events(record, read_events(storage, record.id))
-        try:
-            alive = storage.get_record(heartbeat_key(record.id), Heartbeat).at
-        except NotFoundError:
-            alive = record.started_at  # killed before its first heartbeat
-        alive = max(alive, record.started_at)
-        silence = now - alive
-        if silence > STALE_PERIODS * dt.timedelta(seconds=record.heartbeat_s) + STALE_MARGIN:
-            seen = seen.evolve(
-                status="unfinished",
-                error=(
-                    f"No heartbeat since {alive:%Y-%m-%d %H:%M:%S} UTC ({silence.total_seconds():.0f} s "
-                    "ago): the process that ran it was stopped before the run could end."
-                ),
-            )
-    copy = seen.model_copy()  # the log's cached record stays untouched
+        return record
+    seen = apply_events(record, read_events(storage, record.id))
+    try:
+        alive = storage.get_record(heartbeat_key(record.id), Heartbeat).at
+    except NotFoundError:
+        alive = record.started_at  # killed before its first heartbeat
+    alive = max(alive, record.started_at)
+    silence = now - alive
+    if silence <= STALE_PERIODS * dt.timedelta(seconds=record.heartbeat_s) + STALE_MARGIN:
+        return seen
+    return seen.evolve(
+        status="unfinished",
+        error=(
+            f"No heartbeat since {alive:%Y-%m-%d %H:%M:%S} UTC ({silence.total_seconds():.0f} s "
+            "ago): the process that ran it was stopped before the run could end."
+        ),
+    )
+
+
+def attach(storage: Storage, record: TrackedRun) -> TrackedRun:
+    """A copy of ``record`` that reads its artifacts and history from ``storage``."""
+    copy = record.model_copy()  # the log's cached record stays untouched
     copy._storage = storage
     return copy

@@ -18,6 +18,8 @@ def test_a_run_records_params_tags_metrics_and_ends_finished(any_storage: mk.Sto
         for epoch, loss in enumerate([0.9, 0.5, 0.3]):
             run.log_metric("loss", loss, step=epoch)
         run.log_metric("diverged", float("inf"))
+        assert [p.value for p in run.metric_history("loss")] == [0.9, 0.5, 0.3]  # while running
+        assert run.record.status == "running" and run.record.metrics["loss"] == 0.3
     assert run.status == "finished"
 
     [stored] = mk.runs(any_storage, experiment="churn-exp")
