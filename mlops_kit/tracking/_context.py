@@ -14,5 +14,15 @@ CURRENT: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar("mlop
 
 
 def current_run() -> ActiveRun | None:
-    """The run of the innermost ``with mk.start_run(...)`` block in this context, if any."""
+    """The run of the innermost ``with mk.start_run(...)`` block in this context, if any.
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> current_run() is None
+    True
+    >>> with mk.start_run("exp", storage=mk.MemoryStorage()) as run:
+    ...     current_run() is run
+    True
+    """
     return CURRENT.get()

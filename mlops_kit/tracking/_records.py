@@ -34,6 +34,14 @@ class Artifact(Record):
         Size in bytes.
     media_type : str
         A MIME type guessed from the name (``application/octet-stream`` if unknown).
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> with mk.start_run("exp", storage=mk.MemoryStorage()) as run:
+    ...     artifact = run.log_dict({"k": 1}, "config.json")
+    >>> artifact.name, artifact.media_type, artifact.size
+    ('config.json', 'application/json', 12)
     """
 
     name: str
@@ -90,6 +98,22 @@ class TrackedRun(Record):
         How often the run's process records that it is alive.
     created_by : str
         ``user@host`` that started the run.
+
+    See Also
+    --------
+    start_run, runs
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> store = mk.MemoryStorage()
+    >>> with mk.start_run("exp", storage=store, tags={"by": "ada"}) as run:
+    ...     _ = run.log_artifact(b"a,b", name="table.csv")
+    >>> stored = mk.runs(store, "exp")[0]
+    >>> stored.kind, stored.status, dict(stored.tags), stored.artifact("table.csv")
+    ('tracked', 'finished', {'by': 'ada'}, b'a,b')
+    >>> stored.link
+    RunLink(id='...', experiment='exp')
     """
 
     id: str

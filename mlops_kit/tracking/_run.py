@@ -30,6 +30,20 @@ class ActiveRun:
     Made by :func:`start_run`. Every ``log_*`` method checks its arguments before
     writing anything; after the run has ended they raise :class:`ConfigError`.
     Safe to use from several threads.
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> run = mk.start_run("exp", storage=mk.MemoryStorage(), params={"C": 1.0})
+    >>> run.log_metric("auc", 0.9)
+    >>> run.status, run.metrics
+    ('running', {'auc': 0.9})
+    >>> run.end().status
+    'finished'
+    >>> run.log_metric("auc", 0.95)
+    Traceback (most recent call last):
+    ...
+    mlops_kit.core.errors.ConfigError: Run ... of experiment 'exp' has ended (finished); ...
     """
 
     def __init__(self, record: TrackedRun, storage: Storage, clock: Clock) -> None:
