@@ -61,7 +61,9 @@ def main() -> None:
         store = FsspecStorage(folder)
         t0 = time.perf_counter()
         for i in range(args.runs):
-            with mk.start_run("exp", storage=store, params={"C": i / 10, "seed": i}, tags={"by": "bench"}) as run:
+            with mk.start_run(
+                "exp", storage=store, params={"C": i / 10, "seed": i}, tags={"by": "bench"}
+            ) as run:
                 for step in range(args.metrics_per_run):
                     run.log_metric("loss", 1.0 / (step + 1), step=step)
                 run.log_metric("auc", (i % 100) / 100)
