@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import SerializerFunctionWrapHandler, model_serializer
+
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.core.record import Record
 
@@ -21,6 +23,15 @@ class RunLink(Record):
     def __str__(self) -> str:
         owner = self.pipeline or self.experiment
         return f"{owner}/{self.id}" if owner else self.id
+
+    @model_serializer(mode="wrap")
+    def _without_empty_experiment(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A link to a pipeline run is stored exactly as before tracked runs existed, so
+        # that readers of earlier versions (which refuse unknown fields) still read it.
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("experiment"):
+            data.pop("experiment", None)
+        return data
 
     def __repr_args__(self) -> Any:
         # An empty owner says nothing: keep reprs as short as before tracked runs existed.

@@ -32,3 +32,5 @@ def test_pipeline_runs_keep_their_link() -> None:
     assert mv.run == RunLink(id=pipeline_run.id, pipeline="train")
     assert repr(mv.run) == f"RunLink(id={pipeline_run.id!r}, pipeline='train')"
     assert str(mv.run) == f"train/{pipeline_run.id}"
+    # stored exactly as before tracked runs existed: readers of earlier versions still read it
+    assert mv.run.model_dump(mode="json") == {"id": pipeline_run.id, "pipeline": "train"}
