@@ -55,6 +55,11 @@ _EXPORTS: dict[str, str] = {
     "ThreadRunner": "mlops_kit.pipeline",
     "log_metric": "mlops_kit.pipeline",
     "step": "mlops_kit.pipeline",
+    # tracking block
+    "TrackedRun": "mlops_kit.tracking",
+    "autolog": "mlops_kit.tracking",
+    "runs": "mlops_kit.tracking",
+    "start_run": "mlops_kit.tracking",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -105,3 +110,4 @@ if TYPE_CHECKING:
         step,
     )
     from mlops_kit.registry import ModelVersion, Registry
+    from mlops_kit.tracking import TrackedRun, autolog, runs, start_run

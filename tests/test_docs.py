@@ -54,6 +54,7 @@ PACKAGES = [
     "mlops_kit.core.storage",
     "mlops_kit.datasets",
     "mlops_kit.pipeline",
+    "mlops_kit.tracking",
     "mlops_kit.registry",
     "mlops_kit.deploy",
     "mlops_kit.monitor",

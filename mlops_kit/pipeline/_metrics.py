@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextvars
 import numbers
+from collections.abc import Callable
 
 from mlops_kit.core.arguments import check_metric
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.core.record import Record
 
-__all__ = ["MetricPoint", "log_metric"]
+__all__ = ["MetricPoint", "check_metric_step", "log_metric"]
 
 
 class MetricPoint(Record):
@@ -43,14 +44,20 @@ _SINK: contextvars.ContextVar[tuple[str, list[MetricPoint]] | None] = contextvar
     "mlops_kit_metric_sink", default=None
 )
 
+# Where metrics logged outside a step go: a tracked run (mk.start_run) sets it.
+_OUTSIDE: contextvars.ContextVar[Callable[[str, float, int | None], None] | None] = contextvars.ContextVar(
+    "mlops_kit_metric_outside_steps", default=None
+)
+
 
 def log_metric(name: str, value: float, step: int | None = None) -> None:
     """Record a metric on the pipeline run from inside a step.
 
     The metric is stored on the step's record and on the run (``run.metrics`` holds
-    the last value of each name). Called outside a running step (for example when
-    the decorated function is called directly), it does nothing, so steps stay
-    usable as plain functions.
+    the last value of each name). Outside a running step it records on the tracked
+    run of :func:`mlops_kit.start_run`, if one is active in this context; otherwise
+    (for example when the decorated function is called directly) it does nothing,
+    so steps stay usable as plain functions.
 
     Parameters
     ----------
@@ -85,15 +92,35 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
     0.91
     """
     number = check_metric(name, value, finite=False)
-    if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0):
-        raise ConfigError(f"The step of metric {name!r} must be a non-negative integer, got {step!r}.")
+    checked_step = check_metric_step(name, step)
     sink = _SINK.get()
     if sink is None:
+        outside = _OUTSIDE.get()
+        if outside is not None:
+            outside(name, number, checked_step)
         return
     # NaN and infinities are kept: the record's JSON stores them as NaN / Infinity.
-    sink[1].append(
-        MetricPoint(name=name, value=number, step=None if step is None else int(step), pipeline_step=sink[0])
-    )
+    sink[1].append(MetricPoint(name=name, value=number, step=checked_step, pipeline_step=sink[0]))
+
+
+def check_metric_step(name: str, step: object) -> int | None:
+    """The ``step=`` of a metric: ``None`` or a non-negative integer (numpy ones too), never a bool.
+
+    Raises
+    ------
+    ConfigError
+        If ``step`` is anything else.
+
+    Examples
+    --------
+    >>> check_metric_step("loss", 3), check_metric_step("loss", None)
+    (3, None)
+    """
+    if step is None:
+        return None
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+        raise ConfigError(f"The step of metric {name!r} must be a non-negative integer, got {step!r}.")
+    return int(step)
 
 
 def collect_into(
@@ -106,3 +133,15 @@ def collect_into(
 def stop_collecting(token: contextvars.Token[tuple[str, list[MetricPoint]] | None]) -> None:
     """Undo :func:`collect_into`."""
     _SINK.reset(token)
+
+
+def route_outside_steps(
+    record: Callable[[str, float, int | None], None],
+) -> contextvars.Token[Callable[[str, float, int | None], None] | None]:
+    """Send ``log_metric`` calls made outside a step to ``record(name, value, step)`` (tracking use)."""
+    return _OUTSIDE.set(record)
+
+
+def stop_routing(token: contextvars.Token[Callable[[str, float, int | None], None] | None]) -> None:
+    """Undo :func:`route_outside_steps`."""
+    _OUTSIDE.reset(token)
