@@ -15,6 +15,7 @@ from mlops_kit.pipeline._process import ProcessRunner
 from mlops_kit.pipeline._records import OutputRecord, RunOutputs, RunRecord, StepRecord
 from mlops_kit.pipeline._runlist import RunList
 from mlops_kit.pipeline._runners import Runner, SequentialRunner, ThreadRunner
+from mlops_kit.pipeline._state import RunState
 from mlops_kit.pipeline._step import Step, step
 from mlops_kit.pipeline._task import CacheWarning
 
@@ -33,6 +34,7 @@ __all__ = [
     "RunList",
     "RunOutputs",
     "RunRecord",
+    "RunState",
     "Runner",
     "SequentialRunner",
     "Step",

@@ -177,7 +177,7 @@ class Pipeline:
                 f"DaskRunner(client)), got {runner!r}."
             )
         tags = check_tags(tags)
-        runner._check()
+        runner.check()
         binding = Binding(self.graph, inputs or {}, params or {})
         store = resolve_storage(storage if storage is not None else self.storage)
         clock = self.clock
@@ -202,7 +202,7 @@ class Pipeline:
         state = RunState(self.graph, tasks, slots, store if cache else None, run_id, clock, progress)
         interrupted: BaseException | None = None
         try:
-            runner._run(state)
+            runner.run(state)
         except BaseException as exc:  # Ctrl-C included: the record must not stay "running"
             interrupted = exc
         finally:
