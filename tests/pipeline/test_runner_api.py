@@ -8,6 +8,7 @@ import pytest
 
 import mlops_kit as mk
 from mlops_kit.pipeline import Runner, RunState
+from mlops_kit.testing import check_runner
 
 
 @mk.step
@@ -77,15 +78,62 @@ def test_a_failed_step_blocks_its_dependents_under_a_user_runner() -> None:
 
 
 def test_a_runner_that_leaves_steps_without_an_outcome_is_reported() -> None:
-    with pytest.raises(mk.PipelineError, match=r"ForgetfulRunner._run returned without an outcome.*'doubled'"):
+    with pytest.raises(
+        mk.PipelineError, match=r"ForgetfulRunner._run returned without an outcome.*'doubled'"
+    ):
         mk.Pipeline([base, doubled]).run(runner=ForgetfulRunner(), storage=mk.MemoryStorage(), progress=False)
 
 
 def test_runners_that_override_only_the_hooks_keep_working() -> None:
-    run = mk.Pipeline([base, doubled]).run(runner=OldStyleRunner(), storage=mk.MemoryStorage(), progress=False)
+    run = mk.Pipeline([base, doubled]).run(
+        runner=OldStyleRunner(), storage=mk.MemoryStorage(), progress=False
+    )
     assert OldStyleRunner.checked and run.outputs["doubled"] == 4
 
 
 def test_run_refuses_anything_but_a_run_state() -> None:
     with pytest.raises(mk.ConfigError, match="expects the RunState of a run, got dict"):
         mk.SequentialRunner().run({})  # type: ignore[arg-type]
+
+
+def test_our_runners_pass_check_runner(runner: Runner) -> None:
+    check_runner(runner)
+
+
+class IgnoresBlocked(Runner):
+    """Runs the dependents of a failed step as if nothing happened."""
+
+    def _run(self, state: RunState) -> None:
+        for name in state.tasks:
+            state.record(name, state.execute(name))
+
+
+class CachesNothingRunner(Runner):
+    """Hides every cache hit by recording a fresh outcome from a run without storage."""
+
+    def _run(self, state: RunState) -> None:
+        state.storage = None
+        for name in state.tasks:
+            if state.blocked(name):
+                state.skip(name)
+            else:
+                state.record(name, state.execute(name))
+
+
+def test_a_runner_that_runs_blocked_steps_fails_check_runner() -> None:
+    with pytest.raises(
+        AssertionError, match=r"check_runner\(IgnoresBlocked\): a failing step must end the run"
+    ):
+        check_runner(IgnoresBlocked())
+
+
+def test_a_runner_that_bypasses_the_cache_fails_check_runner() -> None:
+    with pytest.raises(
+        AssertionError, match=r"check_runner\(CachesNothingRunner\).*cache hits of a repeated run"
+    ):
+        check_runner(CachesNothingRunner())
+
+
+def test_check_runner_refuses_what_is_not_a_runner() -> None:
+    with pytest.raises(AssertionError, match=r"is not a mlops_kit\.pipeline\.Runner"):
+        check_runner(object())  # type: ignore[arg-type]
