@@ -12,7 +12,8 @@ from mlops_kit.pipeline._materializers import (
 from mlops_kit.pipeline._metrics import MetricPoint, log_metric
 from mlops_kit.pipeline._pipeline import Pipeline
 from mlops_kit.pipeline._process import ProcessRunner
-from mlops_kit.pipeline._records import OutputRecord, RunOutputs, RunRecord, StepRecord
+from mlops_kit.pipeline._records import OutputRecord, RunRecord, StepRecord
+from mlops_kit.pipeline._result import RunOutputs, RunResult
 from mlops_kit.pipeline._runlist import RunList
 from mlops_kit.pipeline._runners import Runner, SequentialRunner, ThreadRunner
 from mlops_kit.pipeline._state import RunState
@@ -34,6 +35,7 @@ __all__ = [
     "RunList",
     "RunOutputs",
     "RunRecord",
+    "RunResult",
     "RunState",
     "Runner",
     "SequentialRunner",

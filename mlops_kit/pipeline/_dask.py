@@ -20,7 +20,7 @@ from mlops_kit.core.clock import Clock
 from mlops_kit.core.errors import ConfigError, PipelineError, StorageError
 from mlops_kit.core.storage import MemoryStorage, MissingExtraError
 from mlops_kit.pipeline._cache import encode_outputs, hit, load_inputs, lookup, persist_quietly, store_encoded
-from mlops_kit.pipeline._records import Deferred
+from mlops_kit.pipeline._result import Deferred
 from mlops_kit.pipeline._runners import Runner
 from mlops_kit.pipeline._task import Outcome, Slot, StepMeta, StepTask, cache_key, execute
 
