@@ -15,11 +15,14 @@ from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.core.storage.logs import log_owners
 from mlops_kit.core.storage.logstate import Fold, LogState
+from mlops_kit.datasets._origin import origin_of, remember
 from mlops_kit.datasets._records import DatasetLink, DatasetVersion
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+
+    from mlops_kit.core.storage import Storage
 
 __all__ = ["Dataset"]
 
@@ -168,8 +171,8 @@ class Dataset:
         # time by many processes becomes one version.
         appended = state.append(make)
         if appended is None:
-            return state.read(lambda index: index.versions[-1])
-        return appended[1]
+            return remember(state.read(lambda index: index.versions[-1]), self.storage)
+        return remember(appended[1], self.storage)
 
     def _write_blob(self, pq: Any, table: pa.Table) -> tuple[str, int]:
         with self.storage.staged_blob() as staged:
@@ -178,9 +181,27 @@ class Dataset:
 
     # -- reading -------------------------------------------------------------------
 
+    @staticmethod
+    def storage_of(version: DatasetVersion) -> Storage | None:
+        """The storage this process saved ``version`` to or read it from (``None`` if unknown).
+
+        The version record itself stays frozen and storage-free; this is how a
+        :class:`~mlops_kit.Monitor` given only a version finds its raw data.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import mlops_kit as mk
+        >>> store = mk.MemoryStorage()
+        >>> v = mk.Dataset("d", storage=store).save(pd.DataFrame({"x": [1, 2]}))
+        >>> mk.Dataset.storage_of(v) is store
+        True
+        """
+        return origin_of(version)
+
     def versions(self) -> list[DatasetVersion]:
         """Every version, oldest first."""
-        return self._state().read(lambda index: list(index.versions))
+        return [remember(v, self.storage) for v in self._state().read(lambda index: list(index.versions))]
 
     def latest(self) -> DatasetVersion:
         """The newest version.
@@ -193,7 +214,7 @@ class Dataset:
         latest = self._latest_or_none()
         if latest is None:
             raise NotFoundError(self._missing_message())
-        return latest
+        return remember(latest, self.storage)
 
     def get(self, version: int | None = None) -> DatasetVersion:
         """One version's record (``None`` for the latest), without loading the data.
@@ -209,7 +230,7 @@ class Dataset:
             return self.latest()
         version = check_version(version, "dataset version")
         try:
-            return self.storage.read_entry(self._log, version, DatasetVersion)
+            return remember(self.storage.read_entry(self._log, version, DatasetVersion), self.storage)
         except NotFoundError:
             raise NotFoundError(self._missing_message(version)) from None
 

@@ -43,8 +43,8 @@ class Monitor:
     ----------
     reference : DatasetVersion, pandas.DataFrame or Profile
         What "normal" looks like. A :class:`~mlops_kit.DatasetVersion` is compared through
-        its stored profile; its raw data is loaded (once, from ``storage``) only for
-        methods that need it (exact KS on small samples, Anderson-Darling, energy).
+        its stored profile; its raw data is loaded (once, from ``storage``, by default
+        from the storage the version was saved to or read from) only for methods that need it (exact KS on small samples, Anderson-Darling, energy).
     columns : list of str, optional
         The feature columns to watch; by default every reference column except the
         target and the prediction.
@@ -158,7 +158,7 @@ class Monitor:
         self.clock = clock or SYSTEM_CLOCK
         self.reference = reference
         wanted = None if columns is None else [*columns, *(c for c in (target, prediction) if c)]
-        self._reference = Reference(reference, self._storage, wanted)
+        self._reference = Reference(reference, self._storage, wanted, prefer_origin=storage is None)
         profile = self._reference.profile
         self.columns = _config.resolve_columns(profile, columns, target, prediction, self._reference.names)
         self._roles: dict[str, Role] = dict.fromkeys(self.columns, "feature")

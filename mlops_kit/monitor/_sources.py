@@ -33,11 +33,16 @@ class Reference:
     """The reference sample: a :class:`DatasetVersion`, a DataFrame or a :class:`Profile`."""
 
     def __init__(
-        self, reference: Any, storage: Callable[[], Storage], columns: Sequence[str] | None = None
+        self,
+        reference: Any,
+        storage: Callable[[], Storage],
+        columns: Sequence[str] | None = None,
+        *,
+        prefer_origin: bool = False,
     ) -> None:
         import pandas as pd
 
-        from mlops_kit.datasets import DatasetVersion
+        from mlops_kit.datasets import Dataset, DatasetVersion
 
         self._storage = storage
         self._frame: pd.DataFrame | None = None
@@ -45,6 +50,10 @@ class Reference:
         self._lock = threading.Lock()
         if isinstance(reference, DatasetVersion):
             self._version = reference
+            # Without an explicit storage=, raw data comes from where the version was read or saved.
+            origin = Dataset.storage_of(reference) if prefer_origin else None
+            if origin is not None:
+                self._storage = lambda: origin
             self.profile = reference.profile
             self.label = str(reference)
         elif isinstance(reference, pd.DataFrame):
