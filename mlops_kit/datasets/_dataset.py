@@ -11,6 +11,7 @@ from mlops_kit.core.arguments import StorageLike, check_description, check_tags,
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.dtypes import check_frame
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.core.listing import NameList, RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.core.storage.logs import log_owners
@@ -74,9 +75,33 @@ class Dataset:
         return f"Dataset({self.name!r}, storage={self.storage!r})"
 
     @staticmethod
-    def names(storage: StorageLike = None) -> list[str]:
-        """The names of the datasets that have at least one version in ``storage``."""
-        return log_owners(resolve_storage(storage), _PREFIX, "versions")
+    def names(storage: StorageLike = None) -> NameList:
+        """The names of the datasets that have at least one version in ``storage``.
+
+        ``.to_frame()`` adds each one's latest version, rows, columns and creation time.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import mlops_kit as mk
+        >>> store = mk.MemoryStorage()
+        >>> _ = mk.Dataset("churn", storage=store).save(pd.DataFrame({"x": [1, 2, 3]}))
+        >>> mk.Dataset.names(store).to_frame()
+            name  version  n_rows  n_columns                       created_at
+        0  churn        1       3          1 ...
+        """
+        store = resolve_storage(storage)
+
+        def latest(name: str) -> dict[str, Any]:
+            v = Dataset(name, store).latest()
+            return {
+                "version": v.version,
+                "n_rows": v.n_rows,
+                "n_columns": v.n_columns,
+                "created_at": v.created_at,
+            }
+
+        return NameList(log_owners(store, _PREFIX, "versions"), latest)
 
     # -- writing -------------------------------------------------------------------
 
@@ -199,9 +224,11 @@ class Dataset:
         """
         return origin_of(version)
 
-    def versions(self) -> list[DatasetVersion]:
-        """Every version, oldest first."""
-        return [remember(v, self.storage) for v in self._state().read(lambda index: list(index.versions))]
+    def versions(self) -> RecordList[DatasetVersion]:
+        """Every version, oldest first; ``.to_frame()`` tabulates them."""
+        return RecordList(
+            remember(v, self.storage) for v in self._state().read(lambda index: list(index.versions))
+        )
 
     def latest(self) -> DatasetVersion:
         """The newest version.

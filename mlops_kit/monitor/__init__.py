@@ -8,6 +8,7 @@ DataFrame profiled per partition.
 
 from mlops_kit.monitor._columns import ColumnDrift, ColumnSummary, Distribution
 from mlops_kit.monitor._estimation import EstimatedPerformance
+from mlops_kit.monitor._history import ReportList
 from mlops_kit.monitor._methods import (
     METHODS,
     PSI,
@@ -45,6 +46,7 @@ __all__ = [
     "MethodResult",
     "Monitor",
     "Performance",
+    "ReportList",
     "Wasserstein",
     "WindowedReport",
     "ZTest",

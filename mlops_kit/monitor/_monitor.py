@@ -17,6 +17,7 @@ from mlops_kit.monitor._calibration import Calibrator, check_calibrate
 from mlops_kit.monitor._columns import Role
 from mlops_kit.monitor._estimation import EstimatedPerformance
 from mlops_kit.monitor._evaluate import Pending, evaluate
+from mlops_kit.monitor._history import ReportList
 from mlops_kit.monitor._methods import DriftMethod
 from mlops_kit.monitor._multivariate import MultivariateDrift, check_multivariate, multivariate_drift
 from mlops_kit.monitor._pair import ColumnPair
@@ -429,27 +430,27 @@ class Monitor:
     def _log(self) -> str:
         return f"{_PREFIX}/{self.name}/reports"
 
-    def reports(self) -> list[DriftReport]:
-        """Every stored report of this monitor, oldest first (needs ``name=``)."""
-        return [entry.record for entry in self._entries()]
+    def reports(self) -> ReportList:
+        """Every stored report of this monitor, oldest first (needs ``name=``); same as :meth:`history`."""
+        return self.history()
 
     def _entries(self) -> list[LogEntry[DriftReport]]:
         if self.name is None:
             raise ConfigError("This monitor has no name, so it keeps no history; create it with name='...'.")
         return self._storage().read_log(self._log, DriftReport)
 
-    def history(self) -> pd.DataFrame:
-        """The drift time series: one row per stored report and column (needs ``name=``).
+    def history(self) -> ReportList:
+        """Every stored report of this monitor, oldest first (needs ``name=``).
 
-        Columns: ``seq``, ``created_at``, ``window_start``, ``window_end``, ``column``,
-        ``method``, ``statistic``, ``p_value``, ``effect_size``, ``drifted``, and the
-        report-level ``drift_share`` and ``dataset_drifted``. Pivot it for a wide view:
-        ``history().pivot(index="created_at", columns="column", values="effect_size")``.
+        As in every block, ``history()`` is the log of what happened; ``.to_frame()`` is
+        the drift time series (one row per report and column: ``seq``, ``created_at``,
+        ``window_start``, ``window_end``, ``column``, ``method``, ``statistic``,
+        ``p_value``, ``effect_size``, ``drifted``, ``drift_share``, ``dataset_drifted``).
+        Pivot it for a wide view: ``history().to_frame().pivot(index="created_at",
+        columns="column", values="effect_size")``.
         """
-        from mlops_kit.monitor._windows import reports_frame
-
         entries = self._entries()
-        return reports_frame([e.record for e in entries], [e.seq for e in entries])
+        return ReportList([e.record for e in entries], [e.seq for e in entries])
 
     def performance_history(self) -> pd.DataFrame:
         """Performance over time: one row per stored report and metric (needs ``name=``).
@@ -459,10 +460,7 @@ class Monitor:
         ``"cbpe"``, ``"dle"``), ``metric``, ``value``, ``lower``, ``upper`` (the interval),
         ``reference``, ``p_value`` (of being worse than the reference), ``degraded``, ``decayed``.
         """
-        from mlops_kit.monitor._windows import performance_frame
-
-        entries = self._entries()
-        return performance_frame([e.record for e in entries], [e.seq for e in entries])
+        return self.history().performance_frame()
 
     def to_prometheus(self, registry: Any = None) -> Any:
         """Export the latest report's scores as Prometheus gauges, refreshed at each scrape.

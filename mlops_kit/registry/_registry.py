@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit.core.arguments import StorageLike, check_description, check_metrics, check_params, check_tags
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.errors import IntegrityError, NotFoundError, SchemaError
+from mlops_kit.core.listing import NameList, RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.refs import ModelRef, parse_ref
 from mlops_kit.core.storage import Storage, resolve_storage
@@ -287,7 +288,7 @@ class Registry(Lifecycle, Searching):
         data = self._artifact(mv, mv.input_example, "input example")
         return pd.read_parquet(io.BytesIO(data))
 
-    def versions(self, name: str) -> list[ModelVersion]:
+    def versions(self, name: str) -> RecordList[ModelVersion]:
         """Every version of a model, oldest first, archived ones included.
 
         Raises
@@ -296,12 +297,14 @@ class Registry(Lifecycle, Searching):
             If the model does not exist.
         """
         name = check_name(name, "model name")
-        versions = [entry.record for entry in self.storage.read_log(versions_log(name), ModelVersion)]
+        versions = RecordList(
+            entry.record for entry in self.storage.read_log(versions_log(name), ModelVersion)
+        )
         if not versions:
             raise NotFoundError(self._no_model(name))
         return versions
 
-    def models(self) -> list[str]:
+    def models(self) -> NameList:
         """The names of the models with at least one version, sorted.
 
         Examples
@@ -312,7 +315,7 @@ class Registry(Lifecycle, Searching):
         >>> reg.models(), [v.version for v in reg.versions("churn")]
         (['churn', 'fraud'], [1, 2])
         """
-        return model_names(self.storage)
+        return NameList(model_names(self.storage), lambda name: {"versions": self._cache.last_version(name)})
 
     def _latest(self, name: str) -> int:
         last = self._cache.last_version(name)
