@@ -36,7 +36,7 @@ def test_dataset_and_registry_listings_have_frames() -> None:
 
 
 def test_listings_render_as_tables_in_notebooks() -> None:
-    store, _, reg = make_store()
+    _, _, reg = make_store()
     html = reg.versions("m")._repr_html_()
     assert html.startswith("<table") and "metrics.auc" in html
     assert RecordList()._repr_html_() == "<i>RecordList: empty</i>"
