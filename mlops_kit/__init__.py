@@ -70,7 +70,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    # The public names only: not this module's own imports (Any, TYPE_CHECKING, importlib).
+    return sorted([*__all__, "__version__"])
 
 
 if TYPE_CHECKING:

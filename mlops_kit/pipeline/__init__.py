@@ -1,5 +1,6 @@
 """Pipelines: plain functions wired by name, cached by content, run anywhere from a loop to Dask."""
 
+from mlops_kit.core._public import publish
 from mlops_kit.pipeline._dask import DaskRunner
 from mlops_kit.pipeline._materializers import (
     JsonMaterializer,
@@ -46,3 +47,6 @@ __all__ = [
     "register_materializer",
     "step",
 ]
+
+# Last: every name above is bound.
+publish(__name__, __all__, globals())

@@ -33,25 +33,25 @@ __all__ = [
     "check_storage_against_reference",
 ]
 
-# The checkers import the block they check (pandas and scipy for drift methods): on demand.
-_CHECKERS = {
+# Imported on demand: the contract suites need pytest and hypothesis, the checkers the
+# block they check (pandas and scipy for drift methods).
+_LAZY = {
+    "StorageContract": "mlops_kit.testing.contract",
     "check_drift_method": "mlops_kit.testing._drift_check",
     "check_runner": "mlops_kit.testing._runner_check",
     "check_serializer": "mlops_kit.testing._serializer_check",
+    "check_storage_against_reference": "mlops_kit.testing._model",
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name in _CHECKERS:
-        import importlib
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mlops_kit.testing' has no attribute {name!r}")
+    import importlib
 
-        return getattr(importlib.import_module(_CHECKERS[name]), name)
-    if name == "StorageContract":  # needs pytest and hypothesis: import only on demand
-        from mlops_kit.testing.contract import StorageContract
+    from mlops_kit.core._public import publish
 
-        return StorageContract
-    if name == "check_storage_against_reference":  # needs hypothesis
-        from mlops_kit.testing._model import check_storage_against_reference
-
-        return check_storage_against_reference
-    raise AttributeError(f"module 'mlops_kit.testing' has no attribute {name!r}")
+    namespace = vars(importlib.import_module(_LAZY[name]))
+    publish(__name__, [name], namespace)
+    value = globals()[name] = namespace[name]
+    return value
