@@ -16,8 +16,7 @@ from mlops_kit.core.listing import RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.datasets import Dataset, DatasetLink
-from mlops_kit.deploy import Canary, Deployer, DeploymentError, Replace, Shadow
-from mlops_kit.deploy._records import EndpointStatus
+from mlops_kit.deploy import Canary, Deployer, DeploymentError, EndpointStatus, Replace, Shadow
 from mlops_kit.monitor import DriftReport, Monitor
 from mlops_kit.pipeline import Pipeline, Runner
 from mlops_kit.registry import ModelVersion, Registry

@@ -1,6 +1,6 @@
 """Datasets: immutable, content-fingerprinted versions of DataFrames."""
 
-from mlops_kit.core._public import publish
+from mlops_kit.core.exports import publish
 from mlops_kit.datasets._dataset import Dataset
 from mlops_kit.datasets._records import DatasetLink, DatasetVersion
 

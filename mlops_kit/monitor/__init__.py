@@ -6,7 +6,7 @@ reference (a dataset version, a DataFrame or a profile) and returns a
 DataFrame profiled per partition.
 """
 
-from mlops_kit.core._public import publish
+from mlops_kit.core.exports import publish
 from mlops_kit.monitor._columns import ColumnDrift, ColumnSummary, Distribution
 from mlops_kit.monitor._estimation import EstimatedPerformance
 from mlops_kit.monitor._history import ReportList

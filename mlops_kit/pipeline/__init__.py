@@ -1,6 +1,6 @@
 """Pipelines: plain functions wired by name, cached by content, run anywhere from a loop to Dask."""
 
-from mlops_kit.core._public import publish
+from mlops_kit.core.exports import publish
 from mlops_kit.pipeline._dask import DaskRunner
 from mlops_kit.pipeline._materializers import (
     JsonMaterializer,

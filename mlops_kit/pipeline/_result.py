@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.errors import NotFoundError
-from mlops_kit.pipeline._cache import load_output
+from mlops_kit.pipeline._materializers import load_output
 from mlops_kit.pipeline._records import RunRecord
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """Registry: versioned models with aliases, audit history, lineage, signatures and verified artifacts."""
 
-from mlops_kit.core._public import publish
+from mlops_kit.core.exports import publish
 from mlops_kit.registry._environment import EnvironmentMismatchWarning
 from mlops_kit.registry._lifecycle import ANY
 from mlops_kit.registry._records import Environment, ModelEvent, ModelVersion, Signature

@@ -49,7 +49,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'mlops_kit.testing' has no attribute {name!r}")
     import importlib
 
-    from mlops_kit.core._public import publish
+    from mlops_kit.core.exports import publish
 
     namespace = vars(importlib.import_module(_LAZY[name]))
     publish(__name__, [name], namespace)

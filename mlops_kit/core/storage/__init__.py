@@ -1,6 +1,6 @@
 """Storage: the small bytes contract and what is built on it (blobs, records, logs)."""
 
-from mlops_kit.core._public import publish
+from mlops_kit.core.exports import publish
 from mlops_kit.core.storage._base import SIGNING_KEY_ENV, Storage
 from mlops_kit.core.storage.factory import DEFAULT_STORAGE, STORAGE_ENV, resolve_storage, storage
 from mlops_kit.core.storage.fsspec_storage import FsspecStorage, MissingExtraError
