@@ -348,12 +348,10 @@ class Registry(Lifecycle, Searching):
 
 
 def _put_blob(storage: Storage, data: bytes) -> str:
-    # Through blob_writer rather than put_blob: Storage.write() (used by put_blob) drops
-    # the storage's cached log tails, which would make the next append list the whole
-    # versions log, a cost that grows with every version.
-    with storage.blob_writer() as writer:
-        writer.write(data)
-    return writer.digest
+    # The bytes are in memory already: put_blob stores them directly, where blob_writer
+    # would stage them in a temporary file first. (Writing a blob leaves what the process
+    # knows of the logs alone: only overwriting a log entry does not.)
+    return storage.put_blob(data)
 
 
 def _parse(ref: object) -> ModelRef:
