@@ -88,7 +88,7 @@ class CloudpickleSerializer:
         """``cloudpickle.dumps`` with the highest pickle protocol."""
         import cloudpickle
 
-        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        return bytes(cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
     def loads(self, data: bytes, **options: Any) -> Any:
         """``pickle.loads``; takes no options."""
@@ -139,7 +139,7 @@ class SkopsSerializer:
     def dumps(self, obj: Any) -> bytes:
         """``skops.io.dumps``."""
         sio = _require("skops.io", "skops")
-        return sio.dumps(obj)
+        return bytes(sio.dumps(obj))
 
     def loads(self, data: bytes, *, trusted: Sequence[str | type] | None = None, **options: Any) -> Any:
         """Load after checking every type the artifact holds against ``trusted``.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from mlops_kit.core.errors import ConfigError, MlopsKitError, StorageError
 from mlops_kit.core.extras import MissingExtraError, missing_extra
@@ -184,7 +184,7 @@ def _url_to_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
     try:
         import fsspec.core
 
-        return fsspec.core.url_to_fs(url, **options)
+        return cast(tuple[Any, str], fsspec.core.url_to_fs(url, **options))
     except ImportError as exc:
         package = _PACKAGES.get(protocol, f"the fsspec implementation for {protocol!r}")
         raise missing_extra(f"Storage {url!r}", package, _EXTRAS.get(protocol)) from exc
