@@ -33,8 +33,10 @@ def remember(version: V, storage: Storage) -> V:
 
 
 def _forget(key: int) -> Callable[[object], None]:
+    origins = _ORIGINS  # bound now: at interpreter exit the module global may already be None
+
     def forget(_: object) -> None:
-        _ORIGINS.pop(key, None)
+        origins.pop(key, None)
 
     return forget
 
