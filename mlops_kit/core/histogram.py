@@ -200,7 +200,7 @@ def sorted_quantiles(values: np.ndarray, steps: int) -> np.ndarray:
     diff = b - a
     out = a + diff * gamma
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
-    return cast(np.ndarray, out)
+    return cast("np.ndarray", out)
 
 
 def _cell(value: float, exponent: int) -> int:

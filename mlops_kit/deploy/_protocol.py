@@ -128,7 +128,7 @@ def _parquet(body: bytes, max_cells: int | None) -> pd.DataFrame:
                 "cells a request may hold; send fewer rows per request.",
                 status=413,
             )
-        return cast(pd.DataFrame, file.read().to_pandas())
+        return cast("pd.DataFrame", file.read().to_pandas())
     except (pa.ArrowException, ValueError, OSError, NotImplementedError, TypeError) as exc:
         raise BadRequest(f"The Parquet body cannot be read: {_first(exc)}.") from None
 
@@ -320,7 +320,7 @@ def _array_list(array: np.ndarray) -> list[Any]:
     values = array.tolist()
     if array.dtype.kind == "O":
         values = _clean_nested(values)
-    return cast(list[Any], values)
+    return cast("list[Any]", values)
 
 
 def _clean(value: Any) -> Any:

@@ -176,7 +176,7 @@ def _platt(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> tuple[float, fl
 
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, 1e-6, 1 - 1e-6)
-    return cast(np.ndarray, np.log(q / (1 - q)))
+    return cast("np.ndarray", np.log(q / (1 - q)))
 
 
 def _draw_metrics(probabilities: Sampler, predicted: np.ndarray, ranks: np.ndarray) -> dict[str, np.ndarray]:

@@ -165,7 +165,7 @@ class Current:
 
     def frame(self, columns: Sequence[str]) -> pd.DataFrame:
         frame = self.data[list(columns)]
-        return cast(pd.DataFrame, frame.compute() if self.dask else frame)
+        return cast("pd.DataFrame", frame.compute() if self.dask else frame)
 
     def sample(self, columns: Sequence[str], rows: int, seed: int = 0) -> pd.DataFrame:
         """At most about ``rows`` rows of ``columns`` (all of them if there are fewer), seeded.
@@ -175,12 +175,12 @@ class Current:
         frame = self.data[list(columns)]
         if not self.dask:
             return cast(
-                pd.DataFrame, frame if len(frame) <= rows else frame.sample(n=rows, random_state=seed)
+                "pd.DataFrame", frame if len(frame) <= rows else frame.sample(n=rows, random_state=seed)
             )
         total = int(frame.shape[0].compute())
         if total > rows:
             frame = frame.sample(frac=rows / total, random_state=seed)
-        return cast(pd.DataFrame, frame.compute())
+        return cast("pd.DataFrame", frame.compute())
 
 
 def _dask_profile(ddf: Any, against: Profile | None) -> Profile:
@@ -197,7 +197,7 @@ def _dask_profile(ddf: Any, against: Profile | None) -> Profile:
         paired = [dask.delayed(_merge)(a, b) for a, b in zip(parts[::2], parts[1::2])]
         parts = paired + ([parts[-1]] if len(parts) % 2 else [])
     (profile,) = dask.compute(parts[0])
-    return cast(Profile, profile)
+    return cast("Profile", profile)
 
 
 def _merge(a: Profile, b: Profile) -> Profile:

@@ -184,7 +184,7 @@ def _url_to_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
     try:
         import fsspec.core
 
-        return cast(tuple[Any, str], fsspec.core.url_to_fs(url, **options))
+        return cast("tuple[Any, str]", fsspec.core.url_to_fs(url, **options))
     except ImportError as exc:
         package = _PACKAGES.get(protocol, f"the fsspec implementation for {protocol!r}")
         raise missing_extra(f"Storage {url!r}", package, _EXTRAS.get(protocol)) from exc

@@ -134,7 +134,7 @@ def read_entry(storage: Storage, prefix: str, seq: int, model: type[M]) -> M:
     cache = cache_of(storage)
     value = cache.get(key, model)
     if value is not None:
-        return cast(M, value)
+        return cast("M", value)
     raw = storage.read(key)
     value = records.decode(storage, key, raw, model)
     cache.put(key, model, value, records.digest(raw))
@@ -157,7 +157,7 @@ def parse(storage: Storage, prefix: str, entry: RawEntry, model: type[M]) -> M |
     if value is None:
         value = records.validate(storage, key, entry.envelope, model)
         cache.put(key, model, value, entry.digest)
-    return cast(M | None, value)
+    return cast("M | None", value)
 
 
 def check_link(storage: Storage, prefix: str, entry: RawEntry, prev_digest: str | None) -> None:
