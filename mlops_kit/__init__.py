@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "Pipeline": "mlops_kit.pipeline",
     "ProcessRunner": "mlops_kit.pipeline",
     "RunRecord": "mlops_kit.pipeline",
+    "RunResult": "mlops_kit.pipeline",
     "SequentialRunner": "mlops_kit.pipeline",
     "ThreadRunner": "mlops_kit.pipeline",
     "log_metric": "mlops_kit.pipeline",
@@ -75,7 +76,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    # The public names only: not this module's own imports (Any, TYPE_CHECKING, importlib).
+    return sorted([*__all__, "__version__"])
 
 
 if TYPE_CHECKING:
@@ -104,6 +106,7 @@ if TYPE_CHECKING:
         Pipeline,
         ProcessRunner,
         RunRecord,
+        RunResult,
         SequentialRunner,
         ThreadRunner,
         log_metric,

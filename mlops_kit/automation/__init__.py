@@ -3,5 +3,9 @@
 from mlops_kit.automation._decision import Decision, DriftSummary
 from mlops_kit.automation._gate import METRICS, Gate, GateResult
 from mlops_kit.automation._loop import ContinuousTraining
+from mlops_kit.core.exports import publish
 
 __all__ = ["METRICS", "ContinuousTraining", "Decision", "DriftSummary", "Gate", "GateResult"]
+
+# Last: every name above is bound.
+publish(__name__, __all__, globals())

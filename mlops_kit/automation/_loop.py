@@ -12,11 +12,11 @@ from mlops_kit.core.arguments import StorageLike, check_positive_int
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.dtypes import check_frame
 from mlops_kit.core.errors import ConfigError, NotFoundError, PipelineError, SchemaError
+from mlops_kit.core.listing import RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.datasets import Dataset, DatasetLink
-from mlops_kit.deploy import Canary, Deployer, DeploymentError, Replace, Shadow
-from mlops_kit.deploy._records import EndpointStatus
+from mlops_kit.deploy import Canary, Deployer, DeploymentError, EndpointStatus, Replace, Shadow
 from mlops_kit.monitor import DriftReport, Monitor
 from mlops_kit.pipeline import Pipeline, Runner
 from mlops_kit.registry import ModelVersion, Registry
@@ -225,9 +225,9 @@ class ContinuousTraining:
             return note.save(status)
         return self._retrain(batch, labelled, status, note)
 
-    def decisions(self) -> list[Decision]:
-        """Every decision of this loop, oldest first."""
-        return [e.record for e in self.storage.read_log(self._log, Decision)]
+    def decisions(self) -> RecordList[Decision]:
+        """Every decision of this loop, oldest first; ``.to_frame()`` tabulates them."""
+        return RecordList(e.record for e in self.storage.read_log(self._log, Decision))
 
     # -- the parts -----------------------------------------------------------------
 

@@ -87,7 +87,7 @@ def _find(ctx: click.Context, run_id: str) -> RunRecord:
     every = RunList.read(store)
     matches = [r for r in every if r.id == run_id] or [r for r in every if r.id.startswith(run_id)]
     if len(matches) == 1:
-        return matches[0]
+        return matches[0].record
     if matches:
         raise click.BadParameter(
             f"{run_id!r} starts {len(matches)} run ids ({', '.join(r.id for r in matches[:3])}, ...); "

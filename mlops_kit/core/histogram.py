@@ -16,6 +16,7 @@ the reference, so the counts of partitions merge exactly too.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
@@ -199,7 +200,7 @@ def sorted_quantiles(values: np.ndarray, steps: int) -> np.ndarray:
     diff = b - a
     out = a + diff * gamma
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
-    return out
+    return cast("np.ndarray", out)
 
 
 def _cell(value: float, exponent: int) -> int:

@@ -139,6 +139,9 @@ class Profile(Record):
     n_rows: int
     columns: FrozenMap[ColumnProfile]
 
+    def __repr__(self) -> str:
+        return f"Profile(n_rows={self.n_rows}, columns={list(self.columns)})"
+
     @classmethod
     def of(cls, df: pd.DataFrame, against: Profile | None = None) -> Profile:
         """Profile every column of ``df``.

@@ -1,6 +1,10 @@
 """Datasets: immutable, content-fingerprinted versions of DataFrames."""
 
+from mlops_kit.core.exports import publish
 from mlops_kit.datasets._dataset import Dataset
 from mlops_kit.datasets._records import DatasetLink, DatasetVersion
 
 __all__ = ["Dataset", "DatasetLink", "DatasetVersion"]
+
+# Last: every name above is bound.
+publish(__name__, __all__, globals())

@@ -11,16 +11,20 @@ from mlops_kit.core.arguments import StorageLike, check_description, check_page,
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.dtypes import check_frame
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.core.listing import NameList, RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.core.storage.catalog import Catalog
 from mlops_kit.core.storage.logs import last_seq
 from mlops_kit.core.storage.logstate import Fold, LogState
+from mlops_kit.datasets._origin import origin_of, remember
 from mlops_kit.datasets._records import DatasetLink, DatasetVersion
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+
+    from mlops_kit.core.storage import Storage
 
 __all__ = ["Dataset"]
 
@@ -72,12 +76,35 @@ class Dataset:
         return f"Dataset({self.name!r}, storage={self.storage!r})"
 
     @staticmethod
-    def names(storage: StorageLike = None) -> list[str]:
+    def names(storage: StorageLike = None) -> NameList:
         """The names of the datasets that have at least one version in ``storage``, sorted.
 
         Read from the storage's catalog of datasets, not by listing it.
+
+        ``.to_frame()`` adds each one's latest version, rows, columns and creation time.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import mlops_kit as mk
+        >>> store = mk.MemoryStorage()
+        >>> _ = mk.Dataset("churn", storage=store).save(pd.DataFrame({"x": [1, 2, 3]}))
+        >>> mk.Dataset.names(store).to_frame()
+            name  version  n_rows  n_columns                       created_at
+        0  churn        1       3          1 ...
         """
-        return Catalog(resolve_storage(storage), _PREFIX, "versions").names()
+        store = resolve_storage(storage)
+
+        def latest(name: str) -> dict[str, Any]:
+            v = Dataset(name, store).latest()
+            return {
+                "version": v.version,
+                "n_rows": v.n_rows,
+                "n_columns": v.n_columns,
+                "created_at": v.created_at,
+            }
+
+        return NameList(Catalog(store, _PREFIX, "versions").names(), latest)
 
     # -- writing -------------------------------------------------------------------
 
@@ -172,8 +199,8 @@ class Dataset:
         # time by many processes becomes one version.
         appended = Catalog(self.storage, _PREFIX, "versions").add(self.name, lambda: state.append(make))
         if appended is None:
-            return state.read(lambda index: index.versions[-1])
-        return appended[1]
+            return remember(state.read(lambda index: index.versions[-1]), self.storage)
+        return remember(appended[1], self.storage)
 
     def _write_blob(self, pq: Any, table: pa.Table) -> tuple[str, int]:
         with self.storage.staged_blob() as staged:
@@ -182,10 +209,30 @@ class Dataset:
 
     # -- reading -------------------------------------------------------------------
 
+    @staticmethod
+    def storage_of(version: DatasetVersion) -> Storage | None:
+        """The storage this process saved ``version`` to or read it from (``None`` if unknown).
+
+        The version record itself stays frozen and storage-free; this is how a
+        :class:`~mlops_kit.Monitor` given only a version finds its raw data.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import mlops_kit as mk
+        >>> store = mk.MemoryStorage()
+        >>> v = mk.Dataset("d", storage=store).save(pd.DataFrame({"x": [1, 2]}))
+        >>> mk.Dataset.storage_of(v) is store
+        True
+        """
+        return origin_of(version)
+
     def versions(
         self, *, limit: int | None = None, offset: int = 0, newest_first: bool = False
-    ) -> list[DatasetVersion]:
+    ) -> RecordList[DatasetVersion]:
         """The versions, oldest first (``newest_first`` reverses); a page with ``limit`` and ``offset``.
+
+        ``.to_frame()`` tabulates them.
 
         Examples
         --------
@@ -199,15 +246,15 @@ class Dataset:
         limit, offset = check_page(limit, offset)
         if limit is None and offset == 0:
             found = self._state().read(lambda index: list(index.versions))
-            return found[::-1] if newest_first else found
-        if not newest_first:
-            return [
-                e.record for e in self.storage.read_log(self._log, DatasetVersion, after=offset, limit=limit)
-            ]
-        upto = max(0, last_seq(self.storage, self._log) - offset)
-        after = 0 if limit is None else max(0, upto - limit)
-        page = self.storage.read_log(self._log, DatasetVersion, after=after, upto=upto)
-        return [e.record for e in reversed(page)]
+        elif not newest_first:
+            page = self.storage.read_log(self._log, DatasetVersion, after=offset, limit=limit)
+            found = [e.record for e in page]
+        else:
+            upto = max(0, last_seq(self.storage, self._log) - offset)
+            after = 0 if limit is None else max(0, upto - limit)
+            page = self.storage.read_log(self._log, DatasetVersion, after=after, upto=upto)
+            found, newest_first = [e.record for e in reversed(page)], False
+        return RecordList(remember(v, self.storage) for v in (found[::-1] if newest_first else found))
 
     def latest(self) -> DatasetVersion:
         """The newest version.
@@ -220,7 +267,7 @@ class Dataset:
         latest = self._latest_or_none()
         if latest is None:
             raise NotFoundError(self._missing_message())
-        return latest
+        return remember(latest, self.storage)
 
     def get(self, version: int | None = None) -> DatasetVersion:
         """One version's record (``None`` for the latest), without loading the data.
@@ -236,7 +283,7 @@ class Dataset:
             return self.latest()
         version = check_version(version, "dataset version")
         try:
-            return self.storage.read_entry(self._log, version, DatasetVersion)
+            return remember(self.storage.read_entry(self._log, version, DatasetVersion), self.storage)
         except NotFoundError:
             raise NotFoundError(self._missing_message(version)) from None
 

@@ -70,7 +70,7 @@ def _digest_chunks(column: pa.ChunkedArray, values: Any) -> bytes:
             nulls.update(positions.astype(np.int64).tobytes())
         _update_values(chunk, values, lengths)
         start += len(chunk)
-    return values.digest() + nulls.digest() + lengths.digest()
+    return bytes(values.digest() + nulls.digest() + lengths.digest())
 
 
 def _update_values(chunk: pa.Array, values: Any, lengths: Any) -> None:

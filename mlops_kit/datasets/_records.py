@@ -55,6 +55,8 @@ class DatasetVersion(Record):
     created_at: dt.datetime
     created_by: str
 
+    REPR_FIELDS = ("name", "version", "n_rows", "n_columns", "fingerprint", "tags", "created_at")
+
     @property
     def schema(self) -> Schema:  # type: ignore[override]
         """The inferred :class:`~mlops_kit.Schema` of this version."""

@@ -1,5 +1,6 @@
 """Deploy: endpoints that serve registry models in-process and over HTTP, with canary, shadow and rollback."""
 
+from mlops_kit.core.exports import publish
 from mlops_kit.deploy._base import Deployer
 from mlops_kit.deploy._deployer import DeploymentError, LocalDeployer
 from mlops_kit.deploy._endpoint import Endpoint
@@ -21,3 +22,6 @@ __all__ = [
     "VersionStats",
     "serve",
 ]
+
+# Last: every name above is bound.
+publish(__name__, __all__, globals())

@@ -70,6 +70,11 @@ class Batcher:
             weakref.WeakKeyDictionary()
         )
 
+    @property
+    def waiting(self) -> int:
+        """Calls queued for a model call that has not started yet (for tests and tuning)."""
+        return sum(len(queue.waiting) for queue in list(self._queues.values()))
+
     async def run(self, call: Call) -> Outcome:
         """The outcome of ``call``, once a model call that includes it has run.
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit.core.arguments import StorageLike
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.errors import ConfigError, ConflictError, MlopsKitError, NotFoundError
+from mlops_kit.core.listing import NameList, RecordList, record_row
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.deploy import _live
@@ -380,11 +381,12 @@ class LocalDeployer(Deployer):
             while live is not None and live.handles > 0:
                 _live.detach(live)  # the last handle stops the thread and flushes the log
 
-    def endpoints(self) -> list[str]:
-        """The endpoints that serve a model now, sorted."""
-        return [name for name in endpoint_names(self.storage) if self._state(name).primary is not None]
+    def endpoints(self) -> NameList:
+        """The endpoints that serve a model now, sorted; ``.to_frame()`` adds what each serves."""
+        names = [name for name in endpoint_names(self.storage) if self._state(name).primary is not None]
+        return NameList(names, lambda name: _status_row(self.status(name)))
 
-    def history(self, endpoint: str) -> list[DeploymentEvent]:
+    def history(self, endpoint: str) -> RecordList[DeploymentEvent]:
         """Every event of the endpoint, oldest first (deploys, promotes, rollbacks, failures).
 
         Raises
@@ -393,7 +395,7 @@ class LocalDeployer(Deployer):
             If the endpoint has no events.
         """
         name = self._existing(endpoint)
-        return [e.record for e in self.storage.read_log(events_log(name), DeploymentEvent)]
+        return RecordList(e.record for e in self.storage.read_log(events_log(name), DeploymentEvent))
 
     # -- internals -----------------------------------------------------------------
 
@@ -519,3 +521,9 @@ def _positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ConfigError(f"{name}= must be a positive number, got {value!r}.")
     return float(value)
+
+
+def _status_row(status: EndpointStatus) -> dict[str, Any]:
+    row = record_row(status)
+    row.pop("endpoint", None)
+    return row

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.core.storage import MissingExtraError
+from mlops_kit.core.extras import missing_extra
 from mlops_kit.deploy._server import VERSION_HEADER, Server, primary_label
 
 if TYPE_CHECKING:
@@ -36,9 +36,7 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
         from starlette.applications import Starlette
         from starlette.concurrency import run_in_threadpool
     except ImportError as exc:
-        raise MissingExtraError(
-            "Serving over HTTP needs Starlette, uvicorn and prometheus-client: pip install 'mlops-kit[serve]'"
-        ) from exc
+        raise missing_extra("Serving over HTTP", "Starlette, uvicorn and prometheus-client", "serve") from exc
     server = Server.create(endpoint, max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
 
     @asynccontextmanager

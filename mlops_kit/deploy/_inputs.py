@@ -8,7 +8,7 @@ the detailed message are only computed when something differs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -262,9 +262,9 @@ class InputChecker:
                 f"column {name!r}: expected naive datetimes (no time zone), got time zone {current}"
             )
         if tz is not None and current is None:
-            return series.dt.tz_localize(tz)
+            return cast("pd.Series", series.dt.tz_localize(tz))
         if tz is not None and str(current) != tz:
-            return series.dt.tz_convert(tz)
+            return cast("pd.Series", series.dt.tz_convert(tz))
         return series
 
     def _message(self, missing: list[str], problems: list[str], extra: list[str]) -> str:

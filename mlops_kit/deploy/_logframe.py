@@ -60,7 +60,7 @@ def log_name(name: Any) -> str:
     while stem.startswith("input_"):
         stem = stem[len("input_") :]
     reserved = stem in META or any(stem == p or stem.startswith(p + "_") for p in _OUTPUTS)
-    return "input_" + name if reserved else name
+    return str("input_" + name if reserved else name)
 
 
 def to_frame(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -128,7 +128,7 @@ def _parquet(body: bytes, max_cells: int | None) -> pd.DataFrame:
                 "cells a request may hold; send fewer rows per request.",
                 status=413,
             )
-        return file.read().to_pandas()
+        return cast("pd.DataFrame", file.read().to_pandas())
     except (pa.ArrowException, ValueError, OSError, NotImplementedError, TypeError) as exc:
         raise BadRequest(f"The Parquet body cannot be read: {_first(exc)}.") from None
 
@@ -255,7 +255,7 @@ def _fits_all(datatype: str, values: list[Any], allowed: set[type]) -> bool:
         return True
     low, high = _INT_RANGES[datatype]
     ints = values if _NONE_TYPE not in types else [v for v in values if v is not None]
-    return low <= min(ints) and max(ints) <= high
+    return bool(low <= min(ints) and max(ints) <= high)
 
 
 def _check_each(name: str, datatype: str, values: list[Any]) -> None:
@@ -320,7 +320,7 @@ def _array_list(array: np.ndarray) -> list[Any]:
     values = array.tolist()
     if array.dtype.kind == "O":
         values = _clean_nested(values)
-    return values
+    return cast("list[Any]", values)
 
 
 def _clean(value: Any) -> Any:

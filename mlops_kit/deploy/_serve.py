@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.arguments import check_positive_int
 from mlops_kit.core.errors import ConfigError
-from mlops_kit.core.storage import MemoryStorage, MissingExtraError
+from mlops_kit.core.extras import require
+from mlops_kit.core.storage import MemoryStorage
 from mlops_kit.deploy._metrics import MULTIPROC_ENV
 
 if TYPE_CHECKING:
@@ -75,10 +76,7 @@ def serve(
         If ``workers`` is invalid, or above 1 with an in-memory storage, or the gRPC
         port cannot be listened on.
     """
-    try:
-        import uvicorn
-    except ImportError as exc:
-        raise MissingExtraError("Serving over HTTP needs uvicorn: pip install 'mlops-kit[serve]'") from exc
+    uvicorn = require("uvicorn", extra="serve", purpose="Serving over HTTP")
     check_positive_int(workers, "workers")
     # Access lines are logged at INFO: above that level, skip making them for every request.
     level = log_level if isinstance(log_level, int) else logging.getLevelName(str(log_level).upper())

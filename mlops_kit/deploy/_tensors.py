@@ -8,7 +8,7 @@ each); BYTES is each element as a 4-byte little-endian length followed by its by
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -56,7 +56,7 @@ def decode_raw(name: str, datatype: str, shape: list[int], data: bytes | memoryv
                 f"the binary data holds {len(view)}."
             )
         if datatype == "BOOL":  # any non-zero byte is true; numpy assumes bools are 0 or 1
-            return np.frombuffer(view, dtype=np.uint8).reshape(shape) != 0
+            return cast("np.ndarray", np.frombuffer(view, dtype=np.uint8).reshape(shape) != 0)
         return np.frombuffer(view, dtype=dtype).reshape(shape)
     if datatype != "BYTES":
         raise BadRequest(

@@ -6,8 +6,10 @@ reference (a dataset version, a DataFrame or a profile) and returns a
 DataFrame profiled per partition.
 """
 
+from mlops_kit.core.exports import publish
 from mlops_kit.monitor._columns import ColumnDrift, ColumnSummary, Distribution
 from mlops_kit.monitor._estimation import EstimatedPerformance
+from mlops_kit.monitor._history import ReportList
 from mlops_kit.monitor._methods import (
     METHODS,
     PSI,
@@ -45,7 +47,11 @@ __all__ = [
     "MethodResult",
     "Monitor",
     "Performance",
+    "ReportList",
     "Wasserstein",
     "WindowedReport",
     "ZTest",
 ]
+
+# Last: every name above is bound.
+publish(__name__, __all__, globals())

@@ -12,7 +12,7 @@ draws give the estimate (their mean) and the band (their percentiles).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -149,7 +149,9 @@ class _Sigmoid:
 
         def probabilities(start: int, count: int) -> np.ndarray:
             i = np.arange(start, start + count) % k
-            return 1.0 / (1.0 + np.exp(-(self.slopes[i, None] * x + self.intercepts[i, None])))
+            return cast(
+                np.ndarray, 1.0 / (1.0 + np.exp(-(self.slopes[i, None] * x + self.intercepts[i, None])))
+            )
 
         return probabilities
 
@@ -174,7 +176,7 @@ def _platt(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> tuple[float, fl
 
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(q / (1 - q))
+    return cast("np.ndarray", np.log(q / (1 - q)))
 
 
 def _draw_metrics(probabilities: Sampler, predicted: np.ndarray, ranks: np.ndarray) -> dict[str, np.ndarray]:

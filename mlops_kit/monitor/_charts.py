@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.core.storage import MissingExtraError
+from mlops_kit.core.extras import require
 from mlops_kit.monitor._columns import Distribution
 
 if TYPE_CHECKING:
@@ -37,11 +37,8 @@ _counter = itertools.count(1)
 
 def _style() -> Any:
     """The chart style as an rc context; matplotlib reads it while artists are created and saved."""
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise MissingExtraError("Drawing reports needs matplotlib: pip install 'mlops-kit[report]'") from exc
-    return matplotlib.rc_context(_STYLE)  # type: ignore[arg-type]
+    matplotlib = require("matplotlib", extra="report", purpose="Drawing reports")
+    return matplotlib.rc_context(_STYLE)
 
 
 def _figure(width: float, height: float, left: float = 0.6, right: float = 0.15) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -238,7 +238,7 @@ def adjust(p_values: Sequence[float], correction: str | None) -> list[float] | N
         return None
     ps = np.asarray(p_values, dtype=np.float64)
     if correction == "bonferroni":
-        return np.minimum(ps * len(ps), 1.0).tolist()
+        return cast("list[float]", np.minimum(ps * len(ps), 1.0).tolist())
     if correction == "fdr_bh":
         from scipy import stats
 

@@ -17,6 +17,7 @@ from mlops_kit.monitor._calibration import Calibrator, check_calibrate
 from mlops_kit.monitor._columns import Role
 from mlops_kit.monitor._estimation import EstimatedPerformance
 from mlops_kit.monitor._evaluate import Pending, evaluate
+from mlops_kit.monitor._history import ReportList
 from mlops_kit.monitor._methods import DriftMethod
 from mlops_kit.monitor._multivariate import MultivariateDrift, check_multivariate, multivariate_drift
 from mlops_kit.monitor._pair import ColumnPair
@@ -43,8 +44,8 @@ class Monitor:
     ----------
     reference : DatasetVersion, pandas.DataFrame or Profile
         What "normal" looks like. A :class:`~mlops_kit.DatasetVersion` is compared through
-        its stored profile; its raw data is loaded (once, from ``storage``) only for
-        methods that need it (exact KS on small samples, Anderson-Darling, energy).
+        its stored profile; its raw data is loaded (once, from ``storage``, by default
+        from the storage the version was saved to or read from) only for methods that need it (exact KS on small samples, Anderson-Darling, energy).
     columns : list of str, optional
         The feature columns to watch; by default every reference column except the
         target and the prediction.
@@ -158,7 +159,7 @@ class Monitor:
         self.clock = clock or SYSTEM_CLOCK
         self.reference = reference
         wanted = None if columns is None else [*columns, *(c for c in (target, prediction) if c)]
-        self._reference = Reference(reference, self._storage, wanted)
+        self._reference = Reference(reference, self._storage, wanted, prefer_origin=storage is None)
         profile = self._reference.profile
         self.columns = _config.resolve_columns(profile, columns, target, prediction, self._reference.names)
         self._roles: dict[str, Role] = dict.fromkeys(self.columns, "feature")
@@ -429,27 +430,27 @@ class Monitor:
     def _log(self) -> str:
         return f"{_PREFIX}/{self.name}/reports"
 
-    def reports(self) -> list[DriftReport]:
-        """Every stored report of this monitor, oldest first (needs ``name=``)."""
-        return [entry.record for entry in self._entries()]
+    def reports(self) -> ReportList:
+        """Every stored report of this monitor, oldest first (needs ``name=``); same as :meth:`history`."""
+        return self.history()
 
     def _entries(self) -> list[LogEntry[DriftReport]]:
         if self.name is None:
             raise ConfigError("This monitor has no name, so it keeps no history; create it with name='...'.")
         return self._storage().read_log(self._log, DriftReport)
 
-    def history(self) -> pd.DataFrame:
-        """The drift time series: one row per stored report and column (needs ``name=``).
+    def history(self) -> ReportList:
+        """Every stored report of this monitor, oldest first (needs ``name=``).
 
-        Columns: ``seq``, ``created_at``, ``window_start``, ``window_end``, ``column``,
-        ``method``, ``statistic``, ``p_value``, ``effect_size``, ``drifted``, and the
-        report-level ``drift_share`` and ``dataset_drifted``. Pivot it for a wide view:
-        ``history().pivot(index="created_at", columns="column", values="effect_size")``.
+        As in every block, ``history()`` is the log of what happened; ``.to_frame()`` is
+        the drift time series (one row per report and column: ``seq``, ``created_at``,
+        ``window_start``, ``window_end``, ``column``, ``method``, ``statistic``,
+        ``p_value``, ``effect_size``, ``drifted``, ``drift_share``, ``dataset_drifted``).
+        Pivot it for a wide view: ``history().to_frame().pivot(index="created_at",
+        columns="column", values="effect_size")``.
         """
-        from mlops_kit.monitor._windows import reports_frame
-
         entries = self._entries()
-        return reports_frame([e.record for e in entries], [e.seq for e in entries])
+        return ReportList([e.record for e in entries], [e.seq for e in entries])
 
     def performance_history(self) -> pd.DataFrame:
         """Performance over time: one row per stored report and metric (needs ``name=``).
@@ -459,10 +460,7 @@ class Monitor:
         ``"cbpe"``, ``"dle"``), ``metric``, ``value``, ``lower``, ``upper`` (the interval),
         ``reference``, ``p_value`` (of being worse than the reference), ``degraded``, ``decayed``.
         """
-        from mlops_kit.monitor._windows import performance_frame
-
-        entries = self._entries()
-        return performance_frame([e.record for e in entries], [e.seq for e in entries])
+        return self.history().performance_frame()
 
     def to_prometheus(self, registry: Any = None) -> Any:
         """Export the latest report's scores as Prometheus gauges, refreshed at each scrape.

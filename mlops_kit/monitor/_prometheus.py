@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.core.storage import MissingExtraError
+from mlops_kit.core.extras import require
 
 if TYPE_CHECKING:
     from mlops_kit.monitor._report import DriftReport
@@ -15,12 +15,13 @@ __all__ = ["register"]
 
 def register(reports: Callable[[], Sequence[DriftReport]], registry: Any = None) -> Any:
     """Register a collector that reads ``reports()`` on each scrape; return the registry."""
-    try:
-        from prometheus_client import CollectorRegistry
-    except ImportError as exc:
-        raise MissingExtraError(
-            "Exporting drift scores to Prometheus needs prometheus-client: pip install 'mlops-kit[serve]'"
-        ) from exc
+    client = require(
+        "prometheus_client",
+        extra="serve",
+        purpose="Exporting drift scores to Prometheus",
+        package="prometheus-client",
+    )
+    CollectorRegistry = client.CollectorRegistry
     registry = CollectorRegistry(auto_describe=True) if registry is None else registry
     registry.register(_DriftCollector(reports))
     return registry

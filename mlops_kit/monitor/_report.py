@@ -86,6 +86,8 @@ class DriftReport(Record):
     multivariate: tuple[MultivariateDrift, ...] = ()
     estimated_performance: EstimatedPerformance | None = None
 
+    REPR_FIELDS = ("monitor", "reference", "n_current", "drifted", "drift_share", "reasons", "created_at")
+
     @property
     def drifted_columns(self) -> list[str]:
         """The names of the columns that drifted."""

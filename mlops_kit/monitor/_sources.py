@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -33,11 +33,16 @@ class Reference:
     """The reference sample: a :class:`DatasetVersion`, a DataFrame or a :class:`Profile`."""
 
     def __init__(
-        self, reference: Any, storage: Callable[[], Storage], columns: Sequence[str] | None = None
+        self,
+        reference: Any,
+        storage: Callable[[], Storage],
+        columns: Sequence[str] | None = None,
+        *,
+        prefer_origin: bool = False,
     ) -> None:
         import pandas as pd
 
-        from mlops_kit.datasets import DatasetVersion
+        from mlops_kit.datasets import Dataset, DatasetVersion
 
         self._storage = storage
         self._frame: pd.DataFrame | None = None
@@ -45,6 +50,10 @@ class Reference:
         self._lock = threading.Lock()
         if isinstance(reference, DatasetVersion):
             self._version = reference
+            # Without an explicit storage=, raw data comes from where the version was read or saved.
+            origin = Dataset.storage_of(reference) if prefer_origin else None
+            if origin is not None:
+                self._storage = lambda: origin
             self.profile = reference.profile
             self.label = str(reference)
         elif isinstance(reference, pd.DataFrame):
@@ -156,7 +165,7 @@ class Current:
 
     def frame(self, columns: Sequence[str]) -> pd.DataFrame:
         frame = self.data[list(columns)]
-        return frame.compute() if self.dask else frame
+        return cast("pd.DataFrame", frame.compute() if self.dask else frame)
 
     def sample(self, columns: Sequence[str], rows: int, seed: int = 0) -> pd.DataFrame:
         """At most about ``rows`` rows of ``columns`` (all of them if there are fewer), seeded.
@@ -165,11 +174,13 @@ class Current:
         """
         frame = self.data[list(columns)]
         if not self.dask:
-            return frame if len(frame) <= rows else frame.sample(n=rows, random_state=seed)
+            return cast(
+                "pd.DataFrame", frame if len(frame) <= rows else frame.sample(n=rows, random_state=seed)
+            )
         total = int(frame.shape[0].compute())
         if total > rows:
             frame = frame.sample(frac=rows / total, random_state=seed)
-        return frame.compute()
+        return cast("pd.DataFrame", frame.compute())
 
 
 def _dask_profile(ddf: Any, against: Profile | None) -> Profile:
@@ -186,7 +197,7 @@ def _dask_profile(ddf: Any, against: Profile | None) -> Profile:
         paired = [dask.delayed(_merge)(a, b) for a, b in zip(parts[::2], parts[1::2])]
         parts = paired + ([parts[-1]] if len(parts) % 2 else [])
     (profile,) = dask.compute(parts[0])
-    return profile
+    return cast("Profile", profile)
 
 
 def _merge(a: Profile, b: Profile) -> Profile:

@@ -1,5 +1,6 @@
 """Pipelines: plain functions wired by name, cached by content, run anywhere from a loop to Dask."""
 
+from mlops_kit.core.exports import publish
 from mlops_kit.pipeline._dask import DaskRunner
 from mlops_kit.pipeline._materializers import (
     JsonMaterializer,
@@ -12,10 +13,12 @@ from mlops_kit.pipeline._materializers import (
 from mlops_kit.pipeline._metrics import MetricPoint, log_metric
 from mlops_kit.pipeline._pipeline import Pipeline
 from mlops_kit.pipeline._process import ProcessRunner
-from mlops_kit.pipeline._records import OutputRecord, RunOutputs, RunRecord, StepRecord
+from mlops_kit.pipeline._records import OutputRecord, RunRecord, StepRecord
+from mlops_kit.pipeline._result import RunOutputs, RunResult
 from mlops_kit.pipeline._runlist import RunList
 from mlops_kit.pipeline._runners import Runner, SequentialRunner, ThreadRunner
 from mlops_kit.pipeline._servable import ModelWithSteps, PreprocessingError
+from mlops_kit.pipeline._state import RunState
 from mlops_kit.pipeline._step import Step, step
 from mlops_kit.pipeline._task import CacheWarning
 
@@ -36,6 +39,8 @@ __all__ = [
     "RunList",
     "RunOutputs",
     "RunRecord",
+    "RunResult",
+    "RunState",
     "Runner",
     "SequentialRunner",
     "Step",
@@ -45,3 +50,6 @@ __all__ = [
     "register_materializer",
     "step",
 ]
+
+# Last: every name above is bound.
+publish(__name__, __all__, globals())

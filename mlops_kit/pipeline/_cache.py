@@ -14,7 +14,8 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from mlops_kit.core.clock import Clock
 from mlops_kit.core.errors import IntegrityError, NotFoundError, PipelineError, StorageError
-from mlops_kit.pipeline._materializers import candidates, materializer_named
+from mlops_kit.pipeline import _materializers
+from mlops_kit.pipeline._materializers import candidates
 from mlops_kit.pipeline._records import CacheEntry, OutputRecord
 from mlops_kit.pipeline._task import UNSET, Outcome, Slot, StepMeta, StepTask, cache_key, execute
 
@@ -25,15 +26,12 @@ __all__ = [
     "encode_outputs",
     "entry_key",
     "hit",
-    "load_output",
     "lookup",
     "persist",
     "persist_quietly",
     "run_here",
     "store_encoded",
 ]
-
-_LARGE = 32 << 20  # values above this many bytes stream through a temporary file
 
 
 def entry_key(key: str) -> str:
@@ -144,7 +142,7 @@ def _put_entry(
 
 def _store_value(storage: Storage, slot: Slot) -> OutputRecord | None:
     value = slot.value
-    large = _estimated_size(value) > _LARGE
+    large = _estimated_size(value) > _materializers.STREAM_ABOVE
     for materializer in candidates(value):
         try:
             if large:
@@ -172,17 +170,6 @@ def _estimated_size(value: Any) -> int:
         return int(getattr(usage, "sum", lambda: usage)())
     nbytes = getattr(value, "nbytes", None)  # numpy arrays
     return nbytes if isinstance(nbytes, int) else 0
-
-
-def load_output(storage: Storage, ref: OutputRecord) -> Any:
-    """Read a stored output back with the materializer that wrote it."""
-    if ref.blob is None or ref.materializer is None:
-        raise NotFoundError("This output was not stored.")
-    materializer = materializer_named(ref.materializer)
-    if ref.size is not None and ref.size > _LARGE:
-        with storage.open_blob(ref.blob) as file:
-            return materializer.load(file)
-    return materializer.load(io.BytesIO(storage.get_blob(ref.blob)))
 
 
 def run_here(

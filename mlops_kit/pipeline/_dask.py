@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.clock import Clock
 from mlops_kit.core.errors import ConfigError, PipelineError, StorageError
-from mlops_kit.core.storage import MemoryStorage, MissingExtraError
+from mlops_kit.core.extras import require
+from mlops_kit.core.storage import MemoryStorage
 from mlops_kit.pipeline._cache import encode_outputs, hit, load_inputs, lookup, persist_quietly, store_encoded
-from mlops_kit.pipeline._records import Deferred
+from mlops_kit.pipeline._result import Deferred
 from mlops_kit.pipeline._runners import Runner
 from mlops_kit.pipeline._task import Outcome, Slot, StepMeta, StepTask, cache_key, execute
 
@@ -248,9 +249,4 @@ def _process_local(storage: Storage) -> bool:
 
 
 def _require_distributed() -> None:
-    try:
-        import distributed  # noqa: F401
-    except ImportError as exc:
-        raise MissingExtraError(
-            "DaskRunner needs the 'distributed' package: pip install 'mlops-kit[dask]'"
-        ) from exc
+    require("distributed", extra="dask", purpose="DaskRunner")

@@ -16,20 +16,29 @@ import io
 import json
 import sys
 import threading
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-from mlops_kit.core.errors import ConfigError, PipelineError
+from mlops_kit.core.errors import ConfigError, NotFoundError, PipelineError
+
+if TYPE_CHECKING:
+    from mlops_kit.core.storage import Storage
+    from mlops_kit.pipeline._records import OutputRecord
 
 __all__ = [
+    "STREAM_ABOVE",
     "JsonMaterializer",
     "Materializer",
     "NumpyMaterializer",
     "ParquetMaterializer",
     "PickleMaterializer",
     "candidates",
+    "load_output",
     "materializer_named",
     "register_materializer",
 ]
+
+
+STREAM_ABOVE = 32 << 20  # values above this many bytes stream through a temporary file
 
 
 class Materializer(abc.ABC):
@@ -281,3 +290,14 @@ register_materializer("pandas.DataFrame", ParquetMaterializer())
 register_materializer("numpy.ndarray", NumpyMaterializer())
 for _json_type in (type(None), bool, int, float, str, list, dict):
     register_materializer(_json_type, JsonMaterializer())
+
+
+def load_output(storage: Storage, ref: OutputRecord) -> Any:
+    """Read a stored output back with the materializer that wrote it."""
+    if ref.blob is None or ref.materializer is None:
+        raise NotFoundError("This output was not stored.")
+    materializer = materializer_named(ref.materializer)
+    if ref.size is not None and ref.size > STREAM_ABOVE:
+        with storage.open_blob(ref.blob) as file:
+            return materializer.load(file)
+    return materializer.load(io.BytesIO(storage.get_blob(ref.blob)))

@@ -19,6 +19,7 @@ from mlops_kit.pipeline._datafp import fingerprint
 from mlops_kit.pipeline._draw import describe, to_mermaid, to_svg
 from mlops_kit.pipeline._graph import Binding, Graph
 from mlops_kit.pipeline._records import RunRecord
+from mlops_kit.pipeline._result import RunResult
 from mlops_kit.pipeline._runlist import RunList, pipeline_catalog, pipeline_names, runs_log
 from mlops_kit.pipeline._runners import Runner, SequentialRunner
 from mlops_kit.pipeline._state import RunState
@@ -127,7 +128,7 @@ class Pipeline:
         cache: bool = True,
         progress: bool = True,
         tags: Mapping[str, str] | None = None,
-    ) -> RunRecord:
+    ) -> RunResult:
         """Run the pipeline and record the run.
 
         A step is skipped when a result for the same code, inputs and params is in
@@ -156,15 +157,17 @@ class Pipeline:
 
         Returns
         -------
-        RunRecord
-            The finished run; ``run.outputs[name]`` gives any output.
+        RunResult
+            The finished run: its persisted :class:`RunRecord` (``run.record``, whose
+            attributes ``run.status``, ``run.metrics``... read through) and its
+            outputs (``run.outputs[name]``).
 
         Raises
         ------
         PipelineError
             Before any step runs: unknown inputs or params, missing inputs. After: a
             step failed (the original exception is chained; ``error.run`` holds the
-            failed :class:`RunRecord`).
+            failed run's :class:`RunResult`).
         KeyboardInterrupt
             Re-raised after the run is recorded as failed.
         """
@@ -177,7 +180,7 @@ class Pipeline:
                 f"DaskRunner(client)), got {runner!r}."
             )
         tags = check_tags(tags)
-        runner._check()
+        runner.check()
         binding = Binding(self.graph, inputs or {}, params or {})
         store = resolve_storage(storage if storage is not None else self.storage)
         clock = self.clock
@@ -202,7 +205,7 @@ class Pipeline:
         state = RunState(self.graph, tasks, slots, store if cache else None, run_id, clock, progress)
         interrupted: BaseException | None = None
         try:
-            runner._run(state)
+            runner.run(state)
         except BaseException as exc:  # Ctrl-C included: the record must not stay "running"
             interrupted = exc
         finally:
@@ -214,11 +217,10 @@ class Pipeline:
             if interrupted is not None:
                 raise interrupted  # noqa: B904 (what stopped the run matters most; the storage error stays its context)
             raise
-        final._storage = store
-        final._values.update(
-            {n: s.value for o in state.outcomes.values() for n, s in o.slots.items() if s.value is not UNSET}
-        )
-        final._values.update(state.deferred)
+        values = {
+            n: s.value for o in state.outcomes.values() for n, s in o.slots.items() if s.value is not UNSET
+        }
+        result = RunResult(final, store, {**values, **state.deferred})
         if interrupted is not None:
             raise interrupted
         if final.status == "failed":
@@ -226,9 +228,9 @@ class Pipeline:
             error = PipelineError(
                 f"{final.error} Run {final.id} of pipeline {self.name!r} is recorded as failed."
             )
-            error.run = final  # type: ignore[attr-defined]
+            error.run = result  # type: ignore[attr-defined]
             raise error from cause
-        return final
+        return result
 
     def _value_slots(self, binding: Binding, inputs: Mapping[str, Any], cache: bool) -> dict[str, Slot]:
         slots = {}

@@ -135,7 +135,7 @@ def _pickle_call(task: StepTask, kwargs: dict[str, Any], clock: Clock) -> bytes 
     import cloudpickle
 
     try:
-        return cloudpickle.dumps((task, kwargs, clock), protocol=5)
+        return bytes(cloudpickle.dumps((task, kwargs, clock), protocol=5))
     except Exception as exc:
         culprit = "its function"
         try:
@@ -164,12 +164,12 @@ def _execute_pickled(payload: bytes) -> bytes:
     task, kwargs, clock = cloudpickle.loads(payload)
     outcome: Outcome = execute(task, kwargs, clock)
     try:
-        return cloudpickle.dumps(outcome, protocol=5)
+        return bytes(cloudpickle.dumps(outcome, protocol=5))
     except Exception as exc:
         if outcome.cause is not None:  # an exception that cannot travel: send its text
             outcome.cause = PipelineError(outcome.meta.error)
             try:
-                return cloudpickle.dumps(outcome, protocol=5)
+                return bytes(cloudpickle.dumps(outcome, protocol=5))
             except Exception:
                 pass
         culprit = next((n for n, s in outcome.slots.items() if not _picklable(s.value)), "an output")
@@ -181,7 +181,7 @@ def _execute_pickled(payload: bytes) -> bytes:
             "for it.",
         )
         failed.meta.started_at, failed.meta.duration_s = outcome.meta.started_at, outcome.meta.duration_s
-        return cloudpickle.dumps(failed, protocol=5)
+        return bytes(cloudpickle.dumps(failed, protocol=5))
 
 
 def _picklable(value: Any) -> bool:

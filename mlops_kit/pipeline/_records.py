@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
 from html import escape
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from mlops_kit.core.errors import NotFoundError
 from mlops_kit.core.lineage import RunLink
 from mlops_kit.core.record import FrozenMap, Record
 from mlops_kit.pipeline._metrics import MetricPoint
 
-if TYPE_CHECKING:
-    from mlops_kit.core.storage import Storage
-
 __all__ = [
     "CacheEntry",
-    "Deferred",
     "OutputRecord",
-    "RunOutputs",
     "RunRecord",
     "RunStatus",
     "StepRecord",
@@ -116,7 +110,10 @@ class RunRecord(Record):
     """One run of a pipeline, persisted in the storage's append-only log.
 
     The record is appended when the run starts (status ``running``) and again when
-    it ends (``succeeded`` or ``failed``, also on Ctrl-C), never per step.
+    it ends (``succeeded`` or ``failed``, also on Ctrl-C), never per step. It is
+    frozen: :meth:`Pipeline.run` and :meth:`Pipeline.runs` give a :class:`RunResult`
+    that holds it (``result.record``) beside the run's outputs, and reads its
+    attributes through.
 
     Attributes
     ----------
@@ -154,7 +151,7 @@ class RunRecord(Record):
 
     See Also
     --------
-    Pipeline.run, Pipeline.runs
+    Pipeline.run, Pipeline.runs, RunResult
 
     Examples
     --------
@@ -175,6 +172,8 @@ class RunRecord(Record):
     (True, 'hello ada')
     >>> run.link
     RunLink(id='...', pipeline='hello')
+    >>> run.record == stored.record, type(run.record).__name__
+    (True, 'RunRecord')
     """
 
     id: str
@@ -194,23 +193,10 @@ class RunRecord(Record):
     cache: bool = True
     created_by: str = ""
 
-    _values: dict[str, Any] = PrivateAttr(default_factory=dict)
-    _storage: Storage | None = PrivateAttr(default=None)
-
     @property
     def link(self) -> RunLink:
         """A :class:`~mlops_kit.core.lineage.RunLink` to this run, for lineage."""
         return RunLink(id=self.id, pipeline=self.pipeline)
-
-    @property
-    def outputs(self) -> RunOutputs:
-        """The outputs of the run's steps, by name.
-
-        Values come from memory for the run object that produced them; for a run
-        read back from storage they are loaded from the stored blobs on first access
-        (only runs with caching on store their outputs).
-        """
-        return RunOutputs(self)
 
     def step(self, name: str) -> StepRecord:
         """The record of the step called ``name``.
@@ -230,10 +216,6 @@ class RunRecord(Record):
     def metric_history(self, name: str | None = None) -> list[MetricPoint]:
         """Every logged metric value (of ``name`` only, if given), in logging order."""
         return [p for s in self.steps for p in s.metrics if name is None or p.name == name]
-
-    def __eq__(self, other: object) -> bool:
-        # Two records of the same run state are equal whether or not they hold output values.
-        return type(other) is type(self) and self.__dict__ == other.__dict__
 
     def __hash__(self) -> int:
         return hash((self.id, self.status, self.ended_at))
@@ -258,55 +240,3 @@ class RunRecord(Record):
             f"metrics: {metrics}<table><tr><th>step</th><th>status</th><th>time</th><th>error</th></tr>"
             f"{rows}</table></div>"
         )
-
-
-class RunOutputs(Mapping[str, Any]):
-    """Read-only mapping of a run's output names to their values (loaded lazily)."""
-
-    def __init__(self, run: RunRecord) -> None:
-        self._run = run
-        self._refs = {
-            name: out for s in run.steps if s.status == "succeeded" for name, out in s.outputs.items()
-        }
-
-    def __getitem__(self, name: str) -> Any:
-        values = self._run._values
-        if name in values:
-            value = values[name]
-            if isinstance(value, Deferred):
-                value = values[name] = value()
-            return value
-        ref = self._refs.get(name)
-        if ref is None:
-            known = sorted(self._refs)
-            raise KeyError(f"Run {self._run.id} has no output {name!r}; its outputs are {known}.")
-        storage = self._run._storage
-        if ref.blob is None or storage is None:
-            raise NotFoundError(
-                f"Output {name!r} of run {self._run.id} was not stored (the run did not cache it). "
-                "Run the pipeline again with cache=True to get it."
-            )
-        from mlops_kit.pipeline._cache import load_output
-
-        value = load_output(storage, ref)
-        values[name] = value
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._refs)
-
-    def __len__(self) -> int:
-        return len(self._refs)
-
-    def __repr__(self) -> str:
-        return f"RunOutputs({sorted(self._refs)})"
-
-
-class Deferred:
-    """A value computed on first access (a Dask future's result, say)."""
-
-    def __init__(self, fetch: Any) -> None:
-        self._fetch = fetch
-
-    def __call__(self) -> Any:
-        return self._fetch()

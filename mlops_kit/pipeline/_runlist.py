@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.pipeline._records import RunRecord
+from mlops_kit.pipeline._result import RunResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,8 +45,8 @@ def _record(runs: dict[str, RunRecord], seq: int, record: RunRecord) -> dict[str
 _RUNS: Fold[dict[str, RunRecord], RunRecord] = Fold("pipeline-runs", RunRecord, initial=dict, apply=_record)
 
 
-class RunList(list[RunRecord]):
-    """A list of runs, newest first, as returned by :meth:`Pipeline.runs`."""
+class RunList(list[RunResult]):
+    """A list of runs (:class:`RunResult`), newest first, as returned by :meth:`Pipeline.runs`."""
 
     @classmethod
     def read(cls, storage: StorageLike = None, *, pipeline: str | None = None) -> RunList:
@@ -85,13 +86,8 @@ class RunList(list[RunRecord]):
         latest: dict[str, RunRecord] = {}
         for each in pipeline_names(store) if name is None else [name]:
             latest.update(LogState.shared(store, runs_log(each), _RUNS).read(dict))
-        runs = cls()
         # Ids start with the UTC start time, so sorting them sorts by start, across pipelines too.
-        for record in sorted(latest.values(), key=lambda r: r.id, reverse=True):
-            copy = record.model_copy()  # the log's cached record stays untouched
-            copy._values, copy._storage = {}, store
-            runs.append(copy)
-        return runs
+        return cls(RunResult(r, store) for r in sorted(latest.values(), key=lambda r: r.id, reverse=True))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per run (indexed by id): status, timing, then ``params.*``, ``metrics.*``, ``tags.*``.

@@ -9,7 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from mlops_kit.core.arguments import check_positive_int
-from mlops_kit.pipeline._cache import run_here
+from mlops_kit.core.errors import ConfigError, PipelineError
 from mlops_kit.pipeline._state import RunState
 from mlops_kit.pipeline._task import Outcome, StepMeta, StepTask
 
@@ -17,14 +17,69 @@ __all__ = ["Runner", "SequentialRunner", "ThreadRunner", "check_workers", "sched
 
 
 class Runner(abc.ABC):
-    """How the steps of a run are executed. Every runner gives the same results."""
+    """How the steps of a run are executed. Every runner gives the same results.
+
+    Callers use the public :meth:`check` and :meth:`run`; a new runner implements the
+    protected hook :meth:`_run` (and, if it can fail to start, :meth:`_check`) with
+    the public methods of :class:`RunState` only. Prove it with
+    :func:`mlops_kit.testing.check_runner`.
+
+    Examples
+    --------
+    A runner of one's own, here in step order like :class:`SequentialRunner`:
+
+    >>> import mlops_kit as mk
+    >>> from mlops_kit.pipeline import Runner
+    >>> class InOrder(Runner):
+    ...     def _run(self, state):
+    ...         for name in state.tasks:
+    ...             if state.blocked(name):
+    ...                 state.skip(name)
+    ...             else:
+    ...                 state.record(name, state.execute(name))
+    >>> @mk.step
+    ... def one() -> int:
+    ...     return 1
+    >>> mk.Pipeline([one]).run(runner=InOrder(), storage=mk.MemoryStorage(), progress=False).outputs["one"]
+    1
+    """
+
+    def check(self) -> None:
+        """Raise :class:`~mlops_kit.ConfigError` if the runner cannot work here.
+
+        :meth:`Pipeline.run` calls it before the run is recorded, so a runner that
+        cannot start (no Dask client, say) leaves no failed run behind.
+        """
+        self._check()
+
+    def run(self, state: RunState) -> None:
+        """Execute every step of ``state``: each one gets an outcome (run, cached or skipped).
+
+        Raises
+        ------
+        ConfigError
+            If ``state`` is not a :class:`RunState`.
+        PipelineError
+            If the hook returned without recording an outcome for every step (a
+            defect of the runner; the message names the steps).
+        """
+        if not isinstance(state, RunState):
+            raise ConfigError(f"Runner.run expects the RunState of a run, got {type(state).__name__}.")
+        self._run(state)
+        missing = [name for name in state.tasks if name not in state.outcomes]
+        if missing:
+            raise PipelineError(
+                f"{type(self).__name__}._run returned without an outcome for steps {missing}. A runner "
+                "must call state.record(name, state.execute(name)) for every step, or state.skip(name) "
+                "for the ones state.blocked(name) reports."
+            )
 
     def _check(self) -> None:  # noqa: B027 (a hook: most runners need no check)
-        """Raise :class:`ConfigError` if the runner cannot work (called before the run is recorded)."""
+        """Hook: raise :class:`ConfigError` if the runner cannot work (called by :meth:`check`)."""
 
     @abc.abstractmethod
     def _run(self, state: RunState) -> None:
-        """Execute every step of ``state`` that is not blocked, recording each outcome."""
+        """Hook: execute every step of ``state`` that is not blocked, recording each outcome."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -47,13 +102,12 @@ class SequentialRunner(Runner):
     """
 
     def _run(self, state: RunState) -> None:
-        storage, run_id, clock = state.storage, state.run_id, state.clock
-        for name, task in state.tasks.items():
+        for name in state.tasks:
             if state.blocked(name):
-                state.record(name, Outcome(StepMeta(name, "skipped"), {}))
+                state.skip(name)
                 continue
             state.starting(name)
-            state.record(name, run_here(task, state.args(name), storage, run_id, clock))
+            state.record(name, state.execute(name))
 
 
 class ThreadRunner(Runner):
@@ -92,12 +146,11 @@ class ThreadRunner(Runner):
         return f"ThreadRunner(max_workers={self.max_workers})"
 
     def _run(self, state: RunState) -> None:
-        storage, run_id, clock = state.storage, state.run_id, state.clock
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="mlops-step") as pool:
             try:
                 schedule(
                     state,
-                    lambda name, task: pool.submit(run_here, task, state.args(name), storage, run_id, clock),
+                    lambda name, task: pool.submit(state.execute, name),
                     lambda name, task, future: future.result(),
                 )
             except BaseException:

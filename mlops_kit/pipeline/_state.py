@@ -8,9 +8,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.clock import Clock
+from mlops_kit.pipeline._cache import run_here
 from mlops_kit.pipeline._graph import Graph
 from mlops_kit.pipeline._records import RunRecord
-from mlops_kit.pipeline._task import Outcome, Slot, StepTask, emit_warnings
+from mlops_kit.pipeline._task import Outcome, Slot, StepMeta, StepTask, emit_warnings
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
@@ -23,7 +24,10 @@ class RunState:
 
     Runners call :meth:`starting` before a step runs and :meth:`record` with its
     outcome, always from the driver's thread. Steps whose upstream failed are
-    :meth:`blocked`; runners skip them.
+    :meth:`blocked`; runners :meth:`skip` them. :meth:`execute` gives a step's
+    outcome (cache lookup, call, store) and may run on any thread.
+
+    :meth:`Pipeline.run` builds it; a runner receives it in :meth:`Runner.run`.
     """
 
     def __init__(
@@ -51,6 +55,17 @@ class RunState:
         """The slots a step receives, in parameter order."""
         slots = self.slots
         return [slots[source] for _, source in self.tasks[name].bindings]
+
+    def execute(self, name: str) -> Outcome:
+        """Run step ``name`` in this process (or answer from the cache) and return its outcome.
+
+        Safe to call from worker threads; pass the outcome to :meth:`record` on the driver's thread.
+        """
+        return run_here(self.tasks[name], self.args(name), self.storage, self.run_id, self.clock)
+
+    def skip(self, name: str) -> None:
+        """Record that step ``name`` did not run (an upstream step failed)."""
+        self.record(name, Outcome(StepMeta(name, "skipped"), {}))
 
     def blocked(self, name: str) -> bool:
         """Whether a step must not run because a step it depends on failed."""

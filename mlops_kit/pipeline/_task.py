@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit.core.clock import Clock
 from mlops_kit.core.errors import PipelineError
 from mlops_kit.pipeline._datafp import fingerprint
+from mlops_kit.pipeline._materializers import load_output
 from mlops_kit.pipeline._metrics import MetricPoint, collect_into, stop_collecting
 from mlops_kit.pipeline._records import OutputRecord
 
@@ -78,8 +79,6 @@ class Slot:
         if self.value is UNSET:
             if self.ref is None or self.ref.blob is None or storage is None:
                 raise PipelineError("Internal error: a value is neither in memory nor in storage.")
-            from mlops_kit.pipeline._cache import load_output
-
             self.value = load_output(storage, self.ref)
         return self.value
 

@@ -1,5 +1,6 @@
 """Registry: versioned models with aliases, audit history, lineage, signatures and verified artifacts."""
 
+from mlops_kit.core.exports import publish
 from mlops_kit.registry._environment import EnvironmentMismatchWarning
 from mlops_kit.registry._lifecycle import ANY
 from mlops_kit.registry._records import Environment, ModelEvent, ModelVersion, Signature
@@ -34,3 +35,6 @@ __all__ = [
     "register_serializer",
     "serializer_names",
 ]
+
+# Last: every name above is bound.
+publish(__name__, __all__, globals())

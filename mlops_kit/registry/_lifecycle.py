@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from mlops_kit.core.arguments import check_version
 from mlops_kit.core.clock import Clock, current_user
 from mlops_kit.core.errors import ConflictError, InvalidNameError, NotFoundError
+from mlops_kit.core.listing import RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.registry._records import EventKind, ModelEvent, ModelVersion
 from mlops_kit.registry._state import (
@@ -241,7 +242,7 @@ class Lifecycle:
         self._require_model(name)
         return self._cache.read(name, lambda state: sorted(state.archived))
 
-    def history(self, name: str) -> list[ModelEvent]:
+    def history(self, name: str) -> RecordList[ModelEvent]:
         """Every registration, alias move and archive/restore of a model, oldest first.
 
         Alias and archive events come from the model's events log, in log order.
@@ -279,7 +280,7 @@ class Lifecycle:
         while upcoming is not None:
             merged.append(_registered(upcoming))
             upcoming = next(pending, None)
-        return merged
+        return RecordList(merged)
 
     def _append_event(self, name: str, build: Callable[[ModelState], ModelEvent]) -> ModelEvent:
         # build() sees the state just before the event's own position in the log, and is

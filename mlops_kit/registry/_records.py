@@ -105,6 +105,8 @@ class ModelVersion(Record):
     created_at: dt.datetime
     created_by: str
 
+    REPR_FIELDS = ("name", "version", "flavor", "model_class", "metrics", "fingerprint", "created_at")
+
     @property
     def ref(self) -> str:
         """The reference of this version, ``"name:version"`` (for ``Registry.get``)."""

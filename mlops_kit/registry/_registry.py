@@ -16,6 +16,7 @@ from mlops_kit.core.arguments import (
 )
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.errors import IntegrityError, NotFoundError, SchemaError
+from mlops_kit.core.listing import NameList, RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.refs import ModelRef, parse_ref
 from mlops_kit.core.storage import Storage, resolve_storage
@@ -346,17 +347,19 @@ class Registry(Lifecycle, Searching):
             last = self._cache.last_version(name)
             upto = max(0, last - offset)
             after = 0 if limit is None else max(0, upto - limit)
-            versions = [e.record for e in self.storage.read_log(log, ModelVersion, after=after, upto=upto)]
-            versions.reverse()
+            page = self.storage.read_log(log, ModelVersion, after=after, upto=upto)
+            versions = RecordList(e.record for e in reversed(page))
             exists = last > 0
         else:
-            versions = [e.record for e in self.storage.read_log(log, ModelVersion, after=offset, limit=limit)]
+            versions = RecordList(
+                e.record for e in self.storage.read_log(log, ModelVersion, after=offset, limit=limit)
+            )
             exists = bool(versions) or (offset > 0 and self._cache.last_version(name) > 0)
         if not exists:
             raise NotFoundError(self._no_model(name))
         return versions
 
-    def models(self, *, limit: int | None = None, offset: int = 0) -> list[str]:
+    def models(self, *, limit: int | None = None, offset: int = 0) -> NameList:
         """The names of the models with at least one version, sorted (a page with ``limit``/``offset``).
 
         The names come from the registry's catalog (a snapshot and the few entries after
@@ -372,7 +375,8 @@ class Registry(Lifecycle, Searching):
         """
         limit, offset = check_page(limit, offset)
         names = model_names(self.storage)
-        return names[offset:] if limit is None else names[offset : offset + limit]
+        page = names[offset:] if limit is None else names[offset : offset + limit]
+        return NameList(page, lambda name: {"versions": self._cache.last_version(name)})
 
     def _latest(self, name: str) -> int:
         last = self._cache.last_version(name)
@@ -405,12 +409,10 @@ class Registry(Lifecycle, Searching):
 
 
 def _put_blob(storage: Storage, data: bytes) -> str:
-    # Through blob_writer rather than put_blob: Storage.write() (used by put_blob) drops
-    # the storage's cached log tails, which would make the next append list the whole
-    # versions log, a cost that grows with every version.
-    with storage.blob_writer() as writer:
-        writer.write(data)
-    return writer.digest
+    # The bytes are in memory already: put_blob stores them directly, where blob_writer
+    # would stage them in a temporary file first. (Writing a blob leaves what the process
+    # knows of the logs alone: only overwriting a log entry does not.)
+    return storage.put_blob(data)
 
 
 def _parse(ref: object) -> ModelRef:

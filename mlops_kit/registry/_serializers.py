@@ -15,8 +15,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from mlops_kit.core.errors import ConfigError, ConflictError, MlopsKitError
+from mlops_kit.core.extras import require
 from mlops_kit.core.names import check_name
-from mlops_kit.core.storage import MissingExtraError
 
 __all__ = [
     "CloudpickleSerializer",
@@ -88,7 +88,7 @@ class CloudpickleSerializer:
         """``cloudpickle.dumps`` with the highest pickle protocol."""
         import cloudpickle
 
-        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        return bytes(cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
     def loads(self, data: bytes, **options: Any) -> Any:
         """``pickle.loads``; takes no options."""
@@ -113,7 +113,7 @@ class JoblibSerializer:
 
     def dumps(self, obj: Any) -> bytes:
         """``joblib.dump`` into memory."""
-        joblib = _require("joblib", "pip install joblib")
+        joblib = _require("joblib", None)
         buffer = io.BytesIO()
         joblib.dump(obj, buffer, compress=self.compress)
         return buffer.getvalue()
@@ -121,7 +121,7 @@ class JoblibSerializer:
     def loads(self, data: bytes, **options: Any) -> Any:
         """``joblib.load`` from memory; takes no options."""
         _no_options(self.name, options)
-        joblib = _require("joblib", "pip install joblib")
+        joblib = _require("joblib", None)
         return joblib.load(io.BytesIO(data))
 
 
@@ -138,8 +138,8 @@ class SkopsSerializer:
 
     def dumps(self, obj: Any) -> bytes:
         """``skops.io.dumps``."""
-        sio = _require("skops.io", "pip install 'mlops-kit[skops]'")
-        return sio.dumps(obj)
+        sio = _require("skops.io", "skops")
+        return bytes(sio.dumps(obj))
 
     def loads(self, data: bytes, *, trusted: Sequence[str | type] | None = None, **options: Any) -> Any:
         """Load after checking every type the artifact holds against ``trusted``.
@@ -157,7 +157,7 @@ class SkopsSerializer:
             listed; nothing is instantiated.
         """
         _no_options(self.name, options)
-        sio = _require("skops.io", "pip install 'mlops-kit[skops]'")
+        sio = _require("skops.io", "skops")
         names = [_type_name(t) for t in (trusted or ())]
         untrusted = sorted(set(sio.get_untrusted_types(data=data)) - set(names))
         if untrusted:
@@ -344,13 +344,6 @@ def _no_options(name: str, options: dict[str, Any]) -> None:
         raise ConfigError(f"Serializer {name!r} takes no load options, got {sorted(options)}{hint}.")
 
 
-def _require(module: str, hint: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        package = module.split(".")[0]
-        raise MissingExtraError(
-            f"The {package!r} serializer needs {package}, which is not installed: {hint}"
-        ) from exc
+def _require(module: str, extra: str | None) -> Any:
+    package = module.split(".")[0]
+    return require(module, extra=extra, purpose=f"The {package!r} serializer")

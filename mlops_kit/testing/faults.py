@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 from mlops_kit.core.errors import StorageError
 from mlops_kit.core.storage import Storage
@@ -65,7 +65,7 @@ class FaultyStorage(Storage):
         return result
 
     def _read(self, key: str) -> bytes:
-        return self._op("_read", key)
+        return cast("bytes", self._op("_read", key))
 
     def _write(self, key: str, data: bytes) -> None:
         self._op("_write", key, data)
@@ -74,16 +74,16 @@ class FaultyStorage(Storage):
         self._op("_write_hint", key, data)
 
     def _create(self, key: str, data: bytes) -> bool:
-        return self._op("_create", key, data)
+        return cast("bool", self._op("_create", key, data))
 
     def _list(self, prefix: str) -> list[str]:
-        return self._op("_list", prefix)
+        return cast("list[str]", self._op("_list", prefix))
 
     def _delete(self, key: str) -> None:
         self._op("_delete", key)
 
     def _exists(self, key: str) -> bool:
-        return self._op("_exists", key)
+        return cast("bool", self._op("_exists", key))
 
     def _write_file(self, key: str, path: str) -> None:
         self._op("_write_file", key, path)
@@ -92,7 +92,7 @@ class FaultyStorage(Storage):
         self._op("_read_file", key, path)
 
     def _open(self, key: str) -> BinaryIO:
-        return self._op("_open", key)
+        return cast("BinaryIO", self._op("_open", key))
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()

@@ -64,3 +64,16 @@ def test_local_blobs_are_moved_into_place_without_temp_leftovers(tmp_path) -> No
         assert f.name.startswith(str(tmp_path))  # the stored file itself, no copy
     assert os.listdir(tmp_path / ".tmp") == []
     assert store.list("") == [f"blobs/sha256/{writer.digest[:2]}/{writer.digest}"]
+
+
+def test_writing_a_blob_keeps_what_the_process_knows_of_its_logs() -> None:
+    """The registry stores model bytes with put_blob between appends of the versions log."""
+    from mlops_kit.core.lineage import RunLink
+    from mlops_kit.core.storage._cache import cache_of
+
+    store = MemoryStorage()
+    store.append("models/m/versions", RunLink(id="r1", pipeline="p"))
+    tails = dict(cache_of(store).tails)
+    assert tails == {"models/m/versions": 1}
+    store.put_blob(b"model bytes")
+    assert cache_of(store).tails == tails

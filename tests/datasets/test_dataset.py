@@ -11,18 +11,7 @@ import pytest
 import mlops_kit as mk
 from mlops_kit.core.errors import ConfigError, IntegrityError, InvalidNameError, NotFoundError, SchemaError
 from mlops_kit.core.storage import MemoryStorage, Storage
-from mlops_kit.testing import FaultyStorage
-
-
-class FixedClock:
-    def now(self) -> dt.datetime:
-        return dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-
-    def monotonic(self) -> float:
-        return 0.0
-
-    def sleep(self, seconds: float) -> None:
-        pass
+from mlops_kit.testing import FakeClock, FaultyStorage
 
 
 def every_dtype(n: int = 50, seed: int = 0) -> pd.DataFrame:
@@ -119,11 +108,11 @@ def test_saving_what_was_loaded_returns_the_same_version(tmp_path) -> None:  # t
 def test_version_record() -> None:
     store = MemoryStorage()
     parent = mk.Dataset("raw", storage=store).save(pd.DataFrame({"x": [1, 2]}))
-    ds = mk.Dataset("features", storage=store, clock=FixedClock())
+    ds = mk.Dataset("features", storage=store, clock=FakeClock("2026-01-02T03:04:05Z"))
     v = ds.save(every_dtype(), tags={"source": "crm"}, description="January", parents=[parent])
     assert (v.name, v.version, v.tags, v.description) == ("features", 1, {"source": "crm"}, "January")
     assert v.parents == (parent.link,) and str(v.parents[0]) == "raw:1"
-    assert v.created_at == FixedClock().now() and "@" in v.created_by
+    assert v.created_at == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC) and "@" in v.created_by
     assert v.schema.columns["aware"].tz == "America/New_York"
     assert v.profile.columns["int"].count == 50 and v.size_bytes > 0
     assert str(v) == "features:1" and "features:1" in v._repr_html_()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -48,12 +49,27 @@ def served_model(ep: mk.Endpoint) -> Doubler:
     return primary.model  # type: ignore[no-any-return]
 
 
+class GatedDoubler(Doubler):
+    """A Doubler whose first call, once armed, waits until ``ready(rows of that call)``."""
+
+    ready: Callable[[int], bool] | None = None
+
+    def predict(self, df: pd.DataFrame) -> Any:
+        ready, self.ready = self.ready, None  # only the first call waits
+        if ready is not None:
+            wait_for(lambda: ready(len(df)), what="every request queued behind the first model call")
+        return super().predict(df)
+
+
 @pytest.mark.parametrize("output", ["array", "series", "frame", "list"])
 def test_concurrent_requests_share_model_calls_and_each_gets_its_own_rows(output: str) -> None:
-    _, ep, app = serving(Doubler(output, delay=0.05))
+    _, ep, app = serving(GatedDoubler(output))
     model = served_model(ep)
     warm_up = len(model.calls)
     ages = list(range(20, 36))
+    # Deterministic: the first model call holds until every other request waits in the
+    # batcher's queue, so the next call must take them together (no reliance on a sleep).
+    model.ready = lambda rows: rows + app.state.batcher.waiting == len(ages)
     with running(app) as url:
         responses = post_all(url, [split(age) for age in ages])
     for age, r in zip(ages, responses):
@@ -62,7 +78,8 @@ def test_concurrent_requests_share_model_calls_and_each_gets_its_own_rows(output
         expected = {"double": 2.0 * age, "age": age} if output == "frame" else 2.0 * age
         assert r.json() == {"predictions": [expected]}
     calls = model.calls[warm_up:]
-    assert sum(calls) == len(ages) and max(calls) > 1  # fewer model calls than requests
+    first = calls[0]  # the requests read before the first call started, then all the others at once
+    assert calls == [first] + ([len(ages) - first] if first < len(ages) else []) and max(calls) > 1
     assert app.state.batcher.calls == len(ages) and app.state.batcher.batches == len(calls)
     log = ep.predictions()
     assert sorted(log["age"]) == ages and log["request_id"].nunique() == len(ages)

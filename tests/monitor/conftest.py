@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from mlops_kit.testing import FakeClock
 
 
 def customers(
@@ -38,28 +39,9 @@ def make_customers() -> Callable[..., pd.DataFrame]:
     return customers
 
 
-class FixedClock:
-    """A clock that says what the test wants; ``advance`` moves it."""
-
-    def __init__(self, start: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)) -> None:
-        self.now_value = start
-
-    def now(self) -> dt.datetime:
-        return self.now_value
-
-    def monotonic(self) -> float:
-        return self.now_value.timestamp()
-
-    def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.now_value += dt.timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
+def clock() -> FakeClock:
+    return FakeClock("2025-01-01T00:00:00Z")
 
 
 @pytest.fixture(scope="session")

@@ -35,11 +35,22 @@ def test_history_is_stored_and_read_back(make_customers, any_storage, clock):
     reports = again.reports()
     assert [r.created_at.hour for r in reports] == [1, 2, 3]
     assert [r.columns["age"].drifted for r in reports] == [False, True, True]
-    history = again.history()
+    assert again.history() == reports  # the log itself, as in every block
+    history = again.history().to_frame()
     assert len(history) == 6
     assert list(history.seq.unique()) == [1, 2, 3]
     wide = history.pivot(index="created_at", columns="column", values="effect_size")
     assert wide["age"].is_monotonic_increasing
+
+
+def test_dataframe_use_of_history_still_works_with_a_deprecation_warning(make_customers):
+    mon = mk.Monitor(make_customers(300), columns=["age"], name="old-style", storage=mk.MemoryStorage())
+    mon.check(make_customers(300, seed=5))
+    with pytest.warns(DeprecationWarning, match=r"history\(\)\.to_frame\(\)\.pivot"):
+        wide = mon.history().pivot(index="created_at", columns="column", values="effect_size")
+    assert list(wide.columns) == ["age"]
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        mon.history().nonsense
 
 
 def test_without_a_name_there_is_no_history(make_customers):

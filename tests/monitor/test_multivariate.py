@@ -96,7 +96,7 @@ def test_every_view_carries_the_verdict(tmp_path):
 
     text = generate_latest(mon.to_prometheus()).decode()
     assert 'mlops_kit_drift_multivariate_drifted{method="domain_classifier",monitor="joint"} 1.0' in text
-    history = mon.history()
+    history = mon.history().to_frame()
     joint = history[history.role == "joint"]
     assert list(joint.column) == ["domain_classifier"] and bool(joint.drifted.iloc[0])
 

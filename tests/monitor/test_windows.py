@@ -90,7 +90,7 @@ def test_windows_are_stored_and_alerted(make_customers, stream):
     mon.check_windows(stream, time_column="ts")
     assert len(mon.reports()) == 5
     assert len(alerts) == 2
-    assert mon.history().window_start.nunique() == 5
+    assert mon.history().to_frame().window_start.nunique() == 5
 
 
 @pytest.mark.parametrize(

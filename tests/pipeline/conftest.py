@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import mlops_kit as mk
+from mlops_kit.testing import FakeClock
 
 RUNNERS = ["sequential", "thread", "process", pytest.param("dask", marks=pytest.mark.dask)]
 
@@ -46,25 +46,7 @@ def runner(request: pytest.FixtureRequest) -> Any:
     return mk.DaskRunner(request.getfixturevalue("dask_client"))
 
 
-class TickingClock:
-    """A fake clock: each ``now()`` is a second after the previous one, each ``monotonic()`` too."""
-
-    def __init__(self, start: dt.datetime | None = None) -> None:
-        self.current = start or dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-        self.seconds = 0.0
-
-    def now(self) -> dt.datetime:
-        self.current += dt.timedelta(seconds=1)
-        return self.current
-
-    def monotonic(self) -> float:
-        self.seconds += 1.0
-        return self.seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.seconds += seconds
-
-
 @pytest.fixture
-def clock() -> TickingClock:
-    return TickingClock()
+def clock() -> FakeClock:
+    """Each ``now()`` is a second after the previous one, starting at 2024-01-01T00:00:01Z."""
+    return FakeClock("2024-01-01T00:00:01Z", tick=1.0)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import mlops_kit as mk
-from mlops_kit.pipeline import CacheWarning, _cache
+from mlops_kit.pipeline import CacheWarning, _materializers
 from mlops_kit.pipeline._records import CacheEntry
 from mlops_kit.testing import FaultyStorage
 
@@ -196,7 +196,7 @@ def test_unfingerprintable_values_are_not_cached_with_a_warning() -> None:
 def test_large_outputs_stream_through_a_file(
     monkeypatch: pytest.MonkeyPatch, any_storage: mk.Storage
 ) -> None:
-    monkeypatch.setattr(_cache, "_LARGE", 100)
+    monkeypatch.setattr(_materializers, "STREAM_ABOVE", 100)
     first = run(any_storage, inputs={"n": 1000})
     assert first.step("load").outputs["load"].size > 100
     again = PIPE.runs(any_storage)[0]

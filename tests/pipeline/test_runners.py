@@ -11,7 +11,7 @@ import pytest
 
 import mlops_kit as mk
 from mlops_kit.pipeline import Runner
-from mlops_kit.pipeline._records import Deferred
+from mlops_kit.pipeline._result import Deferred
 
 
 @mk.step

@@ -10,7 +10,7 @@ import pytest
 
 import mlops_kit as mk
 from mlops_kit.core.lineage import RunLink, as_run_link
-from mlops_kit.pipeline import RunRecord
+from mlops_kit.pipeline import RunRecord, RunResult
 
 
 @mk.step
@@ -40,7 +40,7 @@ def test_the_record_describes_the_run(clock) -> None:
     run = pipe.run(
         inputs={"raw": [1, 2]}, params={"C": 0.5}, storage=store, tags={"team": "ds"}, progress=False
     )
-    assert isinstance(run, RunRecord)
+    assert isinstance(run, RunResult) and isinstance(run.record, RunRecord)
     assert re.fullmatch(r"20240101T000001000000Z-[0-9a-f]{8}", run.id)
     assert (run.pipeline, run.status, run.runner, run.cache) == (
         "train",
@@ -63,8 +63,10 @@ def test_the_record_describes_the_run(clock) -> None:
     assert "@" in run.created_by
     fit_record = run.step("fit")
     assert (fit_record.status, fit_record.attempts, fit_record.cache_hit) == ("succeeded", 1, False)
-    assert fit_record.duration_s == 1.0  # the fake clock ticks once per call
-    assert fit_record.ended_at == fit_record.started_at + (fit_record.ended_at - fit_record.started_at)
+    # FakeClock(tick=1) moves one second per now(): the step reads the time once, at its start,
+    # so its duration (a monotonic difference) is zero and the run's covers the other reads.
+    assert fit_record.duration_s == 0.0
+    assert fit_record.ended_at == fit_record.started_at
     assert set(fit_record.outputs) == {"model", "score"}
     assert all(o.fingerprint and o.blob and o.materializer == "json" for o in fit_record.outputs.values())
     assert run.outputs["model"] == {"w": [0.5, 1.0]}
@@ -239,3 +241,33 @@ def test_the_default_storage_is_the_environment_s(tmp_path, monkeypatch: pytest.
     run = PIPE.run(inputs={"raw": [1]}, progress=False)
     assert PIPE.runs()[0].id == run.id
     assert (tmp_path / "pipelines" / "train" / "runs").is_dir()
+
+
+def test_the_persisted_record_holds_no_live_state() -> None:
+    """What pipe.run hands back beside the record (values, storage) is not attached to the record."""
+    store = mk.MemoryStorage()
+    run = PIPE.run(inputs={"raw": [1, 2]}, storage=store, progress=False)
+    assert RunRecord.__private_attributes__ == {}
+    entries = store.read_log("pipelines/train/runs", RunRecord)
+    assert [e.record for e in entries if e.record.status != "running"] == [run.record]
+    assert run.outputs["model"] == {"w": [1.0, 2.0]}
+
+
+def test_reading_outputs_of_a_listed_run_leaves_the_cached_record_alone() -> None:
+    store = mk.MemoryStorage()
+    run = PIPE.run(inputs={"raw": [1, 2]}, storage=store, progress=False)
+    first, second = PIPE.runs(store)[0], PIPE.runs(store)[0]
+    before = dict(first.record.__dict__)
+    assert first.outputs["score"] == 3.0  # loaded from its blob
+    assert first.record.__dict__ == before and second.record == run.record == first
+    assert first == run and hash(first) == hash(run)
+
+
+def test_the_result_reads_every_record_field_through() -> None:
+    run = PIPE.run(inputs={"raw": [1]}, storage=mk.MemoryStorage(), progress=False)
+    for field in RunRecord.model_fields:
+        assert getattr(run, field) == getattr(run.record, field)
+    assert run.link == run.record.link and run.step("fit") == run.record.step("fit")
+    assert repr(run).startswith("RunResult(id=") and "steps=2" in repr(run)
+    with pytest.raises(AttributeError):
+        run.nonexistent

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 import mlops_kit as mk
-from mlops_kit.core.clock import SYSTEM_CLOCK
 
 
 class Doubler:
@@ -25,24 +24,6 @@ class Doubler:
         return isinstance(other, Doubler) and other.tag == self.tag
 
     __hash__ = None  # type: ignore[assignment]
-
-
-class FakeClock:
-    """A clock that moves only when told to (enough for ordering tests)."""
-
-    def __init__(self) -> None:
-        self.current = SYSTEM_CLOCK.now().replace(microsecond=0)
-
-    def now(self):  # type: ignore[no-untyped-def]
-        return self.current
-
-    def monotonic(self) -> float:
-        return self.current.timestamp()
-
-    def sleep(self, seconds: float) -> None:
-        import datetime as dt
-
-        self.current += dt.timedelta(seconds=seconds)
 
 
 @pytest.fixture

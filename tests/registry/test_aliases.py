@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import mlops_kit as mk
-
-from .conftest import FakeClock
+from mlops_kit.testing import FakeClock
 
 
 def test_moves_are_audited_with_who_when_and_from(reg: mk.Registry) -> None:
@@ -41,11 +40,9 @@ def test_moves_are_audited_with_who_when_and_from(reg: mk.Registry) -> None:
 
 
 def test_history_never_puts_an_event_before_the_registration_it_refers_to(reg: mk.Registry) -> None:
-    clock = FakeClock()
-    reg = mk.Registry(reg.storage, clock=clock)
-    reg.register("m", 1)
-    clock.current = clock.current.replace(year=clock.current.year - 1)  # a host whose clock lags
-    reg.register("m", 2)
+    mk.Registry(reg.storage, clock=FakeClock("2026-06-01T00:00:00Z")).register("m", 1)
+    lagging = mk.Registry(reg.storage, clock=FakeClock("2025-06-01T00:00:00Z"))  # a host whose clock lags
+    lagging.register("m", 2)
     reg.set_alias("m", "prod", 2)
     assert [(e.kind, e.version) for e in reg.history("m")] == [
         ("registered", 1),

@@ -13,8 +13,9 @@ import pytest
 import mlops_kit as mk
 from mlops_kit.core.lineage import RunLink
 from mlops_kit.registry import Environment, ModelVersion
+from mlops_kit.testing import FakeClock
 
-from .conftest import Doubler, FakeClock
+from .conftest import Doubler
 
 
 def test_versions_count_up_and_load_back(reg: mk.Registry) -> None:

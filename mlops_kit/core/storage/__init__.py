@@ -1,5 +1,6 @@
 """Storage: the small bytes contract and what is built on it (blobs, records, logs)."""
 
+from mlops_kit.core.exports import publish
 from mlops_kit.core.storage._base import SIGNING_KEY_ENV, Storage
 from mlops_kit.core.storage.factory import DEFAULT_STORAGE, STORAGE_ENV, resolve_storage, storage
 from mlops_kit.core.storage.fsspec_storage import FsspecStorage, MissingExtraError
@@ -20,3 +21,6 @@ __all__ = [
     "resolve_storage",
     "storage",
 ]
+
+# Last: every name above is bound.
+publish(__name__, __all__, globals())

@@ -15,7 +15,7 @@ import io
 import os
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from mlops_kit.core.arguments import check_page, check_version
 from mlops_kit.core.errors import ConfigError, MlopsKitError, NotFoundError, StorageError
@@ -150,7 +150,7 @@ class Storage(abc.ABC):
             If the key does not exist.
         """
         key = check_key(key)
-        return self._call(self._read, key)
+        return cast("bytes", self._call(self._read, key))
 
     def write(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key``, replacing what was there, atomically."""
@@ -224,7 +224,7 @@ class Storage(abc.ABC):
         b'first'
         """
         key = check_key(key)
-        return self._call(self._open, key)
+        return cast("BinaryIO", self._call(self._open, key))
 
     def write_file(self, key: str, path: str) -> None:
         """Store the content of the local file ``path`` under ``key`` (the file may be moved away)."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from mlops_kit.core.errors import ConfigError, MlopsKitError, StorageError
+from mlops_kit.core.extras import MissingExtraError, missing_extra
 from mlops_kit.core.storage._base import Storage
 from mlops_kit.core.storage._local import LocalDriver
 from mlops_kit.core.storage._remote import RemoteDriver
@@ -16,10 +17,6 @@ __all__ = ["FsspecStorage", "MissingExtraError", "is_local_url"]
 
 _EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
 _PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs"}
-
-
-class MissingExtraError(ConfigError, ImportError):
-    """An optional dependency is not installed; the message says what to install."""
 
 
 def is_local_url(url: str) -> bool:
@@ -187,11 +184,9 @@ def _url_to_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
     try:
         import fsspec.core
 
-        return fsspec.core.url_to_fs(url, **options)
+        return cast("tuple[Any, str]", fsspec.core.url_to_fs(url, **options))
     except ImportError as exc:
         package = _PACKAGES.get(protocol, f"the fsspec implementation for {protocol!r}")
-        extra = _EXTRAS.get(protocol)
-        hint = f"pip install 'mlops-kit[{extra}]'" if extra else f"pip install {package}"
-        raise MissingExtraError(f"Storage {url!r} needs {package}, which is not installed: {hint}") from exc
+        raise missing_extra(f"Storage {url!r}", package, _EXTRAS.get(protocol)) from exc
     except ValueError as exc:
         raise ConfigError(f"Cannot open storage {url!r}: {exc}") from exc

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -136,7 +136,7 @@ def read_entry(storage: Storage, prefix: str, seq: int, model: type[M]) -> M:
     cache = cache_of(storage)
     value = cache.get(key, model)
     if value is not None:
-        return value
+        return cast("M", value)
     raw = storage.read(key)
     value = records.decode(storage, key, raw, model)
     cache.put(key, model, value, records.digest(raw))
@@ -159,7 +159,7 @@ def parse(storage: Storage, prefix: str, entry: RawEntry, model: type[M]) -> M |
     if value is None:
         value = records.validate(storage, key, entry.envelope, model)
         cache.put(key, model, value, entry.digest)
-    return value
+    return cast("M | None", value)
 
 
 def check_link(storage: Storage, prefix: str, entry: RawEntry, prev_digest: str | None) -> None:

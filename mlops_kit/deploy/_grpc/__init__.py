@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_kit.core.storage import MissingExtraError
+from mlops_kit.core.extras import missing_extra
 
 __all__ = ["require"]
 
@@ -35,11 +35,7 @@ def require() -> tuple[Any, Any, Any]:
 
         from mlops_kit.deploy._grpc import oip_pb2, oip_pb2_grpc
     except ImportError as exc:
-        raise MissingExtraError(
-            f"Serving over gRPC needs grpcio and protobuf ({exc}): pip install 'mlops-kit[grpc]'"
-        ) from exc
+        raise missing_extra(f"Serving over gRPC ({exc})", "grpcio and protobuf", "grpc") from exc
     except Exception as exc:  # the generated code checks the versions it was made for
-        raise MissingExtraError(
-            f"Serving over gRPC needs newer grpcio or protobuf: {exc}. pip install -U 'mlops-kit[grpc]'"
-        ) from exc
+        raise missing_extra(f"Serving over gRPC ({exc})", "grpcio or protobuf", "grpc", upgrade=True) from exc
     return grpc, oip_pb2, oip_pb2_grpc
