@@ -55,11 +55,18 @@ class Decision(Record):
         ``"promoted"``, ``"rolled_back"`` or ``"deploy_failed"``.
     primary : str or None
         ``"model:version"`` serving after the step.
+    candidate : str or None
+        ``"model:version"`` being rolled out after the step (canary or shadow).
     reasons : tuple of str
         The story of the step, in words.
+    done : tuple of str
+        The changes the step made, in order (``"promoted churn:2"``, ...).
+    error : str or None
+        What failed, when the step stopped part-way (``done`` says what it did before);
+        the exception was raised to the caller after this decision was stored.
     """
 
-    SCHEMA_VERSION = 1
+    SCHEMA_VERSION = 2
 
     number: int
     loop: str
@@ -76,13 +83,23 @@ class Decision(Record):
     gate: GateResult | None = None
     action: RolloutAction = "none"
     primary: str | None = None
+    candidate: str | None = None
     reasons: tuple[str, ...] = ()
+    done: tuple[str, ...] = ()
+    error: str | None = None
 
     @property
     def changed(self) -> bool:
         """Whether production traffic changed (a deploy, canary, promote or rollback)."""
         return self.action not in ("none", "deploy_failed")
 
+    @property
+    def failed(self) -> bool:
+        """Whether the step stopped part-way (see ``error`` and ``done``)."""
+        return self.error is not None
+
     def __str__(self) -> str:
         head = f"decision {self.number} on {self.endpoint!r} at {self.at:%Y-%m-%d %H:%M:%S}: {self.action}"
+        if self.error is not None:
+            head += f" (failed: {self.error})"
         return "\n".join([head, *(f"  - {reason}" for reason in self.reasons)])

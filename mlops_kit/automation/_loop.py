@@ -15,8 +15,7 @@ from mlops_kit.core.errors import ConfigError, NotFoundError, PipelineError, Sch
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.datasets import Dataset, DatasetLink
-from mlops_kit.deploy import Canary, Deployer, DeploymentError, Replace, Shadow
-from mlops_kit.deploy._records import EndpointStatus
+from mlops_kit.deploy import Canary, Deployer, DeploymentError, EndpointStatus, Replace, Shadow
 from mlops_kit.monitor import DriftReport, Monitor
 from mlops_kit.pipeline import Pipeline, Runner
 from mlops_kit.registry import ModelVersion, Registry
@@ -205,11 +204,26 @@ class ContinuousTraining:
         labelled = self._labelled(batch)
         status = self._status()
         note = _Notes(self, batch, labelled, status)
+        try:
+            return self._step(batch, labelled, status, note)
+        except Exception as exc:
+            note.fail(exc)
+            try:
+                note.save(self._status_or(status))
+            except Exception as lost:  # the caller still learns what failed first
+                exc.add_note(f"The decision recording this failure could not be stored either: {lost}")
+            raise
 
+    def _step(
+        self, batch: pd.DataFrame, labelled: pd.Series | None, status: EndpointStatus, note: _Notes
+    ) -> Decision:
+        self._catch_up(status, note)
         if status.candidate is not None:
+            note.stage = "tending the rollout"
             self._tend_rollout(status, batch, labelled, note)
             status = self._status()
-        self._follow_primary(status)
+        note.stage = "checking drift"
+        self._follow_primary(status, note)
         report = self.monitor.check(self._with_predictions(batch, status))
         note.drift = _summary(report)
         due = self._due(report)
@@ -241,6 +255,7 @@ class ContinuousTraining:
         else:
             train, holdout = batch, None
         note.retrained = True
+        note.stage = "retraining"
         try:
             run = self.pipeline.run(
                 inputs={self.data_input: train},
@@ -252,18 +267,20 @@ class ContinuousTraining:
             )
         except PipelineError as exc:
             note.run_id = getattr(getattr(exc, "run", None), "id", None)
-            note.say(f"retraining failed, nothing changed: {str(exc).splitlines()[0]}")
-            note.save(status)
+            note.error = f"retraining failed: {_first_line(exc)}"
+            note.say(f"retraining failed, nothing changed: {_first_line(exc)}")
             raise
         note.run_id = run.id
         note.say(f"retrained on {len(train):,} rows: pipeline run {run.id} ({run.status})")
         challenger = run.outputs["model"]
+        note.stage = "gating"
         result = self._judge(challenger, champion_mv, run.metrics, holdout, features)
         note.gate = result
         note.say(("gate passed: " if result.passed else "gate failed: ") + result.reason)
         if not result.passed:
             note.say("nothing was registered or deployed")
             return note.save(status)
+        note.stage = "registering the challenger"
         training = Dataset(self.dataset, storage=self.storage, clock=self.clock).save(
             train, tags={"loop": self.name, "run": run.id}, description=f"training data of run {run.id}"
         )
@@ -283,7 +300,11 @@ class ContinuousTraining:
             input_example=example,
         )
         note.candidate_version = mv.version
-        note.say(f"registered {mv.ref} with lineage to run {run.id} and training data {training}")
+        note.did(
+            f"registered {mv.ref}",
+            f"registered {mv.ref} with lineage to run {run.id} and training data {training}",
+        )
+        note.stage = "deploying the challenger"
         try:
             self.deployer.deploy(
                 mv.ref, endpoint=self.endpoint, strategy=self.rollout, reason="continuous training"
@@ -294,19 +315,21 @@ class ContinuousTraining:
             return note.save(self._status())
         if isinstance(self.rollout, Replace):
             note.action = "deployed"
+            note.did(f"deployed {mv.ref}", f"{mv.ref} replaced {status.primary} on {self.endpoint!r}")
             self._move_alias(mv.version, note)
-            self._follow_primary(self._status())
-            note.say(f"{mv.ref} replaced {status.primary} on {self.endpoint!r}")
+            self._follow_primary(self._status(), note)
         elif isinstance(self.rollout, Canary):
             note.action = "canary"
-            note.say(
+            note.did(
+                f"deployed {mv.ref} as a canary",
                 f"{mv.ref} gets {self.rollout.weight:.0%} of traffic as a canary; promoted after "
-                f"{self.promote_after} healthy requests, rolled back above a {self.max_error_rate:.0%} error rate"
+                f"{self.promote_after} healthy requests, rolled back above a {self.max_error_rate:.0%} error rate",
             )
         else:
             note.action = "shadow"
-            note.say(
-                f"{mv.ref} sees mirrored traffic as a shadow; promoted after {self.promote_after} healthy requests"
+            note.did(
+                f"deployed {mv.ref} as a shadow",
+                f"{mv.ref} sees mirrored traffic as a shadow; promoted after {self.promote_after} healthy requests",
             )
         return note.save(self._status())
 
@@ -350,6 +373,7 @@ class ContinuousTraining:
         rate = errors / requests if requests else 0.0
         if requests >= self.min_requests and rate > self.max_error_rate:
             self._roll_back(
+                candidate,
                 f"candidate {candidate} erred on {rate:.1%} of {requests} requests (limit {self.max_error_rate:.0%})",
                 note,
             )
@@ -357,12 +381,14 @@ class ContinuousTraining:
         if labelled is not None and labelled.any():
             breach = self._metric_breach(status, batch[labelled.to_numpy()])
             if breach:
-                self._roll_back(breach, note)
+                self._roll_back(candidate, breach, note)
                 return
         if requests >= self.promote_after:
             self.deployer.promote(self.endpoint, reason="continuous training: healthy canary")
             note.action = "promoted"
-            note.say(f"promoted {candidate}: {requests} requests, error rate {rate:.1%}")
+            note.did(
+                f"promoted {candidate}", f"promoted {candidate}: {requests} requests, error rate {rate:.1%}"
+            )
             self._move_alias(candidate.version, note)
             return
         note.say(
@@ -383,26 +409,71 @@ class ContinuousTraining:
             )
         return None
 
-    def _roll_back(self, why: str, note: _Notes) -> None:
+    def _roll_back(self, candidate: object, why: str, note: _Notes) -> None:
         self.deployer.rollback(self.endpoint, reason=f"continuous training: {why}")
         note.action = "rolled_back"
-        note.say(f"rolled back: {why}")
+        note.did(f"rolled back {candidate}", f"rolled back: {why}")
 
     def _move_alias(self, version: int, note: _Notes) -> None:
         if self.alias is not None:
             self.registry.set_alias(self.model, self.alias, version)
-            note.say(f"alias {self.model}@{self.alias} now points to version {version}")
+            note.did(
+                f"moved {self.model}@{self.alias} to {version}",
+                f"alias {self.model}@{self.alias} now points to version {version}",
+            )
 
     # -- helpers -------------------------------------------------------------------
 
-    def _follow_primary(self, status: EndpointStatus) -> None:
-        """Measure drift against the training data of the serving model, when the loop trained it."""
-        link = self.registry.get(status.primary).dataset  # type: ignore[arg-type]
+    def _follow_primary(self, status: EndpointStatus, note: _Notes) -> None:
+        """Measure drift against the training data of the serving model, when the loop trained it.
+
+        The rows are read from the loop's storage and handed to the monitor as a frame: the
+        monitor's own storage (``./.mlops`` when it was built without one) need not hold them.
+        """
+        primary = self.registry.get(status.primary)  # type: ignore[arg-type]
+        link = primary.dataset
         if link is None or link.name != self.dataset or link == self._reference:
             return
-        version = Dataset(link.name, storage=self.storage).get(link.version)
-        self.monitor = self.monitor.with_reference(version)
+        dataset = Dataset(link.name, storage=self.storage)
+        wanted = set(self.monitor.columns)
+        columns = [c for c in dataset.get(link.version).schema.names if c in wanted]
+        self.monitor = self.monitor.with_reference(dataset.load(link.version, columns=columns))
         self._reference = link
+        note.say(f"the monitor now measures drift against {link}, the training data of {primary.ref}")
+
+    def _catch_up(self, status: EndpointStatus, note: _Notes) -> None:
+        """Notice what the last step could not record, and finish what it left half-done."""
+        last = self._last_decision()
+        if last is None:
+            return
+        candidate = None if status.candidate is None else str(status.candidate)
+        # Decisions stored before ``candidate`` was recorded leave it None during a rollout.
+        known_candidate = last.candidate is not None or last.action not in ("canary", "shadow")
+        if str(status.primary) != last.primary or (known_candidate and candidate != last.candidate):
+            note.say(
+                f"since decision {last.number} the endpoint changed without a decision recording it: "
+                f"primary {status.primary} (was {last.primary}), candidate {candidate} (was {last.candidate})"
+            )
+        if (
+            last.failed
+            and self.alias is not None
+            and last.action in ("promoted", "deployed")
+            and status.primary is not None
+            and status.primary.name == self.model
+            and self.registry.aliases(self.model).get(self.alias) != status.primary.version
+        ):
+            self._move_alias(status.primary.version, note)
+            note.say(f"caught up: decision {last.number} failed before moving {self.model}@{self.alias}")
+
+    def _last_decision(self) -> Decision | None:
+        entries = self.storage.read_log(self._log, Decision)
+        return entries[-1].record if entries else None
+
+    def _status_or(self, fallback: EndpointStatus) -> EndpointStatus:
+        try:
+            return self._status()
+        except Exception:  # the deployer's failure is what is being recorded
+            return fallback
 
     def _status(self) -> EndpointStatus:
         try:
@@ -454,7 +525,7 @@ class ContinuousTraining:
 
 
 class _Notes:
-    """What a step has found so far; becomes the :class:`Decision`."""
+    """What a step has found and done so far; becomes the :class:`Decision`."""
 
     def __init__(
         self, loop: ContinuousTraining, batch: pd.DataFrame, labelled: Any, status: EndpointStatus
@@ -470,9 +541,25 @@ class _Notes:
         self.gate: GateResult | None = None
         self.action: RolloutAction = "none"
         self.reasons: list[str] = []
+        self.done: list[str] = []
+        self.stage = "starting"
+        self.error: str | None = None
 
     def say(self, text: str) -> None:
         self.reasons.append(text)
+
+    def did(self, effect: str, text: str) -> None:
+        """Record a change the step made (kept in ``Decision.done``) and tell it."""
+        self.done.append(effect)
+        self.say(text)
+
+    def fail(self, exc: Exception) -> None:
+        """Record that the step stopped at its current stage, and what it had done by then."""
+        if self.error is not None:  # the stage already said what failed
+            return
+        self.error = f"{self.stage} failed: {_first_line(exc)}"
+        before = f"done before the failure: {'; '.join(self.done)}" if self.done else "nothing was changed"
+        self.say(f"the step stopped: {self.error}; {before}")
 
     def save(self, status: EndpointStatus) -> Decision:
         loop = self.loop
@@ -495,7 +582,10 @@ class _Notes:
                 gate=self.gate,
                 action=self.action,
                 primary=status.primary,
+                candidate=status.candidate,
                 reasons=tuple(self.reasons),
+                done=tuple(self.done),
+                error=self.error,
             )
 
         number = loop.storage.append(loop._log, make)
@@ -553,6 +643,11 @@ def _expect(value: object, kind: type | tuple[type, ...], what: str) -> None:
     if not isinstance(value, kind):
         names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
         raise ConfigError(f"{what} must be a {names}, got {type(value).__name__}.")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _finite(value: object) -> bool:
