@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlops_kit.automation._decision import Decision, DriftSummary, RolloutAction
+from mlops_kit.automation._decision import Decision, DriftSummary, RolloutAction, RolloutCounts
 from mlops_kit.automation._gate import Gate, GateResult
 from mlops_kit.core.arguments import StorageLike, check_positive_int
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
@@ -369,12 +369,24 @@ class ContinuousTraining:
             return
         # a shadow's counts are those of the mirrored requests, listed as "<version> (shadow)"
         stats = status.versions.get(f"{candidate} (shadow)" if status.strategy == "shadow" else candidate)
-        requests, errors = (stats.requests, stats.errors) if stats else (0, 0)
-        rate = errors / requests if requests else 0.0
-        if requests >= self.min_requests and rate > self.max_error_rate:
+        counts = RolloutCounts(
+            candidate=str(candidate),
+            requests=stats.requests if stats else 0,
+            errors=stats.errors if stats else 0,
+            client_errors=stats.client_errors if stats else 0,
+        )
+        note.rollout = counts
+        judged, rate = counts.judged, counts.error_rate
+        if counts.client_errors:
+            note.say(
+                f"{counts.client_errors} requests refused for bad input reached {candidate}: the clients' "
+                f"mistakes, not counted against it ({counts.errors} of its {judged} other requests failed)"
+            )
+        if judged >= self.min_requests and rate > self.max_error_rate:
             self._roll_back(
                 candidate,
-                f"candidate {candidate} erred on {rate:.1%} of {requests} requests (limit {self.max_error_rate:.0%})",
+                f"candidate {candidate} erred on {rate:.1%} of the {judged} requests it answered "
+                f"(limit {self.max_error_rate:.0%})",
                 note,
             )
             return
@@ -383,16 +395,17 @@ class ContinuousTraining:
             if breach:
                 self._roll_back(candidate, breach, note)
                 return
-        if requests >= self.promote_after:
+        if judged >= self.promote_after:
             self.deployer.promote(self.endpoint, reason="continuous training: healthy canary")
             note.action = "promoted"
             note.did(
-                f"promoted {candidate}", f"promoted {candidate}: {requests} requests, error rate {rate:.1%}"
+                f"promoted {candidate}",
+                f"promoted {candidate}: {judged} requests answered, error rate {rate:.1%}",
             )
             self._move_alias(candidate.version, note)
             return
         note.say(
-            f"candidate {candidate} has served {requests} of the {self.promote_after} requests needed to promote"
+            f"candidate {candidate} has answered {judged} of the {self.promote_after} requests needed to promote"
         )
 
     def _metric_breach(self, status: EndpointStatus, labelled_rows: pd.DataFrame) -> str | None:
@@ -539,6 +552,7 @@ class _Notes:
         self.run_id: str | None = None
         self.candidate_version: int | None = None
         self.gate: GateResult | None = None
+        self.rollout: RolloutCounts | None = None
         self.action: RolloutAction = "none"
         self.reasons: list[str] = []
         self.done: list[str] = []
@@ -580,6 +594,7 @@ class _Notes:
                 champion=self.champion,
                 candidate_version=self.candidate_version,
                 gate=self.gate,
+                rollout=self.rollout,
                 action=self.action,
                 primary=status.primary,
                 candidate=status.candidate,

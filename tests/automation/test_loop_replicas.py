@@ -94,7 +94,7 @@ def test_a_canary_failing_on_two_replicas_is_rolled_back_on_their_combined_error
     assert replicas(url, 8, x2=3.0) == [8, 8]  # 8 each: neither alone reaches min_requests=10
     decision = loop.step(sample(3000, seed=7, shift=1.5))
     assert decision.action == "rolled_back"
-    assert "erred on 100.0% of 16 requests" in " ".join(decision.reasons)
+    assert "erred on 100.0% of the 16 requests it answered" in " ".join(decision.reasons)
     status = deployer.status("churn")
     assert (status.primary, status.candidate) == ("churn:1", None)
 
