@@ -344,12 +344,14 @@ class ContinuousTraining:
         gate = self.gate
         if holdout is not None:
             champion = self.registry.load(champion_mv.ref)
-            return gate.compare(
+            result = gate.compare(
                 gate.score(champion, holdout, features),
                 gate.score(challenger, holdout, features),
                 mode="holdout",
                 n_holdout=len(holdout),
             )
+            # Both scores are on this batch, not on the champion's training-time test data.
+            return result.evolve(reason=f"on {len(holdout):,} held-out rows of this batch, {result.reason}")
         result = gate.compare(
             _number(champion_mv.metrics.get(gate.metric)),
             _number(run_metrics.get(gate.metric)),
