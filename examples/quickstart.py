@@ -177,8 +177,7 @@ def main() -> None:
             endpoint="churn",
             model="churn",
             gate=mk.Gate(metric="auc", target="churned"),
-            rollout=mk.Canary(0.3),
-            promote_after=40,
+            rollout=mk.Canary(0.3, promote_after=40),
         )
         first = loop.step(february)  # labels for February's customers came back
         say(f"6. {first}")

@@ -74,7 +74,9 @@ def test_a_tie_in_the_loop_registers_nothing() -> None:
         assert decision.gate is not None
         assert decision.gate.champion == decision.gate.challenger == 1.0
         assert not decision.gate.passed and "ties" in decision.gate.reason
-        assert decision.gate.reason.startswith("on 40 held-out rows of this batch, ")  # where both were scored
+        assert decision.gate.reason.startswith(
+            "on 40 held-out rows of this batch, "
+        )  # where both were scored
         assert (decision.action, decision.candidate_version) == ("none", None)
         assert [v.version for v in world.registry.versions("churn")] == [1]
     finally:

@@ -40,9 +40,7 @@ def fresh_loop(world: World) -> ContinuousTraining:
         endpoint="churn",
         model="churn",
         gate=world.loop.gate,
-        rollout=mk.Canary(0.5),
-        promote_after=20,
-        min_requests=10,
+        rollout=mk.Canary(0.5, promote_after=20, min_requests=10),
         clock=world.clock,
     )
 

@@ -66,9 +66,7 @@ def loop_on(url: str, steps: list[Any]) -> tuple[ContinuousTraining, mk.LocalDep
         endpoint="churn",
         model="churn",
         gate=Gate(metric="auc", target="y"),
-        rollout=mk.Canary(1.0),  # every request reaches the candidate: exact counts
-        promote_after=20,
-        min_requests=10,
+        rollout=mk.Canary(1.0, promote_after=20, min_requests=10),  # every request reaches it: exact counts
     )
     return loop, deployer
 
@@ -103,7 +101,7 @@ def test_a_shadow_is_promoted_on_the_requests_it_mirrored() -> None:
     from tests.automation.test_loop import World
     from tests.deploy.conftest import wait_for
 
-    world = World(rollout=mk.Shadow())
+    world = World(rollout=mk.Shadow(promote_after=20, min_requests=10))
     try:
         assert world.loop.step(sample(3000, seed=3, shift=1.5)).action == "shadow"
         assert world.traffic(25) == 0
