@@ -3,5 +3,18 @@
 from mlops_kit.automation._decision import Decision, DriftSummary, RolloutCounts
 from mlops_kit.automation._gate import METRICS, Gate, GateResult
 from mlops_kit.automation._loop import ContinuousTraining
+from mlops_kit.automation._protocols import DeployerLike, MonitorLike, PipelineLike, RunLike
 
-__all__ = ["METRICS", "ContinuousTraining", "Decision", "DriftSummary", "Gate", "GateResult", "RolloutCounts"]
+__all__ = [
+    "METRICS",
+    "ContinuousTraining",
+    "Decision",
+    "DeployerLike",
+    "DriftSummary",
+    "Gate",
+    "GateResult",
+    "MonitorLike",
+    "PipelineLike",
+    "RolloutCounts",
+    "RunLike",
+]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_kit.core.errors import ConfigError, SchemaError
+from mlops_kit.core.metrics import METRICS
 from mlops_kit.core.record import Record
 
 if TYPE_CHECKING:
@@ -16,20 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["METRICS", "Gate", "GateResult"]
 
 _TIE = 1e-12  # scores this close are equal: a refit on the same rows may differ in the last bits
-
-# name -> greater is better
-METRICS: dict[str, bool] = {
-    "auc": True,
-    "roc_auc": True,
-    "accuracy": True,
-    "f1": True,
-    "precision": True,
-    "recall": True,
-    "log_loss": False,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-}
 
 
 class GateResult(Record):

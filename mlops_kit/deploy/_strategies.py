@@ -95,6 +95,10 @@ class Replace(_Strategy):
 class Canary(_Judged):
     """Send a share of the traffic to the new version; the primary keeps the rest.
 
+    ``promote_after``, ``max_error_rate``, ``min_requests`` and ``metric_tolerance`` are
+    read by :class:`~mlops_kit.ContinuousTraining` when it judges the candidate; the
+    deployer ignores them.
+
     Parameters
     ----------
     weight : float
@@ -114,9 +118,6 @@ class Canary(_Judged):
         Requests answered before the error rate is judged.
     metric_tolerance : float
         How much worse than the primary the candidate may score on a labelled batch.
-
-    The last four are read by :class:`~mlops_kit.ContinuousTraining`; the deployer
-    ignores them.
 
     Examples
     --------
@@ -183,8 +184,14 @@ class Shadow(_Judged):
 
     Parameters
     ----------
-    promote_after, max_error_rate, min_requests, metric_tolerance
-        As for :class:`Canary`, counted on the mirrored requests.
+    promote_after : int
+        Healthy mirrored requests before the loop promotes the candidate.
+    max_error_rate : float
+        The loop rolls the candidate back above this share of failed mirrored requests.
+    min_requests : int
+        Mirrored requests before the error rate is judged.
+    metric_tolerance : float
+        How much worse than the primary the candidate may score on a labelled batch.
 
     Examples
     --------
@@ -195,6 +202,21 @@ class Shadow(_Judged):
     """
 
     kind: ClassVar[Literal["shadow"]] = "shadow"
+
+    def __init__(
+        self,
+        *,
+        promote_after: int = 100,
+        max_error_rate: float = 0.05,
+        min_requests: int = 20,
+        metric_tolerance: float = 0.0,
+    ) -> None:
+        super().__init__(
+            promote_after=promote_after,
+            max_error_rate=max_error_rate,
+            min_requests=min_requests,
+            metric_tolerance=metric_tolerance,
+        )
 
     def __repr__(self) -> str:
         return f"Shadow({self._settings().removeprefix(', ')})"
