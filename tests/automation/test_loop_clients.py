@@ -11,7 +11,7 @@ import mlops_kit as mk
 from tests.automation.test_loop import World, sample, train_flaky
 from tests.deploy.conftest import running
 
-MALFORMED = 60  # with a 50% canary, the candidate gets at least 10 of them but with p < 1e-8
+MALFORMED = 60  # with a 50% canary, fewer than 10 reach the candidate with p = 1.5e-8 (binom.cdf(9, 60, 0.5))
 
 
 @pytest.fixture
