@@ -177,11 +177,15 @@ def main() -> None:
             endpoint="churn",
             model="churn",
             gate=mk.Gate(metric="auc", target="churned"),
-            rollout=mk.Canary(0.3),
-            promote_after=40,
+            rollout=mk.Canary(0.3, promote_after=40),
         )
         first = loop.step(february)  # labels for February's customers came back
         say(f"6. {first}")
+        if first.gate is not None and first.gate.champion is not None:
+            say(
+                f"   the gate scored both models on February's held-out rows: there the champion's auc is "
+                f"{first.gate.champion:.3f}, against {run.metrics['auc']:.3f} on January's test rows at step 2"
+            )
         # A 30% canary routes each request at random: 250 requests give the challenger
         # its 40 healthy ones with near certainty (mean 75, sd 7).
         served = send_traffic(url, february, requests=250, rows=5)

@@ -46,6 +46,8 @@ def test_quickstart_twice_reuses_what_it_stored(tmp_path: Path) -> None:
     first = run_example("quickstart.py", tmp_path)
     assert "(0 of 3 steps from cache)" in first
     assert "drifted=True" in first and "canary" in first and "promoted churn:2" in first
+    # The gate's champion score is on the shifted batch, not the training-time test rows: said so.
+    assert "held-out rows of this batch" in first and "the gate scored both models on February's" in first
     assert (tmp_path / "drift.html").read_text().lstrip().lower().startswith("<!doctype html")
     second = run_example("quickstart.py", tmp_path)
     assert "1. data: customers:1" in second  # identical content: the same version

@@ -23,6 +23,7 @@ PACKAGES = [
     "mlops_kit.monitor",
     "mlops_kit.automation",
     "mlops_kit.testing",
+    "mlops_kit.tracking",
 ]
 ROOT = Path(mk.__file__).parent
 

@@ -8,7 +8,7 @@ from typing import Literal
 from mlops_kit.automation._gate import GateResult
 from mlops_kit.core.record import Record
 
-__all__ = ["Decision", "DriftSummary", "RolloutAction"]
+__all__ = ["Decision", "DriftSummary", "RolloutAction", "RolloutCounts"]
 
 RolloutAction = Literal["none", "deployed", "canary", "shadow", "promoted", "rolled_back", "deploy_failed"]
 
@@ -23,6 +23,30 @@ class DriftSummary(Record):
     decayed: bool | None = None
     reasons: tuple[str, ...] = ()
     summary: str = ""
+
+
+class RolloutCounts(Record):
+    """The candidate's traffic as the step judged it, by every process serving the endpoint.
+
+    ``errors`` are the candidate's own failures, judged against ``max_error_rate`` over the
+    requests it answered or failed (``requests - client_errors``); ``client_errors`` are
+    requests refused for bad input, the client's mistake, never held against it.
+    """
+
+    candidate: str
+    requests: int
+    errors: int
+    client_errors: int = 0
+
+    @property
+    def judged(self) -> int:
+        """The requests the candidate's model handled: every request but the refused ones."""
+        return self.requests - self.client_errors
+
+    @property
+    def error_rate(self) -> float:
+        """``errors / judged`` (0 before any request was judged)."""
+        return self.errors / self.judged if self.judged else 0.0
 
 
 class Decision(Record):
@@ -50,16 +74,26 @@ class Decision(Record):
         The challenger's registry version (registered only when the gate passed).
     gate : GateResult or None
         Both scores and the verdict.
+    rollout : RolloutCounts or None
+        The candidate's requests, own errors and refused requests, when the step tended
+        a rollout.
     action : str
         ``"none"``, ``"deployed"`` (replace), ``"canary"``, ``"shadow"``,
         ``"promoted"``, ``"rolled_back"`` or ``"deploy_failed"``.
     primary : str or None
         ``"model:version"`` serving after the step.
+    candidate : str or None
+        ``"model:version"`` being rolled out after the step (canary or shadow).
     reasons : tuple of str
         The story of the step, in words.
+    done : tuple of str
+        The changes the step made, in order (``"promoted churn:2"``, ...).
+    error : str or None
+        What failed, when the step stopped part-way (``done`` says what it did before);
+        the exception was raised to the caller after this decision was stored.
     """
 
-    SCHEMA_VERSION = 1
+    SCHEMA_VERSION = 2
 
     number: int
     loop: str
@@ -74,15 +108,26 @@ class Decision(Record):
     champion: str | None = None
     candidate_version: int | None = None
     gate: GateResult | None = None
+    rollout: RolloutCounts | None = None
     action: RolloutAction = "none"
     primary: str | None = None
+    candidate: str | None = None
     reasons: tuple[str, ...] = ()
+    done: tuple[str, ...] = ()
+    error: str | None = None
 
     @property
     def changed(self) -> bool:
         """Whether production traffic changed (a deploy, canary, promote or rollback)."""
         return self.action not in ("none", "deploy_failed")
 
+    @property
+    def failed(self) -> bool:
+        """Whether the step stopped part-way (see ``error`` and ``done``)."""
+        return self.error is not None
+
     def __str__(self) -> str:
         head = f"decision {self.number} on {self.endpoint!r} at {self.at:%Y-%m-%d %H:%M:%S}: {self.action}"
+        if self.error is not None:
+            head += f" (failed: {self.error})"
         return "\n".join([head, *(f"  - {reason}" for reason in self.reasons)])

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_kit.core.errors import ConfigError, SchemaError
+from mlops_kit.core.metrics import METRICS
 from mlops_kit.core.record import Record
 
 if TYPE_CHECKING:
@@ -15,19 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["METRICS", "Gate", "GateResult"]
 
-# name -> greater is better
-METRICS: dict[str, bool] = {
-    "auc": True,
-    "roc_auc": True,
-    "accuracy": True,
-    "f1": True,
-    "precision": True,
-    "recall": True,
-    "log_loss": False,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-}
+_TIE = 1e-12  # scores this close are equal: a refit on the same rows may differ in the last bits
 
 
 class GateResult(Record):
@@ -47,6 +36,7 @@ class GateResult(Record):
     passed: bool
     n_holdout: int = 0
     reason: str
+    tie: bool = False
 
     @property
     def delta(self) -> float | None:
@@ -63,8 +53,9 @@ class Gate:
 
     Both are scored on the same held-out share of the batch: with ``evaluate(model,
     data) -> float`` when given, else with ``metric`` on the ``target`` column. The
-    challenger passes when it is better by at least ``min_delta`` (ties pass with the
-    default 0). Without labels in the batch the loop compares the run's logged metric
+    challenger passes when it is better by at least ``min_delta``. A tie (equal scores)
+    keeps the champion unless ``on_tie="challenger"``: with the default ``min_delta=0``,
+    a retrained model that is merely as good never replaces the one serving. Without labels in the batch the loop compares the run's logged metric
     with the champion's recorded one instead, and says so in its decision.
 
     Parameters
@@ -85,11 +76,20 @@ class Gate:
         Direction of ``metric``; known for the built-in names.
     seed : int
         Seed of the train/holdout split, for reproducible decisions.
+    on_tie : {"champion", "challenger"}
+        Who wins when both score the same: ``"champion"`` (default) keeps the model
+        serving, ``"challenger"`` lets the retrained one replace it (fresher data, same
+        score). Matters only with ``min_delta=0``: a positive one is never met by a tie,
+        a negative one always.
 
     Examples
     --------
     >>> Gate(metric="rmse", min_delta=0.5).greater_is_better
     False
+    >>> Gate(metric="auc").compare(0.91, 0.91, mode="holdout").passed
+    False
+    >>> Gate(metric="auc", on_tie="challenger").compare(0.91, 0.91, mode="holdout").passed
+    True
     >>> Gate(metric="lift")
     Traceback (most recent call last):
     ...
@@ -103,6 +103,7 @@ class Gate:
     holdout: float = 0.2
     greater_is_better: bool | None = None
     seed: int = 0
+    on_tie: Literal["champion", "challenger"] = "champion"
 
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
@@ -118,6 +119,11 @@ class Gate:
             raise ConfigError(f"Gate holdout must be a share strictly between 0 and 1, got {self.holdout!r}.")
         if not math.isfinite(float(self.min_delta)):
             raise ConfigError(f"Gate min_delta must be a finite number, got {self.min_delta!r}.")
+        if self.on_tie not in ("champion", "challenger"):
+            raise ConfigError(
+                f"Gate on_tie must be 'champion' or 'challenger', got {self.on_tie!r}: who wins "
+                "when both models score the same."
+            )
         if self.greater_is_better is None:
             object.__setattr__(self, "greater_is_better", METRICS.get(self.metric, True))
 
@@ -137,20 +143,41 @@ class Gate:
             raise SchemaError(f"The gate's {self.metric} came out as {value}; cannot compare models on it.")
         return value
 
+    def _verdict(self, champion: float, delta: float, tie: bool, passed: bool) -> str:
+        required = f"required {self.min_delta:g}; {'higher' if self.better_is_higher else 'lower'} is better"
+        if tie and self.min_delta == 0:
+            if passed:
+                return f"ties champion {champion:.4f}: on_tie='challenger' lets it replace the champion"
+            return (
+                f"ties champion {champion:.4f}: the champion stays (on_tie='challenger' would let a tie win)"
+            )
+        if tie:
+            return f"ties champion {champion:.4f} ({required})"
+        better = "higher" if self.better_is_higher else "lower"
+        if delta > 0 and passed:
+            return f"beats champion {champion:.4f} by {delta:.4g} ({required})"
+        if delta > 0:
+            return (
+                f"beats champion {champion:.4f} by only {delta:.4g}, short of the required {self.min_delta:g}"
+            )
+        if passed:  # a negative min_delta
+            return f"is worse than champion {champion:.4f} by {-delta:.4g}, within the allowed {-self.min_delta:g}"
+        return f"does not beat champion {champion:.4f} ({better} is better; worse by {-delta:.4g})"
+
     def compare(self, champion: float | None, challenger: float | None, **details: Any) -> GateResult:
         """A :class:`GateResult` for two scores (``None`` means unknown: the gate fails)."""
         higher = self.better_is_higher
+        tie = False
         if champion is None or challenger is None:
             passed = False
             missing = "champion" if champion is None else "challenger"
             reason = f"no {self.metric} for the {missing}, so the challenger cannot be shown to be better"
         else:
             delta = (challenger - champion) if higher else (champion - challenger)
-            passed = delta >= self.min_delta
-            verb = "beats" if passed else "does not beat"
-            reason = (
-                f"challenger {self.metric} {challenger:.4f} {verb} champion {champion:.4f} "
-                f"by the required {self.min_delta:g} ({'higher' if higher else 'lower'} is better)"
+            tie = math.isclose(challenger, champion, rel_tol=_TIE, abs_tol=_TIE)
+            passed = self.on_tie == "challenger" if tie and self.min_delta == 0 else delta >= self.min_delta
+            reason = f"challenger {self.metric} {challenger:.4f} " + self._verdict(
+                champion, delta, tie, passed
             )
         return GateResult(
             metric=self.metric,
@@ -160,6 +187,7 @@ class Gate:
             greater_is_better=higher,
             passed=passed,
             reason=reason,
+            tie=tie,
             **details,
         )
 

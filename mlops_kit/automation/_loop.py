@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlops_kit.automation._decision import Decision, DriftSummary, RolloutAction
-from mlops_kit.automation._gate import Gate, GateResult
-from mlops_kit.core.arguments import StorageLike, check_positive_int
+from mlops_kit.automation import _retrain, _rollout
+from mlops_kit.automation._decision import Decision
+from mlops_kit.automation._gate import Gate
+from mlops_kit.automation._notes import StepNotes
+from mlops_kit.automation._protocols import DeployerLike, MonitorLike, PipelineLike, check_like
+from mlops_kit.automation._rows import drift_sentence, features, summary
+from mlops_kit.automation._settings import Rollout, rollout_settings
+from mlops_kit.core.arguments import StorageLike
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.dtypes import check_frame
-from mlops_kit.core.errors import ConfigError, NotFoundError, PipelineError, SchemaError
+from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
 from mlops_kit.core.listing import RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
-from mlops_kit.datasets import Dataset, DatasetLink
-from mlops_kit.deploy import Canary, Deployer, DeploymentError, EndpointStatus, Replace, Shadow
-from mlops_kit.monitor import DriftReport, Monitor
-from mlops_kit.pipeline import Pipeline, Runner
-from mlops_kit.registry import ModelVersion, Registry
+from mlops_kit.datasets import Dataset, DatasetLink, DatasetVersion
+from mlops_kit.deploy import EndpointStatus
+from mlops_kit.registry import Registry
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from mlops_kit.monitor import DriftReport
+    from mlops_kit.pipeline import Runner
 
 __all__ = ["ContinuousTraining"]
 
@@ -35,9 +40,9 @@ class ContinuousTraining:
     Each :meth:`step` takes a batch of fresh data (with labels when they are
     known), and:
 
-    1. tends a rollout in progress: promotes the candidate after ``promote_after``
-       healthy requests, or rolls it back when its error rate exceeds
-       ``max_error_rate`` or, on labelled data, it scores worse than the primary;
+    1. tends a rollout in progress: promotes the candidate after the rollout's
+       ``promote_after`` healthy requests, or rolls it back when its own error rate
+       exceeds ``max_error_rate`` or, on labelled data, it scores worse than the primary;
     2. checks the batch for drift (and decay, when labels are present) with the
        monitor; columns the monitor does not watch, such as the label, are ignored;
     3. when retraining is due (``retrain_on``), runs the pipeline on the training
@@ -48,19 +53,22 @@ class ContinuousTraining:
        nothing.
 
     Every step returns and stores a :class:`Decision`: the audit trail of why the
-    production model changed.
+    production model changed. A step that fails part-way stores one too (what it did,
+    what failed) before the exception reaches the caller.
 
     Parameters
     ----------
-    monitor : Monitor
-        Drift detection against the training reference.
-    pipeline : Pipeline
+    monitor : Monitor or MonitorLike
+        Drift detection against the training reference: anything with ``check``,
+        ``with_reference``, ``columns``, ``target`` and ``prediction``.
+    pipeline : Pipeline or PipelineLike
         Retrains the model: takes the batch as ``data_input`` and has an output named
-        ``model``.
+        ``model``; anything with ``run``, ``name``, ``inputs`` and ``outputs``.
     registry : Registry
         Where challengers are registered.
-    deployer : Deployer
-        Serves the endpoint.
+    deployer : Deployer or DeployerLike
+        Serves the endpoint: anything with ``deploy``, ``promote``, ``rollback``,
+        ``status`` and ``endpoints``.
     endpoint : str
         The endpoint whose primary is the champion (it must exist).
     model : str
@@ -68,20 +76,14 @@ class ContinuousTraining:
     gate : Gate
         How champion and challenger are compared.
     rollout : Canary, Shadow or Replace
-        How a challenger that passed the gate reaches traffic (default ``Canary(0.1)``).
+        How a challenger that passed the gate reaches traffic, and when it is promoted
+        or rolled back (default ``Canary(0.1)``: ``promote_after=100``,
+        ``max_error_rate=0.05``, ``min_requests=20``, ``metric_tolerance=0``).
     data_input : str
         The pipeline input that receives the training data.
     retrain_on : {"drift", "decay", "always"}
         ``"drift"``: when the monitor reports drift or decay; ``"decay"``: only on
         performance decay; ``"always"``: on every batch.
-    promote_after : int
-        Healthy candidate requests before an automatic promote.
-    max_error_rate : float
-        A candidate erring more often (after ``min_requests``) is rolled back.
-    min_requests : int
-        Requests before the error rate is judged.
-    metric_tolerance : float
-        How much worse than the primary a candidate may score on a labelled batch.
     alias : str or None
         Registry alias moved to every model that becomes primary (``None``: no alias).
     dataset : str, optional
@@ -98,6 +100,9 @@ class ContinuousTraining:
         The loop's name (default: the endpoint's).
     clock : Clock, optional
         Time source.
+    promote_after, max_error_rate, min_requests, metric_tolerance
+        Deprecated: set them on the rollout (``Canary(0.1, promote_after=200)``). Given
+        here they warn and are applied to the rollout.
 
     Raises
     ------
@@ -113,20 +118,16 @@ class ContinuousTraining:
     def __init__(
         self,
         *,
-        monitor: Monitor,
-        pipeline: Pipeline,
+        monitor: MonitorLike,
+        pipeline: PipelineLike,
         registry: Registry,
-        deployer: Deployer,
+        deployer: DeployerLike,
         endpoint: str,
         model: str,
         gate: Gate,
-        rollout: Canary | Shadow | Replace | None = None,
+        rollout: Rollout | None = None,
         data_input: str = "data",
         retrain_on: RetrainOn = "drift",
-        promote_after: int = 100,
-        max_error_rate: float = 0.05,
-        min_requests: int = 20,
-        metric_tolerance: float = 0.0,
         alias: str | None = "production",
         dataset: str | None = None,
         params: Mapping[str, Any] | None = None,
@@ -134,14 +135,23 @@ class ContinuousTraining:
         storage: StorageLike = None,
         name: str | None = None,
         clock: Clock | None = None,
+        promote_after: int | None = None,
+        max_error_rate: float | None = None,
+        min_requests: int | None = None,
+        metric_tolerance: float | None = None,
     ) -> None:
-        _expect(monitor, Monitor, "monitor")
-        _expect(pipeline, Pipeline, "pipeline")
+        self.monitor = check_like(monitor, "monitor")
+        self.pipeline = check_like(pipeline, "pipeline")
+        self.deployer = check_like(deployer, "deployer")
         _expect(registry, Registry, "registry")
-        _expect(deployer, Deployer, "deployer")
         _expect(gate, Gate, "gate")
-        self.rollout = Canary(0.1) if rollout is None else rollout
-        _expect(self.rollout, (Canary, Shadow, Replace), "rollout")
+        legacy = {
+            "promote_after": promote_after,
+            "max_error_rate": max_error_rate,
+            "min_requests": min_requests,
+            "metric_tolerance": metric_tolerance,
+        }
+        self.rollout, self._judged = rollout_settings(rollout, legacy)
         if "model" not in pipeline.outputs:
             raise ConfigError(
                 f"Pipeline {pipeline.name!r} has no output named 'model' (it has {pipeline.outputs}); "
@@ -154,25 +164,11 @@ class ContinuousTraining:
             )
         if retrain_on not in ("drift", "decay", "always"):
             raise ConfigError(f"retrain_on must be 'drift', 'decay' or 'always', got {retrain_on!r}.")
-        check_positive_int(promote_after, "promote_after")
-        check_positive_int(min_requests, "min_requests")
-        if not 0.0 <= max_error_rate < 1.0:
-            raise ConfigError(f"max_error_rate must be in [0, 1), got {max_error_rate!r}.")
-        if not (math.isfinite(metric_tolerance) and metric_tolerance >= 0):
-            raise ConfigError(f"metric_tolerance must be a non-negative number, got {metric_tolerance!r}.")
-        self.monitor, self.pipeline, self.registry, self.deployer, self.gate = (
-            monitor,
-            pipeline,
-            registry,
-            deployer,
-            gate,
-        )
+        self.registry, self.gate = registry, gate
         self.endpoint = check_name(endpoint, "endpoint name")
         self.model = check_name(model, "model name")
         self.alias = None if alias is None else check_name(alias, "alias")
         self.data_input, self.retrain_on = data_input, retrain_on
-        self.promote_after, self.min_requests = promote_after, min_requests
-        self.max_error_rate, self.metric_tolerance = float(max_error_rate), float(metric_tolerance)
         self.params = dict(params or {})
         self.runner = runner
         self.storage = registry.storage if storage is None else resolve_storage(storage)
@@ -184,6 +180,27 @@ class ContinuousTraining:
 
     def __repr__(self) -> str:
         return f"ContinuousTraining(endpoint={self.endpoint!r}, model={self.model!r}, gate={self.gate!r})"
+
+    # The rollout's settings, read where the loop kept them before they moved onto it.
+    @property
+    def promote_after(self) -> int:
+        """The rollout's ``promote_after`` (see :class:`~mlops_kit.Canary`)."""
+        return self._judged.promote_after
+
+    @property
+    def max_error_rate(self) -> float:
+        """The rollout's ``max_error_rate``."""
+        return self._judged.max_error_rate
+
+    @property
+    def min_requests(self) -> int:
+        """The rollout's ``min_requests``."""
+        return self._judged.min_requests
+
+    @property
+    def metric_tolerance(self) -> float:
+        """The rollout's ``metric_tolerance``."""
+        return self._judged.metric_tolerance
 
     # -- the loop ------------------------------------------------------------------
 
@@ -197,212 +214,72 @@ class ContinuousTraining:
         NotFoundError
             If the endpoint does not exist (deploy a first model before starting the loop).
         PipelineError
-            If retraining failed (the decision is stored first).
+            If retraining failed. This and any other failure part-way is raised after a
+            decision saying what the step did and what failed is stored.
         """
         batch = check_frame(batch, "the batch")
         if batch.empty:
             raise SchemaError("The batch is empty; a step needs rows to check and, maybe, to train on.")
         labelled = self._labelled(batch)
         status = self._status()
-        note = _Notes(self, batch, labelled, status)
-
-        if status.candidate is not None:
-            self._tend_rollout(status, batch, labelled, note)
-            status = self._status()
-        self._follow_primary(status)
-        report = self.monitor.check(self._with_predictions(batch, status))
-        note.drift = _summary(report)
-        due = self._due(report)
-        note.say(_drift_sentence(report))
-        if note.action != "none":
-            note.say("retraining, if due, waits for the next batch: production just changed")
-            return note.save(status)
-        if not due:
-            note.say(f"retraining is not due (retrain_on={self.retrain_on!r})")
-            return note.save(status)
-        if status.candidate is not None:
-            note.say(f"retraining waits: candidate {status.candidate} is still being rolled out")
-            return note.save(status)
-        return self._retrain(batch, labelled, status, note)
+        note = StepNotes(self, batch, labelled, status)
+        try:
+            return self._step(batch, labelled, status, note)
+        except Exception as exc:
+            note.fail(exc)
+            try:
+                note.save(self._status_or(status))
+            except Exception as lost:  # the caller still learns what failed first
+                exc.add_note(f"The decision recording this failure could not be stored either: {lost}")
+            raise
 
     def decisions(self) -> RecordList[Decision]:
         """Every decision of this loop, oldest first; ``.to_frame()`` tabulates them."""
         return RecordList(e.record for e in self.storage.read_log(self._log, Decision))
 
-    # -- the parts -----------------------------------------------------------------
-
-    def _retrain(
-        self, batch: pd.DataFrame, labelled: pd.Series | None, status: EndpointStatus, note: _Notes
+    def _step(
+        self, batch: pd.DataFrame, labelled: pd.Series | None, status: EndpointStatus, note: StepNotes
     ) -> Decision:
-        champion_mv = self.registry.get(status.primary)  # type: ignore[arg-type]
-        features = _features(champion_mv, batch, self._label_columns())
-        if labelled is not None:
-            train, holdout = _split(batch[labelled.to_numpy()], self.gate.holdout, self.gate.seed)
+        decisions = self.decisions()
+        _rollout.catch_up(self, decisions[-1] if decisions else None, status, note)
+        if status.candidate is not None:
+            note.stage = "tending the rollout"
+            _rollout.tend(self, status, batch, labelled, note)
+            status = self._status()
+        note.stage = "checking drift"
+        self._follow_primary(status, note)
+        report = self.monitor.check(self._with_predictions(batch, status))
+        note.drift = summary(report)
+        note.say(drift_sentence(report))
+        if note.action != "none":
+            note.say("retraining, if due, waits for the next batch: production just changed")
+        elif not self._due(report):
+            note.say(f"retraining is not due (retrain_on={self.retrain_on!r})")
+        elif status.candidate is not None:
+            note.say(f"retraining waits: candidate {status.candidate} is still being rolled out")
         else:
-            train, holdout = batch, None
-        note.retrained = True
-        try:
-            run = self.pipeline.run(
-                inputs={self.data_input: train},
-                params=self.params,
-                storage=self.storage,
-                runner=self.runner,
-                progress=False,
-                tags={"loop": self.name, "endpoint": self.endpoint},
-            )
-        except PipelineError as exc:
-            note.run_id = getattr(getattr(exc, "run", None), "id", None)
-            note.say(f"retraining failed, nothing changed: {str(exc).splitlines()[0]}")
-            note.save(status)
-            raise
-        note.run_id = run.id
-        note.say(f"retrained on {len(train):,} rows: pipeline run {run.id} ({run.status})")
-        challenger = run.outputs["model"]
-        result = self._judge(challenger, champion_mv, run.metrics, holdout, features)
-        note.gate = result
-        note.say(("gate passed: " if result.passed else "gate failed: ") + result.reason)
-        if not result.passed:
-            note.say("nothing was registered or deployed")
-            return note.save(status)
-        training = Dataset(self.dataset, storage=self.storage, clock=self.clock).save(
-            train, tags={"loop": self.name, "run": run.id}, description=f"training data of run {run.id}"
-        )
-        scores = {k: float(v) for k, v in run.metrics.items() if _finite(v)}
-        if result.challenger is not None:
-            scores[f"gate_{result.metric}"] = result.challenger
-        example = (holdout if holdout is not None else train)[features].head(5)
-        mv = self.registry.register(
-            self.model,
-            challenger,
-            metrics=scores,
-            params={k: v for k, v in run.params.items() if _scalar(v)},
-            tags={"loop": self.name, "trigger": self.retrain_on, "gate": result.mode},
-            description=f"retrained by loop {self.name!r}: {result.reason}",
-            run=run,
-            dataset=training,
-            input_example=example,
-        )
-        note.candidate_version = mv.version
-        note.say(f"registered {mv.ref} with lineage to run {run.id} and training data {training}")
-        try:
-            self.deployer.deploy(
-                mv.ref, endpoint=self.endpoint, strategy=self.rollout, reason="continuous training"
-            )
-        except DeploymentError as exc:
-            note.action = "deploy_failed"
-            note.say(f"deploying {mv.ref} failed its health check and was rolled back: {exc}")
-            return note.save(self._status())
-        if isinstance(self.rollout, Replace):
-            note.action = "deployed"
-            self._move_alias(mv.version, note)
-            self._follow_primary(self._status())
-            note.say(f"{mv.ref} replaced {status.primary} on {self.endpoint!r}")
-        elif isinstance(self.rollout, Canary):
-            note.action = "canary"
-            note.say(
-                f"{mv.ref} gets {self.rollout.weight:.0%} of traffic as a canary; promoted after "
-                f"{self.promote_after} healthy requests, rolled back above a {self.max_error_rate:.0%} error rate"
-            )
-        else:
-            note.action = "shadow"
-            note.say(
-                f"{mv.ref} sees mirrored traffic as a shadow; promoted after {self.promote_after} healthy requests"
-            )
-        return note.save(self._status())
-
-    def _judge(
-        self,
-        challenger: Any,
-        champion_mv: ModelVersion,
-        run_metrics: Mapping[str, float],
-        holdout: pd.DataFrame | None,
-        features: list[str],
-    ) -> GateResult:
-        gate = self.gate
-        if holdout is not None:
-            champion = self.registry.load(champion_mv.ref)
-            return gate.compare(
-                gate.score(champion, holdout, features),
-                gate.score(challenger, holdout, features),
-                mode="holdout",
-                n_holdout=len(holdout),
-            )
-        result = gate.compare(
-            _number(champion_mv.metrics.get(gate.metric)),
-            _number(run_metrics.get(gate.metric)),
-            mode="recorded",
-        )
-        why = (
-            f"the batch has no labels, so the run's logged {gate.metric} was compared with "
-            f"{champion_mv.ref}'s recorded {gate.metric}; {result.reason}"
-        )
-        return result.evolve(reason=why)
-
-    def _tend_rollout(
-        self, status: EndpointStatus, batch: pd.DataFrame, labelled: pd.Series | None, note: _Notes
-    ) -> None:
-        candidate = status.candidate
-        if candidate is None:
-            return
-        # a shadow's counts are those of the mirrored requests, listed as "<version> (shadow)"
-        stats = status.versions.get(f"{candidate} (shadow)" if status.strategy == "shadow" else candidate)
-        requests, errors = (stats.requests, stats.errors) if stats else (0, 0)
-        rate = errors / requests if requests else 0.0
-        if requests >= self.min_requests and rate > self.max_error_rate:
-            self._roll_back(
-                f"candidate {candidate} erred on {rate:.1%} of {requests} requests (limit {self.max_error_rate:.0%})",
-                note,
-            )
-            return
-        if labelled is not None and labelled.any():
-            breach = self._metric_breach(status, batch[labelled.to_numpy()])
-            if breach:
-                self._roll_back(breach, note)
-                return
-        if requests >= self.promote_after:
-            self.deployer.promote(self.endpoint, reason="continuous training: healthy canary")
-            note.action = "promoted"
-            note.say(f"promoted {candidate}: {requests} requests, error rate {rate:.1%}")
-            self._move_alias(candidate.version, note)
-            return
-        note.say(
-            f"candidate {candidate} has served {requests} of the {self.promote_after} requests needed to promote"
-        )
-
-    def _metric_breach(self, status: EndpointStatus, labelled_rows: pd.DataFrame) -> str | None:
-        primary_mv = self.registry.get(status.primary)  # type: ignore[arg-type]
-        features = _features(primary_mv, labelled_rows, self._label_columns())
-        gate = self.gate
-        primary = gate.score(self.registry.load(primary_mv.ref), labelled_rows, features)
-        candidate = gate.score(self.registry.load(status.candidate), labelled_rows, features)  # type: ignore[arg-type]
-        worse = (primary - candidate) if gate.better_is_higher else (candidate - primary)
-        if worse > self.metric_tolerance:
-            return (
-                f"candidate {status.candidate} scores {gate.metric} {candidate:.4f} on the labelled batch, "
-                f"worse than primary {status.primary}'s {primary:.4f} beyond the tolerance {self.metric_tolerance:g}"
-            )
-        return None
-
-    def _roll_back(self, why: str, note: _Notes) -> None:
-        self.deployer.rollback(self.endpoint, reason=f"continuous training: {why}")
-        note.action = "rolled_back"
-        note.say(f"rolled back: {why}")
-
-    def _move_alias(self, version: int, note: _Notes) -> None:
-        if self.alias is not None:
-            self.registry.set_alias(self.model, self.alias, version)
-            note.say(f"alias {self.model}@{self.alias} now points to version {version}")
+            return _retrain.retrain(self, batch, labelled, status, note)
+        return note.save(status)
 
     # -- helpers -------------------------------------------------------------------
 
-    def _follow_primary(self, status: EndpointStatus) -> None:
-        """Measure drift against the training data of the serving model, when the loop trained it."""
-        link = self.registry.get(status.primary).dataset  # type: ignore[arg-type]
+    def _follow_primary(self, status: EndpointStatus, note: StepNotes) -> None:
+        """Measure drift against the training data of the serving model, when the loop trained it.
+
+        The rows are read from the loop's storage and handed to the monitor as a frame: the
+        monitor's own storage (``./.mlops`` when it was built without one) need not hold them.
+        """
+        primary = self.registry.get(status.primary)  # type: ignore[arg-type]
+        link = primary.dataset
         if link is None or link.name != self.dataset or link == self._reference:
             return
-        version = Dataset(link.name, storage=self.storage).get(link.version)
-        self.monitor = self.monitor.with_reference(version)
+        dataset = Dataset(link.name, storage=self.storage)
+        version: DatasetVersion = dataset.get(link.version)
+        wanted = set(self.monitor.columns)
+        columns = [c for c in version.schema.names if c in wanted]
+        self.monitor = self.monitor.with_reference(dataset.load(link.version, columns=columns))
         self._reference = link
+        note.say(f"the monitor now measures drift against {link}, the training data of {primary.ref}")
 
     def _status(self) -> EndpointStatus:
         try:
@@ -417,6 +294,12 @@ class ContinuousTraining:
                 f"Endpoints: {known or 'none'}."
             )
         return status
+
+    def _status_or(self, fallback: EndpointStatus) -> EndpointStatus:
+        try:
+            return self._status()
+        except Exception:  # the deployer's failure is what is being recorded
+            return fallback
 
     def _label_columns(self) -> set[str]:
         cols = {self.gate.target, self.monitor.target, self.monitor.prediction}
@@ -441,8 +324,8 @@ class ContinuousTraining:
         if not column or column in batch.columns:
             return batch
         mv = self.registry.get(status.primary)  # type: ignore[arg-type]
-        features = _features(mv, batch, self._label_columns())
-        return batch.assign(**{column: self.registry.load(mv.ref).predict(batch[features])})
+        columns = features(mv, batch, self._label_columns())
+        return batch.assign(**{column: self.registry.load(mv.ref).predict(batch[columns])})
 
     def _due(self, report: DriftReport) -> bool:
         decayed = bool(report.performance and report.performance.decayed)
@@ -453,115 +336,6 @@ class ContinuousTraining:
         return bool(report.drifted or decayed)
 
 
-class _Notes:
-    """What a step has found so far; becomes the :class:`Decision`."""
-
-    def __init__(
-        self, loop: ContinuousTraining, batch: pd.DataFrame, labelled: Any, status: EndpointStatus
-    ) -> None:
-        self.loop = loop
-        self.batch_rows = len(batch)
-        self.labelled_rows = 0 if labelled is None else int(labelled.sum())
-        self.champion = status.primary
-        self.drift: DriftSummary | None = None
-        self.retrained = False
-        self.run_id: str | None = None
-        self.candidate_version: int | None = None
-        self.gate: GateResult | None = None
-        self.action: RolloutAction = "none"
-        self.reasons: list[str] = []
-
-    def say(self, text: str) -> None:
-        self.reasons.append(text)
-
-    def save(self, status: EndpointStatus) -> Decision:
-        loop = self.loop
-        at = loop.clock.now()
-
-        def make(seq: int) -> Decision:
-            return Decision(
-                number=seq,
-                loop=loop.name,
-                endpoint=loop.endpoint,
-                model=loop.model,
-                at=at,
-                batch_rows=self.batch_rows,
-                labelled_rows=self.labelled_rows,
-                drift=self.drift,
-                retrained=self.retrained,
-                run_id=self.run_id,
-                champion=self.champion,
-                candidate_version=self.candidate_version,
-                gate=self.gate,
-                action=self.action,
-                primary=status.primary,
-                reasons=tuple(self.reasons),
-            )
-
-        number = loop.storage.append(loop._log, make)
-        return loop.storage.read_entry(loop._log, number, Decision)
-
-
-def _summary(report: DriftReport) -> DriftSummary:
-    perf = report.performance
-    return DriftSummary(
-        drifted=report.drifted,
-        dataset_drift=report.dataset_drift,
-        drift_share=report.drift_share,
-        drifted_columns=tuple(report.drifted_columns),
-        decayed=None if perf is None else perf.decayed,
-        reasons=report.reasons,
-        summary=report.summary(),
-    )
-
-
-def _drift_sentence(report: DriftReport) -> str:
-    columns = report.drifted_columns
-    if not report.drifted:
-        return f"no drift: {len(columns)} of {len(report.columns)} columns moved (share {report.drift_share:.0%})"
-    what = "; ".join(report.reasons) if report.reasons else "drift detected"
-    listed = f" in {', '.join(columns[:5])}" + ("..." if len(columns) > 5 else "") if columns else ""
-    return f"drift{listed}: {what}"
-
-
-def _features(mv: ModelVersion, batch: pd.DataFrame, labels: set[str]) -> list[str]:
-    """The model's input columns: its signature's, else every batch column but the labels."""
-    if mv.signature is not None:
-        missing = [c for c in mv.signature.inputs.names if c not in batch.columns]
-        if missing:
-            raise SchemaError(
-                f"The batch lacks {mv.ref}'s input columns {missing}; it has {list(batch.columns)}."
-            )
-        return list(mv.signature.inputs.names)
-    return [c for c in batch.columns if c not in labels]
-
-
-def _split(rows: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    import numpy as np
-
-    n = len(rows)
-    n_holdout = int(math.ceil(n * share))
-    if n < 2 or n_holdout >= n:
-        raise SchemaError(
-            f"The batch has {n} labelled rows: too few to hold out {share:.0%} for the gate and train on the rest."
-        )
-    order = np.random.default_rng(seed).permutation(n)
-    return rows.iloc[np.sort(order[n_holdout:])], rows.iloc[np.sort(order[:n_holdout])]
-
-
-def _expect(value: object, kind: type | tuple[type, ...], what: str) -> None:
+def _expect(value: object, kind: type, what: str) -> None:
     if not isinstance(value, kind):
-        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise ConfigError(f"{what} must be a {names}, got {type(value).__name__}.")
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _number(value: object) -> float | None:
-    return float(value) if _finite(value) else None  # type: ignore[arg-type]
-
-
-def _scalar(value: object) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
+        raise ConfigError(f"{what} must be a {kind.__name__}, got {type(value).__name__}.")

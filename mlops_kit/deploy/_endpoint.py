@@ -55,8 +55,8 @@ class Endpoint:
     ...
     mlops_kit.core.errors.SchemaError: Input does not match the signature of churn:1: missing column ['spend']...
     >>> s = ep.status()
-    >>> s.primary, s.requests, s.errors
-    ('churn:1', 3, 1)
+    >>> s.primary, s.requests, s.errors, s.client_errors  # the bad input is the client's error
+    ('churn:1', 3, 0, 1)
     >>> ep.predictions()[["version", "age", "spend", "prediction"]]
           version  age  spend  prediction
     0  churn:1   25   10.0           0

@@ -82,9 +82,10 @@ class VersionCounts(Record):
     shadow: bool = False
     since: int = Field(ge=0)
     requests: int = Field(default=0, ge=0)
-    errors: int = Field(default=0, ge=0)
+    errors: int = Field(default=0, ge=0)  # the model failed
     rows: int = Field(default=0, ge=0)
     latency: tuple[tuple[int, int], ...] = ()  # (bucket, count) of the answered requests
+    client_errors: int = Field(default=0, ge=0)  # refused for bad input: the client's mistake
 
 
 class HealthBatch(Record):
@@ -109,13 +110,18 @@ class Totals:
     errors: int = 0
     rows: int = 0
     latency: Mapping[int, int] = field(default_factory=dict)
+    client_errors: int = 0
 
     def plus(self, other: Totals) -> Totals:
         latency = dict(self.latency)
         for bucket, n in other.latency.items():
             latency[bucket] = latency.get(bucket, 0) + n
         return Totals(
-            self.requests + other.requests, self.errors + other.errors, self.rows + other.rows, latency
+            self.requests + other.requests,
+            self.errors + other.errors,
+            self.rows + other.rows,
+            latency,
+            self.client_errors + other.client_errors,
         )
 
     def counts(self, key: Key) -> VersionCounts:
@@ -128,6 +134,7 @@ class Totals:
             errors=self.errors,
             rows=self.rows,
             latency=tuple(sorted(self.latency.items())),
+            client_errors=self.client_errors,
         )
 
 
@@ -167,10 +174,7 @@ def percentiles(latency: Mapping[int, int], qs: Iterable[float]) -> list[float] 
 
 def _apply(state: dict[Key, Totals], seq: int, batch: HealthBatch) -> dict[Key, Totals]:
     # A new dict: LogState keeps the old state if a later entry of the same catch-up fails.
-    part = {
-        (c.version, c.shadow, c.since): Totals(c.requests, c.errors, c.rows, dict(c.latency))
-        for c in batch.counts
-    }
+    part = {(c.version, c.shadow, c.since): _totals(c) for c in batch.counts}
     return merge(state, part)
 
 
@@ -180,9 +184,11 @@ def _dump(state: dict[Key, Totals]) -> Any:
 
 def _load(data: Any) -> dict[Key, Totals]:
     counts = [VersionCounts.model_validate(item) for item in data]
-    return {
-        (c.version, c.shadow, c.since): Totals(c.requests, c.errors, c.rows, dict(c.latency)) for c in counts
-    }
+    return {(c.version, c.shadow, c.since): _totals(c) for c in counts}
+
+
+def _totals(c: VersionCounts) -> Totals:
+    return Totals(c.requests, c.errors, c.rows, dict(c.latency), c.client_errors)
 
 
 HEALTH_FOLD: Fold[dict[Key, Totals], HealthBatch] = Fold(

@@ -280,7 +280,7 @@ class Live:
         try:
             return target.checker.prepare(frame, plain=plain)
         except SchemaError:
-            self.stats.record(target.label, len(frame), 0.0, ok=False)
+            self.stats.record(target.label, len(frame), 0.0, ok=False, client=True)
             raise
 
     def _split(

@@ -112,7 +112,10 @@ class VersionStats(Record):
     A live version counts the traffic since it became live (a canary deployed anew
     starts from zero; a promoted canary keeps its count); a retired one, all of it.
     ``p50_ms`` and ``p99_ms`` come from latency buckets and are within 2.2 % of the
-    exact percentiles of answered requests.
+    exact percentiles of answered requests. ``requests`` counts every request routed to
+    the version; ``errors`` those its model failed on; ``client_errors`` those refused for
+    bad input (a ``SchemaError`` in-process, a 4xx over HTTP), the client's mistake and
+    not held against the version.
     """
 
     role: Literal["primary", "candidate", "shadow", "retired"]
@@ -121,6 +124,7 @@ class VersionStats(Record):
     rows: int = 0
     p50_ms: float | None = None
     p99_ms: float | None = None
+    client_errors: int = 0
 
 
 class EndpointStatus(Record):
@@ -165,8 +169,13 @@ class EndpointStatus(Record):
 
     @property
     def errors(self) -> int:
-        """Requests that failed (bad input or a model error), shadows excluded."""
+        """Requests a model failed on, shadows excluded (bad input is in :attr:`client_errors`)."""
         return sum(s.errors for s in self.versions.values() if s.role != "shadow")
+
+    @property
+    def client_errors(self) -> int:
+        """Requests refused for bad input (the client's mistake), shadows excluded."""
+        return sum(s.client_errors for s in self.versions.values() if s.role != "shadow")
 
     def __str__(self) -> str:
         if self.primary is None:
@@ -177,5 +186,6 @@ class EndpointStatus(Record):
             text += f", candidate {self.candidate} ({self.strategy}{share})"
         for label, s in self.versions.items():
             latency = "" if s.p50_ms is None else f", p50 {s.p50_ms:.2f} ms, p99 {s.p99_ms:.2f} ms"
-            text += f"\n  {label} [{s.role}]: {s.requests} requests, {s.errors} errors{latency}"
+            refused = f", {s.client_errors} refused (bad input)" if s.client_errors else ""
+            text += f"\n  {label} [{s.role}]: {s.requests} requests, {s.errors} errors{refused}{latency}"
         return text

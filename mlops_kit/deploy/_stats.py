@@ -34,16 +34,17 @@ __all__ = ["Stats", "version_stats"]
 
 
 class _Counter:
-    __slots__ = ("errors", "latency", "requests", "rows")
+    __slots__ = ("client_errors", "errors", "latency", "requests", "rows")
 
     def __init__(self) -> None:
         self.requests = 0
         self.errors = 0
+        self.client_errors = 0
         self.rows = 0
         self.latency: dict[int, int] = {}
 
     def totals(self) -> Totals:
-        return Totals(self.requests, self.errors, self.rows, dict(self.latency))
+        return Totals(self.requests, self.errors, self.rows, dict(self.latency), self.client_errors)
 
 
 class Stats:
@@ -84,8 +85,17 @@ class Stats:
         self._first_at: dt.datetime | None = None
         self._last_flush = clock.monotonic()
 
-    def record(self, label: str, rows: int, latency_ms: float, *, ok: bool, shadow: bool = False) -> None:
-        """Count one request answered (``ok``) or failed by ``label``."""
+    def record(
+        self,
+        label: str,
+        rows: int,
+        latency_ms: float,
+        *,
+        ok: bool,
+        shadow: bool = False,
+        client: bool = False,
+    ) -> None:
+        """Count one request answered (``ok``) or failed by ``label``; ``client``: refused for bad input."""
         key = (label, shadow, self._since())
         with self._lock:
             counter = self._pending.get(key)
@@ -98,6 +108,8 @@ class Stats:
             if ok:
                 bucket = bucket_of(latency_ms)
                 counter.latency[bucket] = counter.latency.get(bucket, 0) + 1
+            elif client:  # the client's mistake, not held against the version
+                counter.client_errors += 1
             else:
                 counter.errors += 1
 
@@ -150,6 +162,7 @@ class Stats:
             return
         current.requests += counter.requests
         current.errors += counter.errors
+        current.client_errors += counter.client_errors
         current.rows += counter.rows
         for bucket, n in counter.latency.items():
             current.latency[bucket] = current.latency.get(bucket, 0) + n
@@ -181,6 +194,7 @@ def version_stats(totals: Mapping[Key, Totals], state: EndpointState) -> dict[st
             role=role,
             requests=counts.requests,
             errors=counts.errors,
+            client_errors=counts.client_errors,
             rows=counts.rows,
             p50_ms=None if p50_p99 is None else p50_p99[0],
             p99_ms=None if p50_p99 is None else p50_p99[1],

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ConfigDict, Field
 
 from mlops_kit.core.errors import ConfigError, SchemaError
+from mlops_kit.core.metrics import METRICS
 from mlops_kit.core.profile import ColumnProfile
 from mlops_kit.core.record import FrozenMap, Record
 from mlops_kit.monitor._scoring import Scores, score
@@ -19,7 +20,9 @@ if TYPE_CHECKING:
 __all__ = ["Performance", "Task", "assess", "check_pair_types", "compare", "infer_task", "metrics"]
 
 Task = Literal["classification", "regression"]
-HIGHER_IS_BETTER = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc", "r2"})
+HIGHER_IS_BETTER = frozenset(
+    name for name, higher in METRICS.items() if higher
+)  # the table shared with the gate
 _MAX_CLASSES = 20
 _LABEL_TYPES = {"bool", "string", "category"}
 

@@ -10,7 +10,14 @@ from mlops_kit.pipeline._materializers import (
     PickleMaterializer,
     register_materializer,
 )
+
+# For mlops_kit.tracking (not public): where mk.log_metric goes outside a step.
 from mlops_kit.pipeline._metrics import MetricPoint, log_metric
+
+# For mlops_kit.tracking, not public: where mk.log_metric goes outside a step.
+from mlops_kit.pipeline._metrics import check_metric_step as check_metric_step
+from mlops_kit.pipeline._metrics import route_outside_steps as route_outside_steps
+from mlops_kit.pipeline._metrics import stop_routing as stop_routing
 from mlops_kit.pipeline._pipeline import Pipeline
 from mlops_kit.pipeline._process import ProcessRunner
 from mlops_kit.pipeline._records import OutputRecord, RunRecord, StepRecord

@@ -1,5 +1,6 @@
 """Experiment tracking: runs started from any code (a notebook, a script), listed with pipeline runs."""
 
+from mlops_kit.core.exports import publish
 from mlops_kit.tracking._autolog import autolog
 from mlops_kit.tracking._context import current_run
 from mlops_kit.tracking._listing import AnyRun, RunTable, runs
@@ -19,3 +20,6 @@ __all__ = [
     "runs",
     "start_run",
 ]
+
+# Last: every name above is bound.
+publish(__name__, __all__, globals())

@@ -11,7 +11,7 @@ from pydantic import Field, PrivateAttr
 from mlops_kit.core.errors import NotFoundError
 from mlops_kit.core.lineage import RunLink
 from mlops_kit.core.record import FrozenMap, Record
-from mlops_kit.pipeline._metrics import MetricPoint
+from mlops_kit.pipeline import MetricPoint
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage

@@ -73,9 +73,7 @@ class World:
         self.monitor = mk.Monitor(reference[FEATURES], clock=self.clock)
         options = {
             "gate": Gate(metric="auc", target="y"),
-            "rollout": mk.Canary(0.5),
-            "promote_after": 20,
-            "min_requests": 10,
+            "rollout": mk.Canary(0.5, promote_after=20, min_requests=10),
             **loop_options,
         }
         self.loop = ContinuousTraining(

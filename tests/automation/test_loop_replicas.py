@@ -66,9 +66,7 @@ def loop_on(url: str, steps: list[Any]) -> tuple[ContinuousTraining, mk.LocalDep
         endpoint="churn",
         model="churn",
         gate=Gate(metric="auc", target="y"),
-        rollout=mk.Canary(1.0),  # every request reaches the candidate: exact counts
-        promote_after=20,
-        min_requests=10,
+        rollout=mk.Canary(1.0, promote_after=20, min_requests=10),  # every request reaches it: exact counts
     )
     return loop, deployer
 
@@ -94,7 +92,7 @@ def test_a_canary_failing_on_two_replicas_is_rolled_back_on_their_combined_error
     assert replicas(url, 8, x2=3.0) == [8, 8]  # 8 each: neither alone reaches min_requests=10
     decision = loop.step(sample(3000, seed=7, shift=1.5))
     assert decision.action == "rolled_back"
-    assert "erred on 100.0% of 16 requests" in " ".join(decision.reasons)
+    assert "erred on 100.0% of the 16 requests it answered" in " ".join(decision.reasons)
     status = deployer.status("churn")
     assert (status.primary, status.candidate) == ("churn:1", None)
 
@@ -103,7 +101,7 @@ def test_a_shadow_is_promoted_on_the_requests_it_mirrored() -> None:
     from tests.automation.test_loop import World
     from tests.deploy.conftest import wait_for
 
-    world = World(rollout=mk.Shadow())
+    world = World(rollout=mk.Shadow(promote_after=20, min_requests=10))
     try:
         assert world.loop.step(sample(3000, seed=3, shift=1.5)).action == "shadow"
         assert world.traffic(25) == 0

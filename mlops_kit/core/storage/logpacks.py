@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from mlops_kit.core.errors import IntegrityError, MlopsKitError, MlopsKitWarning, NotFoundError
 from mlops_kit.core.storage import records
@@ -29,12 +29,24 @@ from mlops_kit.core.storage._cache import cache_of
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage._base import Storage
-    from mlops_kit.core.storage.logs import RawEntry
 
-__all__ = ["SIZES", "aligned_size", "load_pack", "pack_key", "write_packs"]
+__all__ = ["SIZES", "RawEntry", "aligned_size", "entry_key", "load_pack", "pack_key", "write_packs"]
 
 SIZES = (16, 256, 4096)  # each is 16 of the one before: a new size is built from 16 packs
 _WIDTH = 12
+
+
+class RawEntry(NamedTuple):
+    """An entry as stored: its digest and verified envelope (``None`` if the entry is torn)."""
+
+    seq: int
+    digest: str
+    envelope: records.Envelope | None
+
+
+def entry_key(prefix: str, seq: int) -> str:
+    """The key of entry ``seq`` of the log under ``prefix``."""
+    return f"{prefix}/{seq:0{_WIDTH}d}.json"
 
 
 def pack_key(prefix: str, size: int, first: int) -> str:
@@ -49,8 +61,6 @@ def aligned_size(seq: int, upto: int | None = None) -> list[int]:
 
 def load_pack(storage: Storage, prefix: str, size: int, first: int) -> list[RawEntry] | None:
     """The entries in a pack, each verified as if read from its own key; ``None`` if unusable."""
-    from mlops_kit.core.storage.logs import RawEntry, entry_key
-
     key = pack_key(prefix, size, first)
     try:
         raws = _pack_bytes(storage, key, prefix, size, first)
@@ -109,8 +119,6 @@ def write_packs(storage: Storage, prefix: str, seq: int, raw: bytes) -> None:
 
 def _parts(storage: Storage, prefix: str, size: int, first: int) -> list[bytes]:
     """The stored bytes of entries ``first`` to ``first + size - 1``, from smaller packs where possible."""
-    from mlops_kit.core.storage.logs import entry_key
-
     if size == SIZES[0]:
         recent = cache_of(storage).recent.get(prefix, {})
         return [recent.get(s) or storage.read(entry_key(prefix, s)) for s in range(first, first + size)]

@@ -34,6 +34,7 @@ from mlops_kit.core.errors import (
 from mlops_kit.core.record import Record
 from mlops_kit.core.storage import logpacks, records
 from mlops_kit.core.storage._cache import cache_of
+from mlops_kit.core.storage.logpacks import RawEntry, entry_key
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage._base import Storage
@@ -81,19 +82,6 @@ class LogHead(Record):
 
     seq: int
     digest: str | None = None
-
-
-class RawEntry(NamedTuple):
-    """An entry as stored: its digest and verified envelope (``None`` if the entry is torn)."""
-
-    seq: int
-    digest: str
-    envelope: records.Envelope | None
-
-
-def entry_key(prefix: str, seq: int) -> str:
-    """The key of entry ``seq`` of the log under ``prefix``."""
-    return f"{prefix}/{seq:0{_WIDTH}d}.json"
 
 
 def head_key(prefix: str) -> str:
