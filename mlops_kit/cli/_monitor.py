@@ -95,15 +95,11 @@ def report(
 
 
 def _reference(ref: str, store: Storage) -> DatasetVersion:
-    from mlops_kit.core.refs import parse_ref
+    from mlops_kit.cli._datasets import parse_dataset_ref
     from mlops_kit.datasets import Dataset
 
-    parsed = parse_ref(ref)
-    if parsed.alias is not None:
-        raise click.BadParameter(
-            "datasets have versions, not aliases: use NAME or NAME:VERSION", param_hint="'--reference'"
-        )
-    return Dataset(parsed.name, storage=store).get(parsed.version)
+    name, number = parse_dataset_ref(ref)
+    return Dataset(name, storage=store).get(number)
 
 
 def _read(path: Path, reference: DatasetVersion) -> pd.DataFrame:

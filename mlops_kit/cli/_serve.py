@@ -12,7 +12,6 @@ from mlops_kit.cli._app import main, state
 
 @main.command()
 @click.argument("ref")
-@click.option("--storage", "url", metavar="URL", help="Storage URL or path (overrides the global --storage).")
 @click.option("--endpoint", help="Endpoint name (default: the model's name).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port.")
@@ -63,7 +62,6 @@ from mlops_kit.cli._app import main, state
 def serve(
     ctx: click.Context,
     ref: str,
-    url: str | None,
     endpoint: str | None,
     host: str,
     port: int,
@@ -86,12 +84,11 @@ def serve(
     service too.
     """
     from mlops_kit.core.errors import NotFoundError
-    from mlops_kit.core.storage import storage as open_storage
     from mlops_kit.deploy import LocalDeployer
     from mlops_kit.deploy import serve as run_server
     from mlops_kit.registry import Registry
 
-    store = open_storage(url) if url else state(ctx).storage
+    store = state(ctx).storage
     deployer = LocalDeployer(Registry(store), poll_interval=poll_interval, trusted=trusted)
     version = deployer.registry.get(ref)
     name = endpoint or version.name
