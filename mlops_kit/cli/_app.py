@@ -48,7 +48,8 @@ class Group(click.Group):
             return super().invoke(ctx)
         except NoArgsIsHelpError:
             raise  # "mlops-kit models" alone: click prints the group's help
-        except (CliError, CliUsageError):
+        except (CliError, CliUsageError) as exc:
+            exc.as_json = as_json
             raise
         except click.UsageError as exc:
             # Click prints the usage line, a hint and the error: make it the error and the hint.
@@ -93,12 +94,12 @@ main.params[:0] = storage_params(root=True)
 
 
 def add_storage_params(group: click.Group) -> None:
-    """Give every command under ``group`` the storage options, so they may follow the command."""
+    """Give every command and group under ``group`` the storage options: they may come anywhere."""
     for command in group.commands.values():
+        if not any(p.name == "storage" for p in command.params):
+            command.params.extend(storage_params(root=False))
         if isinstance(command, click.Group):
             add_storage_params(command)
-        elif not any(p.name == "storage" for p in command.params):
-            command.params.extend(storage_params(root=False))
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
