@@ -2,11 +2,14 @@
 
 from mlops_kit.cli import (  # noqa: F401  (they register their commands)
     _datasets,
+    _deploy,
     _doctor,
     _endpoints,
     _gc,
+    _loop,
     _models,
     _monitor,
+    _predict,
     _runs,
     _serve,
 )

@@ -7,6 +7,7 @@ import re
 import click
 
 from mlops_kit.cli._app import emit, json_option, main, state
+from mlops_kit.cli._listing import clip, limit_options
 from mlops_kit.core.errors import InvalidNameError, NotFoundError
 from mlops_kit.core.names import NAME_PATTERN
 
@@ -39,16 +40,17 @@ def datasets() -> None:
 
 @datasets.command("ls")
 @click.argument("name", required=False)
+@limit_options
 @json_option
 @click.pass_context
-def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
-    """List datasets, or the versions of dataset NAME."""
+def ls(ctx: click.Context, name: str | None, limit: int, show_all: bool, as_json: bool) -> None:
+    """List datasets, or the versions of dataset NAME (oldest first)."""
     from mlops_kit.datasets import Dataset
 
     store = state(ctx).storage
     if name is None:
         rows = []
-        for each in Dataset.names(store):
+        for each in clip(Dataset.names(store), limit, show_all, "datasets", newest=None):
             latest = Dataset(each, storage=store).latest()
             rows.append(
                 {
@@ -74,7 +76,7 @@ def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
                 "created_at": v.created_at,
                 "created_by": v.created_by,
             }
-            for v in versions
+            for v in clip(versions, limit, show_all, "versions", newest="last")
         ],
         as_json,
     )
