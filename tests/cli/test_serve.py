@@ -176,3 +176,14 @@ def test_serve_takes_its_storage_before_or_after_the_command(tmp_path: Path, mon
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, result.stderr
     assert served == ["m:1", "m:1"]
+
+
+@pytest.mark.slow
+def test_serve_with_a_storage_class_in_its_own_process(tmp_path: Path) -> None:
+    from tests.cli.storage_plugin import InnerFolderStorage
+
+    store = str(tmp_path / "store")
+    make_registry(InnerFolderStorage(store))
+    with serving(store, "m:1", "--storage-class", "tests.cli.storage_plugin:InnerFolderStorage") as (client, _, _):
+        assert version(client) == "m:1"
+    assert mk.LocalDeployer(mk.Registry(InnerFolderStorage(store))).status("m").primary == "m:1"

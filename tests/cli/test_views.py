@@ -7,32 +7,8 @@ import json
 import pytest
 
 import mlops_kit as mk
-from mlops_kit.automation import ContinuousTraining, Gate
-from tests.cli.conftest import Built, Cli, customers, features, one_line_error, train
-
-
-@pytest.fixture
-def watched(built: Built) -> tuple[mk.Monitor, ContinuousTraining]:
-    """A named monitor with two reports, and a loop on endpoint 'solo' with two decisions."""
-    store = mk.storage(str(built.path))
-    reference = mk.Dataset("customers", storage=store).get()
-    mon = mk.Monitor(reference, columns=["age", "spend"], name="weekly", storage=store)
-    mon.check(customers(seed=1))
-    mon.check(customers(seed=2).assign(spend=lambda d: d["spend"] + 15))
-    reg = mk.Registry(store)
-    loop = ContinuousTraining(
-        monitor=mk.Monitor(reference, columns=["age", "spend"], storage=store),
-        pipeline=mk.Pipeline([features, train], name="train"),
-        registry=reg,
-        deployer=mk.LocalDeployer(reg, storage=store),
-        endpoint="solo",
-        model="churn",
-        data_input="raw",
-        gate=Gate(metric="auc", target="churned"),
-    )
-    loop.step(customers(seed=3))
-    loop.step(customers(seed=4).assign(spend=lambda d: d["spend"] + 15))
-    return mon, loop
+from mlops_kit.automation import ContinuousTraining
+from tests.cli.conftest import Built, Cli, one_line_error
 
 
 def test_monitor_history_shows_the_stored_reports(cli: Cli, watched: tuple[mk.Monitor, ContinuousTraining]) -> None:
