@@ -58,7 +58,9 @@ class Group(click.Group):
             raise CliUsageError(exc.format_message(), exc.ctx.command_path, as_json=as_json) from None
         except click.ClickException as exc:
             kind = type(exc).__name__
-            raise CliError(kind, exc.format_message(), exc.exit_code, as_json=as_json, show_kind=False) from None
+            raise CliError(
+                kind, exc.format_message(), exc.exit_code, as_json=as_json, show_kind=False
+            ) from None
         except (click.exceptions.Exit, click.Abort):
             raise
         except (MlopsKitError, OSError, ValueError, ImportError) as exc:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from mlops_kit.cli._app import emit, json_option
-from mlops_kit.cli._endpoints import candidate_text, deployer_of, serving, endpoints
+from mlops_kit.cli._app import emit, json_option, state
+from mlops_kit.cli._endpoints import candidate_text, deployer_of, endpoints, serving
 
 
 @endpoints.command("deploy")
@@ -39,15 +39,17 @@ def deploy(
     The version is loaded and checked on its input example first; if that fails the
     endpoint keeps what it served. Running servers follow at their next poll.
     """
-    from mlops_kit.deploy import Canary, Shadow
+    from mlops_kit.deploy import Canary, LocalDeployer, Shadow
+    from mlops_kit.registry import Registry
 
     if canary is not None and shadow:
         raise click.UsageError("--canary and --shadow exclude each other; pick one")
     if key is not None and canary is None:
         raise click.UsageError("--key routes a canary: give --canary WEIGHT too")
     strategy = Canary(canary, key=key) if canary is not None else Shadow() if shadow else None
-    dep = deployer_of(ctx)
-    handle = dep.deploy(ref, endpoint=name, strategy=strategy, reason=reason, trusted=trusted or None)
+    store = state(ctx).storage
+    dep = LocalDeployer(Registry(store), storage=store, trusted=trusted)
+    handle = dep.deploy(ref, endpoint=name, strategy=strategy, reason=reason)
     handle.close()
     now = dep.status(handle.name)
     event = dep.history(handle.name)[-1]
@@ -71,4 +73,6 @@ def undeploy(ctx: click.Context, name: str, reason: str, as_json: bool) -> None:
     if as_json:
         emit({"event": event.model_dump(mode="json"), "before": serving(before)}, True)
         return
-    click.echo(f"undeployed {name!r}: it served {before.primary}; deploy again with 'mlops-kit endpoints deploy'")
+    click.echo(
+        f"undeployed {name!r}: it served {before.primary}; deploy again with 'mlops-kit endpoints deploy'"
+    )

@@ -19,9 +19,7 @@ T = TypeVar("T")
 
 def limit_options(fn: F) -> F:
     """Add ``--limit N`` (default 50) and ``--all``; the command gets ``limit`` and ``show_all``."""
-    fn = click.option(
-        "--all", "show_all", is_flag=True, help="Show every row (overrides --limit)."
-    )(fn)
+    fn = click.option("--all", "show_all", is_flag=True, help="Show every row (overrides --limit).")(fn)
     return click.option(
         "--limit",
         "-n",

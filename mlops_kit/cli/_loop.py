@@ -36,7 +36,9 @@ def decisions(ctx: click.Context, name: str, limit: int, show_all: bool, as_json
     entries = store.read_log(f"{_TOP}/{check_name(name, 'loop name')}/{_LOG}", Decision)
     if not entries:
         known = names_with_log(store, _TOP, _LOG)
-        raise NotFoundError(f"Loop {name!r} has no decisions in {store.url}; loops with decisions: {known or 'none'}.")
+        raise NotFoundError(
+            f"Loop {name!r} has no decisions in {store.url}; loops with decisions: {known or 'none'}."
+        )
     shown = [e.record for e in clip(entries, limit, show_all, "decisions", newest="last")]
     if as_json:
         emit([d.model_dump(mode="json") for d in shown], True)

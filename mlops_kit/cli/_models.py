@@ -211,4 +211,6 @@ def _changed(event: ModelEvent, as_json: bool) -> None:
     if as_json:
         emit(event.model_dump(mode="json"), True)
         return
-    click.echo(f"{event.name}:{event.version} {event.kind} (recorded in 'mlops-kit models history {event.name}')")
+    click.echo(
+        f"{event.name}:{event.version} {event.kind} (recorded in 'mlops-kit models history {event.name}')"
+    )

@@ -61,9 +61,11 @@ def predict(
         raise click.BadParameter(f"the folder {str(out.parent)!r} does not exist", param_hint="'--out'")
     registry = Registry(state(ctx).storage)
     mv = registry.get(ref)
-    dates = [] if mv.signature is None else [
-        c for c, spec in mv.signature.inputs.columns.items() if spec.dtype == "datetime"
-    ]
+    dates = (
+        []
+        if mv.signature is None
+        else [c for c, spec in mv.signature.inputs.columns.items() if spec.dtype == "datetime"]
+    )
     frame = read_frame(source, "--input", dates)
     served = load_served(registry, mv, trusted)
     if not served.has(method):
@@ -77,7 +79,15 @@ def predict(
     columns = output_columns(output, method)
     write_frame(frame.assign(**columns), out, "--out")
     if as_json:
-        emit({"model": served.label, "rows": len(frame), "input": str(source), "out": str(out),
-              "columns": list(columns)}, True)
+        emit(
+            {
+                "model": served.label,
+                "rows": len(frame),
+                "input": str(source),
+                "out": str(out),
+                "columns": list(columns),
+            },
+            True,
+        )
         return
     click.echo(f"wrote {len(frame)} rows scored by {served.label} to {out} (columns: {', '.join(columns)})")

@@ -45,7 +45,9 @@ class KeyValue(click.ParamType):
         key, sep, text = str(value).partition("=")
         if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
             self.fail(
-                f"{value!r} is not KEY=VALUE; write, for example, endpoint_url=http://127.0.0.1:9000", param, ctx
+                f"{value!r} is not KEY=VALUE; write, for example, endpoint_url=http://127.0.0.1:9000",
+                param,
+                ctx,
             )
         try:
             parsed: Any = json.loads(text)

@@ -68,8 +68,16 @@ def _success(command: str, built: Built, tmp_path: Path) -> list[str]:
         "models restore": ["models", "restore", "churn", "3"],
         "models show": ["models", "show", "churn@production"],
         "monitor history": ["monitor", "history", "weekly"],
-        "monitor report": ["monitor", "report", "--reference", "customers", "--current", str(data),
-                           "--out", str(tmp_path / "r.html")],
+        "monitor report": [
+            "monitor",
+            "report",
+            "--reference",
+            "customers",
+            "--current",
+            str(data),
+            "--out",
+            str(tmp_path / "r.html"),
+        ],
         "predict": ["predict", "churn:1", "--input", str(data), "--out", str(tmp_path / "p.csv")],
         "runs compare": ["runs", "compare", new, old],
         "runs ls": ["runs", "ls"],
@@ -80,7 +88,11 @@ def _success(command: str, built: Built, tmp_path: Path) -> list[str]:
 
 @pytest.mark.parametrize("command", sorted(documented()))
 def test_each_documented_status_is_real(
-    command: str, cli: Cli, built: Built, tmp_path: Path, request: pytest.FixtureRequest,
+    command: str,
+    cli: Cli,
+    built: Built,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if command in ("loop decisions", "monitor history"):
@@ -98,9 +110,13 @@ def test_each_documented_status_is_real(
             result = cli(*args, "--colour")
         elif code == ExitCode.DRIFT:
             drifted = tmp_path / "drifted.csv"
-            moved = customers(seed=2).assign(age=lambda d: d["age"] + 20, spend=lambda d: d["spend"] * 1.5, plan="pro")
+            moved = customers(seed=2).assign(
+                age=lambda d: d["age"] + 20, spend=lambda d: d["spend"] * 1.5, plan="pro"
+            )
             moved.to_csv(drifted, index=False)
-            result = cli(*[drifted.as_posix() if a.endswith("week.csv") else a for a in args], "--fail-on-drift")
+            result = cli(
+                *[drifted.as_posix() if a.endswith("week.csv") else a for a in args], "--fail-on-drift"
+            )
         else:
             assert code == ExitCode.CANNOT_LISTEN
             with socket.socket() as holder:

@@ -14,7 +14,9 @@ from tests.cli.conftest import Built, Cli, customers, one_line_error
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
-def test_predict_writes_the_rows_and_the_model_outputs(cli: Cli, built: Built, tmp_path: Path, suffix: str) -> None:
+def test_predict_writes_the_rows_and_the_model_outputs(
+    cli: Cli, built: Built, tmp_path: Path, suffix: str
+) -> None:
     rows = customers(seed=5)
     source = tmp_path / f"in{suffix}"
     rows.to_parquet(source) if suffix == ".parquet" else rows.to_csv(source, index=False)
@@ -32,10 +34,30 @@ def test_predict_proba_as_json(cli: Cli, built: Built, tmp_path: Path) -> None:
     source, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
     rows = customers(seed=6)
     rows.to_parquet(source)
-    summary = json.loads(cli("predict", "churn:2", "--input", str(source), "--out", str(out), "--method", "predict_proba", "--json").out)
-    assert summary == {"model": "churn:2", "rows": 400, "input": str(source), "out": str(out), "columns": ["proba_0", "proba_1"]}
+    summary = json.loads(
+        cli(
+            "predict",
+            "churn:2",
+            "--input",
+            str(source),
+            "--out",
+            str(out),
+            "--method",
+            "predict_proba",
+            "--json",
+        ).out
+    )
+    assert summary == {
+        "model": "churn:2",
+        "rows": 400,
+        "input": str(source),
+        "out": str(out),
+        "columns": ["proba_0", "proba_1"],
+    }
     expected = mk.Registry(str(built.path)).load("churn:2").predict_proba(rows[["age", "spend"]])
-    np.testing.assert_allclose(pd.read_parquet(out)[["proba_0", "proba_1"]].to_numpy(), expected, rtol=0, atol=0)
+    np.testing.assert_allclose(
+        pd.read_parquet(out)[["proba_0", "proba_1"]].to_numpy(), expected, rtol=0, atol=0
+    )
 
 
 def test_predict_checks_the_rows_against_the_signature(cli: Cli, tmp_path: Path) -> None:
@@ -54,5 +76,7 @@ def test_predict_checks_the_rows_against_the_signature(cli: Cli, tmp_path: Path)
 def test_predict_refuses_a_bad_out_before_scoring(cli: Cli, tmp_path: Path, out: str, message: str) -> None:
     source = tmp_path / "in.csv"
     customers().to_csv(source, index=False)
-    line = one_line_error(cli("predict", "churn:1", "--input", str(source), "--out", str(tmp_path / out)), code=2)
+    line = one_line_error(
+        cli("predict", "churn:1", "--input", str(source), "--out", str(tmp_path / out)), code=2
+    )
     assert message in line and "'--out'" in line

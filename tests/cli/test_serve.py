@@ -167,7 +167,9 @@ def test_a_busy_port_is_one_line_and_its_own_exit_status(tmp_path: Path) -> None
     assert mk.LocalDeployer(mk.Registry(mk.storage(store))).endpoints() == []  # nothing deployed
 
 
-def test_serve_takes_its_storage_before_or_after_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_takes_its_storage_before_or_after_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = str(tmp_path / "store")
     make_registry(mk.storage(store))
     served: list[str] = []
@@ -184,6 +186,10 @@ def test_serve_with_a_storage_class_in_its_own_process(tmp_path: Path) -> None:
 
     store = str(tmp_path / "store")
     make_registry(InnerFolderStorage(store))
-    with serving(store, "m:1", "--storage-class", "tests.cli.storage_plugin:InnerFolderStorage") as (client, _, _):
+    with serving(store, "m:1", "--storage-class", "tests.cli.storage_plugin:InnerFolderStorage") as (
+        client,
+        _,
+        _,
+    ):
         assert version(client) == "m:1"
     assert mk.LocalDeployer(mk.Registry(InnerFolderStorage(store))).status("m").primary == "m:1"

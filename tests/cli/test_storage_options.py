@@ -28,7 +28,9 @@ def test_s3_through_storage_options(s3_endpoint: str, form: str) -> None:
     url = f"s3://test/{uuid.uuid4().hex}"
     mk.Dataset("churn", storage=mk.storage(url, **s3_options(s3_endpoint))).save(pd.DataFrame({"a": [1, 2]}))
     # The key and secret come from the AWS variables the fixture set, as a user's would.
-    option = f"endpoint_url={s3_endpoint}" if form != "nested" else f"client_kwargs.endpoint_url={s3_endpoint}"
+    option = (
+        f"endpoint_url={s3_endpoint}" if form != "nested" else f"client_kwargs.endpoint_url={s3_endpoint}"
+    )
     if form == "after-the-command":
         args = ["datasets", "ls", "--json", "--storage", url, "--storage-option", option]
     else:
@@ -46,12 +48,17 @@ def test_s3_through_storage_options(s3_endpoint: str, form: str) -> None:
         ('key="5"', {"key": "5"}),
         ("endpoint_url=http://h:1/x=y", {"endpoint_url": "http://h:1/x=y"}),
         ("client_kwargs.region_name=eu-west-1", {"client_kwargs": {"region_name": "eu-west-1"}}),
-        ('config_kwargs={"retries": {"max_attempts": 2}}', {"config_kwargs": {"retries": {"max_attempts": 2}}}),
+        (
+            'config_kwargs={"retries": {"max_attempts": 2}}',
+            {"config_kwargs": {"retries": {"max_attempts": 2}}},
+        ),
     ],
 )
 def test_storage_option_values(pair: str, expected: dict[str, object]) -> None:
     TeamStorage.built_with.clear()
-    code, _, err = invoke("--storage-class", "tests.cli.storage_plugin:TeamStorage", "--storage-option", pair, "models", "ls")
+    code, _, err = invoke(
+        "--storage-class", "tests.cli.storage_plugin:TeamStorage", "--storage-option", pair, "models", "ls"
+    )
     assert code == 0, err
     assert TeamStorage.built_with == [(None, expected)]
 
@@ -64,22 +71,51 @@ def test_a_malformed_storage_option_is_a_usage_error(pair: str) -> None:
 
 
 def test_options_reach_fsspec(tmp_path: Path) -> None:
-    code, _, err = invoke("--storage", f"memory://x{uuid.uuid4().hex}", "--storage-option", "colour=red", "models", "ls")
-    assert code == 1 and "ConfigError: memory:// storage takes no options besides signing_key, got ['colour']" in err
+    code, _, err = invoke(
+        "--storage", f"memory://x{uuid.uuid4().hex}", "--storage-option", "colour=red", "models", "ls"
+    )
+    assert (
+        code == 1
+        and "ConfigError: memory:// storage takes no options besides signing_key, got ['colour']" in err
+    )
 
 
 def test_a_storage_class_by_module_and_name(tmp_path: Path) -> None:
     TeamStorage.built_with.clear()
     mk.Registry(mk.storage("memory://team-growth")).register("m", {"threshold": 1})
     for args in (
-        ["--storage-class", "tests.cli.storage_plugin:TeamStorage", "--storage", "team://growth", "models", "ls", "--json"],
-        ["models", "ls", "--json", "--storage", "team://growth", "--storage-class", "tests.cli.storage_plugin:TeamStorage"],
+        [
+            "--storage-class",
+            "tests.cli.storage_plugin:TeamStorage",
+            "--storage",
+            "team://growth",
+            "models",
+            "ls",
+            "--json",
+        ],
+        [
+            "models",
+            "ls",
+            "--json",
+            "--storage",
+            "team://growth",
+            "--storage-class",
+            "tests.cli.storage_plugin:TeamStorage",
+        ],
     ):
         code, out, err = invoke(*args)
         assert code == 0, err
         assert [m["name"] for m in json.loads(out)] == ["m"]
     assert TeamStorage.built_with == [("team://growth", {}), ("team://growth", {})]
-    code, out, _ = invoke("models", "ls", "--json", env={"MLOPS_KIT_STORAGE": "team://growth", "MLOPS_KIT_STORAGE_CLASS": "tests.cli.storage_plugin:TeamStorage"})
+    code, out, _ = invoke(
+        "models",
+        "ls",
+        "--json",
+        env={
+            "MLOPS_KIT_STORAGE": "team://growth",
+            "MLOPS_KIT_STORAGE_CLASS": "tests.cli.storage_plugin:TeamStorage",
+        },
+    )
     assert code == 0 and [m["name"] for m in json.loads(out)] == ["m"]
 
 

@@ -11,7 +11,9 @@ from mlops_kit.automation import ContinuousTraining
 from tests.cli.conftest import Built, Cli, one_line_error
 
 
-def test_monitor_history_shows_the_stored_reports(cli: Cli, watched: tuple[mk.Monitor, ContinuousTraining]) -> None:
+def test_monitor_history_shows_the_stored_reports(
+    cli: Cli, watched: tuple[mk.Monitor, ContinuousTraining]
+) -> None:
     mon, _ = watched
     stored = mon.reports()
     records = json.loads(cli("monitor", "history", "weekly", "--json").out)
@@ -19,7 +21,16 @@ def test_monitor_history_shows_the_stored_reports(cli: Cli, watched: tuple[mk.Mo
     assert [r["drifted"] for r in records] == [rep.drifted for rep in stored] == [False, True]
     assert [r["drift_share"] for r in records] == [rep.drift_share for rep in stored]
     lines = cli("monitor", "history", "weekly").out.splitlines()
-    assert lines[0].split() == ["SEQ", "CREATED_AT", "WINDOW", "ROWS", "DRIFTED", "DRIFT_SHARE", "DRIFTED_COLUMNS", "REASONS"]
+    assert lines[0].split() == [
+        "SEQ",
+        "CREATED_AT",
+        "WINDOW",
+        "ROWS",
+        "DRIFTED",
+        "DRIFT_SHARE",
+        "DRIFTED_COLUMNS",
+        "REASONS",
+    ]
     assert "spend" in lines[2] and "yes" in lines[2]
     result = cli("monitor", "history", "weekly", "--limit", "1")
     assert len(result.out.splitlines()) == 2 and result.out.splitlines()[1].split()[0] == "2"
@@ -31,7 +42,9 @@ def test_monitor_history_of_an_unknown_monitor_names_the_known_ones(cli: Cli, wa
     assert "NotFoundError: Monitor 'weekyl' has no stored reports" in line and "['weekly']" in line
 
 
-def test_loop_decisions_are_those_the_loop_recorded(cli: Cli, watched: tuple[mk.Monitor, ContinuousTraining]) -> None:
+def test_loop_decisions_are_those_the_loop_recorded(
+    cli: Cli, watched: tuple[mk.Monitor, ContinuousTraining]
+) -> None:
     _, loop = watched
     expected = [d.model_dump(mode="json") for d in loop.decisions()]
     assert json.loads(cli("loop", "decisions", "solo", "--json").out) == expected
@@ -80,8 +93,13 @@ def test_models_archive_and_restore(cli: Cli, built: Built) -> None:
 
 def test_endpoints_deploy_and_undeploy(cli: Cli, built: Built) -> None:
     dep = mk.LocalDeployer(mk.Registry(str(built.path)))
-    assert cli("endpoints", "deploy", "churn:1", "--endpoint", "solo").out == "deployed to 'solo': primary churn:1\n"
-    out = json.loads(cli("endpoints", "deploy", "churn:2", "--endpoint", "solo", "--canary", "0.2", "--json").out)
+    assert (
+        cli("endpoints", "deploy", "churn:1", "--endpoint", "solo").out
+        == "deployed to 'solo': primary churn:1\n"
+    )
+    out = json.loads(
+        cli("endpoints", "deploy", "churn:2", "--endpoint", "solo", "--canary", "0.2", "--json").out
+    )
     assert out["after"] == {"primary": "churn:1", "candidate": "churn:2", "strategy": "canary", "weight": 0.2}
     status = dep.status("solo")
     assert (status.primary, status.candidate, status.weight) == ("churn:1", "churn:2", 0.2)
