@@ -187,7 +187,7 @@ def _set_class(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 def storage_params(*, root: bool) -> list[click.Option]:
     """The storage options; the root's also read the environment variables."""
-    hint = "" if root else " (after the command: overrides the one before it)"
+    where = "" if root else "; here it overrides one given before the command"
     return [
         click.Option(
             ["--storage"],
@@ -195,7 +195,7 @@ def storage_params(*, root: bool) -> list[click.Option]:
             metavar="URL",
             expose_value=False,
             callback=_set_url,
-            help=f"Storage URL or path (default: ${STORAGE_ENV}, else ./.mlops){hint}.",
+            help=f"Storage URL or path (default: ${STORAGE_ENV}, else ./.mlops){where}.",
         ),
         click.Option(
             ["--storage-option"],
