@@ -29,7 +29,18 @@ def test_a_group_alone_prints_its_help(cli: Cli) -> None:
 
 
 def test_every_command_group_is_registered() -> None:
-    assert {"datasets", "doctor", "endpoints", "gc", "loop", "models", "monitor", "predict", "runs", "serve"} <= set(main.commands)
+    assert {
+        "datasets",
+        "doctor",
+        "endpoints",
+        "gc",
+        "loop",
+        "models",
+        "monitor",
+        "predict",
+        "runs",
+        "serve",
+    } <= set(main.commands)
 
 
 def test_an_unexpected_error_is_one_line_and_the_traceback_is_opt_in(
