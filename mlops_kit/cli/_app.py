@@ -12,78 +12,96 @@ from typing import Any, TypeVar
 import click
 from click.exceptions import NoArgsIsHelpError
 
+from mlops_kit.cli._errors import CliError, CliUsageError, one_line, wants_json
+from mlops_kit.cli._storage import StorageChoice, storage_params
 from mlops_kit.core.errors import MlopsKitError
-from mlops_kit.core.storage import STORAGE_ENV, Storage, storage
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEBUG_ENV = "MLOPS_KIT_DEBUG"
+_JSON_KEY = "mlops_kit.json"
+
+__all__ = ["DEBUG_ENV", "Group", "emit", "json_option", "main", "one_line", "run", "state", "table"]
 
 
 class Group(click.Group):
-    """A group whose errors are one clear line on stderr and a non-zero exit, never a traceback."""
+    """The root group: every error is one clear line on stderr (JSON under ``--json``) and a
+    documented exit status (:class:`ExitCode`), never a traceback."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        as_json = wants_json(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx is not None else info_name
+            raise CliUsageError(exc.format_message(), path, as_json=as_json) from None
+        ctx.meta[_JSON_KEY] = as_json
+        return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
+        as_json = bool(ctx.meta.get(_JSON_KEY))
         try:
             return super().invoke(ctx)
         except NoArgsIsHelpError:
             raise  # "mlops-kit models" alone: click prints the group's help
+        except (CliError, CliUsageError) as exc:
+            exc.as_json = as_json
+            raise
         except click.UsageError as exc:
             # Click prints the usage line, a hint and the error: make it the error and the hint.
             if exc.ctx is None:
-                raise
-            error = click.UsageError(
-                f"{one_line(exc.format_message())} (see '{exc.ctx.command_path} --help')"
-            )
-            raise error from None
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise CliUsageError(exc.format_message(), None, as_json=as_json) from None
+            raise CliUsageError(exc.format_message(), exc.ctx.command_path, as_json=as_json) from None
+        except click.ClickException as exc:
+            kind = type(exc).__name__
+            raise CliError(
+                kind, exc.format_message(), exc.exit_code, as_json=as_json, show_kind=False
+            ) from None
+        except (click.exceptions.Exit, click.Abort):
             raise
         except (MlopsKitError, OSError, ValueError, ImportError) as exc:
-            raise click.ClickException(f"{type(exc).__name__}: {one_line(str(exc))}") from None
+            raise CliError(type(exc).__name__, str(exc), as_json=as_json) from None
         except Exception as exc:  # a bug of ours or a library's: still one line, with a way to see more
             if os.environ.get(DEBUG_ENV):
                 raise
-            raise click.ClickException(
-                f"{type(exc).__name__}: {one_line(str(exc))} (unexpected; set {DEBUG_ENV}=1 for the traceback)"
-            ) from None
+            message = f"{one_line(str(exc))} (unexpected; set {DEBUG_ENV}=1 for the traceback)"
+            raise CliError(type(exc).__name__, message, as_json=as_json) from None
 
 
-def one_line(text: str) -> str:
-    """``text`` on one line: its lines stripped and joined by spaces."""
-    return " ".join(line.strip() for line in text.strip().splitlines() if line.strip()) or "(no message)"
-
-
-class State:
-    """What every command gets: the storage (opened on first use)."""
-
-    def __init__(self, url: str | None) -> None:
-        self.url = url
-        self._storage: Storage | None = None
-
-    @property
-    def storage(self) -> Storage:
-        if self._storage is None:
-            self._storage = storage(self.url)
-        return self._storage
+def state(ctx: click.Context) -> StorageChoice:
+    """The storage choice of the command line (``.storage`` opens it)."""
+    obj = ctx.find_object(StorageChoice)
+    assert obj is not None
+    return obj
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option(
-    "--storage",
-    "url",
-    envvar=STORAGE_ENV,
-    metavar="URL",
-    help=f"Storage URL or path (default: ${STORAGE_ENV}, else ./.mlops).",
-)
 @click.version_option(package_name="mlops-kit", prog_name="mlops-kit")
 @click.pass_context
-def main(ctx: click.Context, url: str | None) -> None:
+def main(ctx: click.Context) -> None:
     """mlops_kit: datasets, models, runs, endpoints and monitoring from the command line."""
-    ctx.obj = State(url)
+    ctx.ensure_object(StorageChoice)
     # Warnings (a model saved with other library versions, say) become one line each too;
     # catch_warnings puts the usual display back when the command ends.
     ctx.with_resource(warnings.catch_warnings())
     warnings.showwarning = _show_warning
+
+
+# Before the command; every command gets them too (add_storage_params, once all are registered).
+main.params[:0] = storage_params(root=True)
+
+
+def add_storage_params(group: click.Group) -> None:
+    """Give every command and group under ``group`` the storage options: they may come anywhere."""
+    for command in group.commands.values():
+        if not any(p.name == "storage" for p in command.params):
+            command.params.extend(storage_params(root=False))
+        if isinstance(command, click.Group):
+            add_storage_params(command)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
@@ -132,12 +150,6 @@ def _cell(value: Any) -> str:
     if hasattr(value, "strftime"):
         return str(value.strftime("%Y-%m-%d %H:%M:%S"))
     return "" if value is None else str(value)
-
-
-def state(ctx: click.Context) -> State:
-    obj = ctx.find_object(State)
-    assert obj is not None
-    return obj
 
 
 def run() -> None:

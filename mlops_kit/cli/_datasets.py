@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from mlops_kit.cli._app import emit, json_option, main, state
-from mlops_kit.core.errors import NotFoundError
+from mlops_kit.cli._listing import clip, limit_options
+from mlops_kit.core.errors import InvalidNameError, NotFoundError
+from mlops_kit.core.names import NAME_PATTERN
+
+_REF = re.compile(rf"(?P<name>{NAME_PATTERN})(?::(?P<version>[1-9][0-9]{{0,17}}))?")
+
+
+def parse_dataset_ref(ref: str) -> tuple[str, int | None]:
+    """``name`` (the latest) or ``name:<version>`` as (name, version); datasets have no aliases.
+
+    Raises
+    ------
+    InvalidNameError
+        If ``ref`` is neither; the message speaks of datasets, not of model aliases.
+    """
+    match = _REF.fullmatch(ref)
+    if match is None or ".." in match["name"]:
+        hint = " (a dataset has versions, not aliases)" if "@" in ref else ""
+        raise InvalidNameError(
+            f"Invalid dataset reference {ref!r}. Expected 'name' or 'name:<version>' (a positive "
+            f"integer){hint}, where the name uses letters, digits, '.', '_' and '-'; list them with "
+            "'mlops-kit datasets ls'."
+        )
+    return match["name"], None if match["version"] is None else int(match["version"])
 
 
 @main.group()
@@ -15,16 +40,17 @@ def datasets() -> None:
 
 @datasets.command("ls")
 @click.argument("name", required=False)
+@limit_options
 @json_option
 @click.pass_context
-def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
-    """List datasets, or the versions of dataset NAME."""
+def ls(ctx: click.Context, name: str | None, limit: int, show_all: bool, as_json: bool) -> None:
+    """List datasets, or the versions of dataset NAME (oldest first)."""
     from mlops_kit.datasets import Dataset
 
     store = state(ctx).storage
     if name is None:
         rows = []
-        for each in Dataset.names(store):
+        for each in clip(Dataset.names(store), limit, show_all, "datasets", newest=None):
             latest = Dataset(each, storage=store).latest()
             rows.append(
                 {
@@ -50,7 +76,7 @@ def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
                 "created_at": v.created_at,
                 "created_by": v.created_by,
             }
-            for v in versions
+            for v in clip(versions, limit, show_all, "versions", newest="last")
         ],
         as_json,
     )
@@ -62,15 +88,10 @@ def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     """Show one version: REF is NAME (latest) or NAME:VERSION."""
-    from mlops_kit.core.refs import parse_ref
     from mlops_kit.datasets import Dataset
 
-    parsed = parse_ref(ref)
-    if parsed.alias is not None:
-        raise click.BadParameter(
-            "datasets have versions, not aliases: use NAME or NAME:VERSION", param_hint="REF"
-        )
-    version = Dataset(parsed.name, storage=state(ctx).storage).get(parsed.version)
+    name, number = parse_dataset_ref(ref)
+    version = Dataset(name, storage=state(ctx).storage).get(number)
     if as_json:
         emit(version.model_dump(mode="json"), True)
         return

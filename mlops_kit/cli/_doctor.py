@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import click
 
 from mlops_kit.cli._app import emit, json_option, main, state
+from mlops_kit.cli._storage import local_path
 from mlops_kit.core.storage import Storage
 
 
@@ -17,7 +19,10 @@ from mlops_kit.core.storage import Storage
 @json_option
 @click.pass_context
 def doctor(ctx: click.Context, as_json: bool) -> None:
-    """Check the storage: reachable, writable, and exclusive create honoured."""
+    """Check the storage: reachable, writable, and exclusive create honoured.
+
+    A local folder must exist (doctor creates nothing but its probe keys, which it removes).
+    """
     store = state(ctx).storage
     probe = f"doctor/{uuid.uuid4().hex}"
     checks: list[tuple[str, Callable[[Storage, str], str]]] = [
@@ -40,6 +45,7 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
                 store.delete(key)
             except Exception:  # best effort; the report already says what failed
                 pass
+        _remove_empty_folders(store, probe)
     ok = len(results) == len(checks) and all(r["ok"] for r in results)
     if as_json:
         emit({"storage": store.url, "ok": ok, "checks": results}, True)
@@ -49,6 +55,18 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"  [{'ok' if r['ok'] else 'FAIL'}] {r['check']}: {r['detail']}")
     if not ok:
         ctx.exit(1)
+
+
+def _remove_empty_folders(store: Storage, probe: str) -> None:
+    """A local folder keeps the empty ``doctor/<probe>`` folders its deleted keys leave."""
+    root = local_path(store)
+    if root is None:
+        return
+    for folder in (probe, probe.rsplit("/", 1)[0]):
+        try:
+            os.rmdir(os.path.join(root, folder))
+        except OSError:  # not empty (another doctor at work), or already gone
+            return
 
 
 def _reachable(store: Storage, probe: str) -> str:

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlops_kit.cli._app import emit, json_option, main, one_line, state, table
+from mlops_kit.cli._listing import clip, limit_options
 
 if TYPE_CHECKING:
     from mlops_kit.deploy import Deployer, DeploymentEvent, EndpointStatus
 
 
-def _deployer(ctx: click.Context) -> Deployer:
+def deployer_of(ctx: click.Context) -> Deployer:
     """The deployer of the storage given to the CLI; the commands use only :class:`Deployer`."""
     from mlops_kit.deploy import LocalDeployer
     from mlops_kit.registry import Registry
@@ -32,12 +33,14 @@ def endpoints() -> None:
 
 
 @endpoints.command("ls")
+@limit_options
 @json_option
 @click.pass_context
-def ls(ctx: click.Context, as_json: bool) -> None:
+def ls(ctx: click.Context, limit: int, show_all: bool, as_json: bool) -> None:
     """List the endpoints that serve a model."""
-    dep = _deployer(ctx)
-    statuses = [dep.status(name) for name in dep.endpoints()]
+    dep = deployer_of(ctx)
+    names = clip(dep.endpoints(), limit, show_all, "endpoints", newest=None)
+    statuses = [dep.status(name) for name in names]
     if as_json:
         emit([s.model_dump(mode="json") for s in statuses], True)
         return
@@ -46,7 +49,7 @@ def ls(ctx: click.Context, as_json: bool) -> None:
             {
                 "endpoint": s.endpoint,
                 "primary": s.primary,
-                "candidate": _candidate(s),
+                "candidate": candidate_text(s),
                 "previous": s.previous[0] if s.previous else "",
                 "updated_at": s.updated_at,
                 "updated_by": s.updated_by,
@@ -64,7 +67,7 @@ def ls(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context, name: str, as_json: bool) -> None:
     """Show endpoint NAME: versions and their traffic weights, counts, and its history."""
-    dep = _deployer(ctx)
+    dep = deployer_of(ctx)
     now = dep.status(name)
     events = dep.history(name)
     if as_json:
@@ -82,7 +85,7 @@ def status(ctx: click.Context, name: str, as_json: bool) -> None:
         {
             "endpoint": now.endpoint,
             "primary": now.primary or "(nothing deployed)",
-            "candidate": _candidate(now) or "none",
+            "candidate": candidate_text(now) or "none",
             "rollback_to": ", ".join(now.previous) or "nothing",
             "updated": f"{now.updated_at:%Y-%m-%d %H:%M:%S} by {now.updated_by}" if now.updated_at else "",
             "events": now.events,
@@ -97,7 +100,7 @@ def status(ctx: click.Context, name: str, as_json: bool) -> None:
     click.echo(table([_event_row(e) for e in events]))
 
 
-def _candidate(s: EndpointStatus) -> str:
+def candidate_text(s: EndpointStatus) -> str:
     if s.candidate is None:
         return ""
     if s.strategy == "canary":
@@ -156,7 +159,7 @@ def _event_row(e: DeploymentEvent) -> dict[str, Any]:
 @click.pass_context
 def promote(ctx: click.Context, name: str, reason: str, as_json: bool) -> None:
     """Make the candidate (canary or shadow) of endpoint NAME its primary."""
-    dep = _deployer(ctx)
+    dep = deployer_of(ctx)
     _move(dep, name, as_json, lambda: dep.promote(name, reason=reason))
 
 
@@ -167,7 +170,7 @@ def promote(ctx: click.Context, name: str, reason: str, as_json: bool) -> None:
 @click.pass_context
 def rollback(ctx: click.Context, name: str, reason: str, as_json: bool) -> None:
     """Drop the candidate of endpoint NAME, or, without one, return to the previous primary."""
-    dep = _deployer(ctx)
+    dep = deployer_of(ctx)
     _move(dep, name, as_json, lambda: dep.rollback(name, reason=reason))
 
 
@@ -177,19 +180,19 @@ def _move(dep: Deployer, name: str, as_json: bool, change: Any) -> None:
     after = dep.status(event.endpoint)
     if as_json:
         emit(
-            {"event": event.model_dump(mode="json"), "before": _serving(before), "after": _serving(after)},
+            {"event": event.model_dump(mode="json"), "before": serving(before), "after": serving(after)},
             True,
         )
         return
     parts = []
     if before.primary != after.primary:
         parts.append(f"primary {before.primary} -> {after.primary}")
-    if _candidate(before) != _candidate(after):
-        parts.append(f"candidate {_candidate(before) or 'none'} -> {_candidate(after) or 'none'}")
+    if candidate_text(before) != candidate_text(after):
+        parts.append(f"candidate {candidate_text(before) or 'none'} -> {candidate_text(after) or 'none'}")
     if before.primary == after.primary:
         parts.append(f"primary stays {after.primary}")
     click.echo(f"{event.kind} {event.endpoint!r}: {'; '.join(parts)}")
 
 
-def _serving(s: EndpointStatus) -> dict[str, Any]:
+def serving(s: EndpointStatus) -> dict[str, Any]:
     return {"primary": s.primary, "candidate": s.candidate, "strategy": s.strategy, "weight": s.weight}

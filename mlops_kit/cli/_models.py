@@ -1,4 +1,4 @@
-"""``mlops-kit models ls|show|history|alias set|alias rm``: the model registry."""
+"""``mlops-kit models ls|show|history|archive|restore|alias set|alias rm``: the model registry."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlops_kit.cli._app import emit, json_option, main, state, table
+from mlops_kit.cli._listing import clip, limit_options
 
 if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema
@@ -26,9 +27,10 @@ def models() -> None:
 
 @models.command("ls")
 @click.argument("name", required=False)
+@limit_options
 @json_option
 @click.pass_context
-def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
+def ls(ctx: click.Context, name: str | None, limit: int, show_all: bool, as_json: bool) -> None:
     """List models (latest version, aliases), or the versions of model NAME."""
     from mlops_kit.core.errors import NotFoundError
 
@@ -46,12 +48,12 @@ def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
                 "created_at": mv.created_at,
                 "created_by": mv.created_by,
             }
-            for mv in reg.versions(name)
+            for mv in clip(reg.versions(name), limit, show_all, "versions", newest="last")
         ]
         emit(rows, as_json)
         return
     rows = []
-    for each in reg.models():
+    for each in clip(reg.models(), limit, show_all, "models", newest=None):
         versions = reg.versions(each)
         try:
             latest: int | None = reg.get(each).version
@@ -125,11 +127,12 @@ def _schema_table(schema: Schema) -> str:
 
 @models.command("history")
 @click.argument("name")
+@limit_options
 @json_option
 @click.pass_context
-def history(ctx: click.Context, name: str, as_json: bool) -> None:
+def history(ctx: click.Context, name: str, limit: int, show_all: bool, as_json: bool) -> None:
     """Every registration, alias move and archive of model NAME, oldest first."""
-    events = _registry(ctx).history(name)
+    events = clip(_registry(ctx).history(name), limit, show_all, "events", newest="last")
     if as_json:
         emit([e.model_dump(mode="json") for e in events], True)
         return
@@ -181,3 +184,33 @@ def alias_rm(ctx: click.Context, name: str, alias_name: str, as_json: bool) -> N
         emit(event.model_dump(mode="json"), True)
         return
     click.echo(f"{event.name}@{event.alias} deleted (was {event.from_version})")
+
+
+@models.command("archive")
+@click.argument("name")
+@click.argument("version", type=click.IntRange(1))
+@click.option("--force", is_flag=True, help="Archive even while aliases point to the version (they stay).")
+@json_option
+@click.pass_context
+def archive(ctx: click.Context, name: str, version: int, force: bool, as_json: bool) -> None:
+    """Hide NAME:VERSION from 'latest' and searches; it stays loadable by number (undo: restore)."""
+    _changed(_registry(ctx).archive(name, version, force=force), as_json)
+
+
+@models.command("restore")
+@click.argument("name")
+@click.argument("version", type=click.IntRange(1))
+@json_option
+@click.pass_context
+def restore(ctx: click.Context, name: str, version: int, as_json: bool) -> None:
+    """Undo 'models archive': NAME:VERSION counts for 'latest' again."""
+    _changed(_registry(ctx).restore(name, version), as_json)
+
+
+def _changed(event: ModelEvent, as_json: bool) -> None:
+    if as_json:
+        emit(event.model_dump(mode="json"), True)
+        return
+    click.echo(
+        f"{event.name}:{event.version} {event.kind} (recorded in 'mlops-kit models history {event.name}')"
+    )

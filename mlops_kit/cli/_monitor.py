@@ -1,22 +1,24 @@
-"""``mlops-kit monitor report``: compare a data file with a dataset version, write the HTML report."""
+"""``mlops-kit monitor report|history``: check a data file against a dataset version; stored reports."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from mlops_kit.cli._app import emit, json_option, main, one_line, state
+from mlops_kit.cli._app import emit, json_option, main, state
+from mlops_kit.cli._errors import ExitCode
+from mlops_kit.cli._files import read_frame
+from mlops_kit.cli._listing import clip, limit_options, names_with_log
+from mlops_kit.core.errors import NotFoundError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from mlops_kit.core.storage import Storage
     from mlops_kit.datasets import DatasetVersion
+    from mlops_kit.monitor import DriftReport
 
-DRIFT_EXIT_CODE = 3
-_PARQUET = (".parquet", ".pq")
+DRIFT_EXIT_CODE = ExitCode.DRIFT
 
 
 @main.group()
@@ -83,7 +85,8 @@ def report(
     store = state(ctx).storage
     version = _reference(ref, store)
     mon = Monitor(version, target=target, prediction=prediction, method=method, storage=store)
-    rep = mon.check(_read(current, version))
+    dates = [c for c, spec in version.schema.columns.items() if spec.dtype == "datetime"]
+    rep = mon.check(read_frame(current, "--current", dates))
     rep.to_html(out)
     if as_json:
         emit({"html": str(out), **rep.to_dict()}, True)
@@ -95,36 +98,50 @@ def report(
 
 
 def _reference(ref: str, store: Storage) -> DatasetVersion:
-    from mlops_kit.core.refs import parse_ref
+    from mlops_kit.cli._datasets import parse_dataset_ref
     from mlops_kit.datasets import Dataset
 
-    parsed = parse_ref(ref)
-    if parsed.alias is not None:
-        raise click.BadParameter(
-            "datasets have versions, not aliases: use NAME or NAME:VERSION", param_hint="'--reference'"
+    name, number = parse_dataset_ref(ref)
+    return Dataset(name, storage=store).get(number)
+
+
+@monitor.command("history")
+@click.argument("name")
+@limit_options
+@json_option
+@click.pass_context
+def history(ctx: click.Context, name: str, limit: int, show_all: bool, as_json: bool) -> None:
+    """The stored reports of monitor NAME (a Monitor built with name=...), oldest first."""
+    from mlops_kit.core.names import check_name
+    from mlops_kit.monitor import DriftReport
+    from mlops_kit.monitor._monitor import _PREFIX
+
+    store = state(ctx).storage
+    entries = store.read_log(f"{_PREFIX}/{check_name(name, 'monitor name')}/reports", DriftReport)
+    if not entries:
+        known = names_with_log(store, _PREFIX, "reports")
+        raise NotFoundError(
+            f"Monitor {name!r} has no stored reports in {store.url}; monitors with reports: "
+            f"{known or 'none'}. A monitor keeps its reports when built with name=... and storage=..."
         )
-    return Dataset(parsed.name, storage=store).get(parsed.version)
+    shown = clip(entries, limit, show_all, "reports", newest="last")
+    if as_json:
+        emit([{"seq": e.seq, **e.record.to_dict()} for e in shown], True)
+        return
+    emit([_report_row(e.seq, e.record) for e in shown], False)
 
 
-def _read(path: Path, reference: DatasetVersion) -> pd.DataFrame:
-    """The current data; CSV columns that are datetimes in the reference are parsed as such."""
-    import pandas as pd
-
-    suffixes = [s.lower() for s in path.suffixes]
-    is_parquet = bool(suffixes) and suffixes[-1] in _PARQUET
-    if not is_parquet and ".csv" not in suffixes:
-        raise click.BadParameter(
-            f"{str(path)!r} is neither Parquet (.parquet, .pq) nor CSV (.csv, .csv.gz, ...)",
-            param_hint="'--current'",
-        )
-    try:
-        if is_parquet:
-            return pd.read_parquet(path)
-        header = pd.read_csv(path, nrows=0).columns
-        dates = [
-            c for c, spec in reference.schema.columns.items() if spec.dtype == "datetime" and c in header
-        ]
-        return pd.read_csv(path, parse_dates=dates)
-    except Exception as exc:  # pandas, pyarrow and the codecs raise many kinds; the file is the cause
-        kind = "Parquet" if is_parquet else "CSV"
-        raise click.FileError(str(path), f"not readable as {kind}: {one_line(str(exc))}") from None
+def _report_row(seq: int, rep: DriftReport) -> dict[str, Any]:
+    window = ""
+    if rep.window_start is not None or rep.window_end is not None:
+        window = f"{rep.window_start:%Y-%m-%d %H:%M} to {rep.window_end:%Y-%m-%d %H:%M}"
+    return {
+        "seq": seq,
+        "created_at": rep.created_at,
+        "window": window,
+        "rows": rep.n_current,
+        "drifted": rep.drifted,
+        "drift_share": rep.drift_share,
+        "drifted_columns": rep.drifted_columns,
+        "reasons": list(rep.reasons),
+    }

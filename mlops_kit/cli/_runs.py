@@ -1,4 +1,4 @@
-"""``mlops-kit runs ls|show``: the recorded pipeline runs."""
+"""``mlops-kit runs ls|show|compare``: the recorded pipeline runs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlops_kit.cli._app import emit, json_option, main, one_line, state
+from mlops_kit.cli._listing import clip, limit_options
 
 if TYPE_CHECKING:
     from mlops_kit.pipeline import RunRecord, StepRecord
@@ -19,10 +20,10 @@ def runs() -> None:
 
 @runs.command("ls")
 @click.argument("pipeline", required=False)
-@click.option("--limit", "-n", type=click.IntRange(1), help="Show only the newest N runs.")
+@limit_options
 @json_option
 @click.pass_context
-def ls(ctx: click.Context, pipeline: str | None, limit: int | None, as_json: bool) -> None:
+def ls(ctx: click.Context, pipeline: str | None, limit: int, show_all: bool, as_json: bool) -> None:
     """List runs newest first, of every pipeline or of PIPELINE."""
     from mlops_kit.core.errors import NotFoundError
     from mlops_kit.pipeline import Pipeline, RunList
@@ -34,7 +35,7 @@ def ls(ctx: click.Context, pipeline: str | None, limit: int | None, as_json: boo
         raise NotFoundError(
             f"No runs of pipeline {pipeline!r} in {store.url}; pipelines with runs: {known or 'none'}."
         )
-    shown = found[:limit] if limit else list(found)
+    shown = clip(found, limit, show_all, "runs", newest="first")
     if as_json:
         emit([run.model_dump(mode="json", exclude={"steps"}) for run in shown], True)
         return
@@ -148,3 +149,60 @@ def duration(seconds: float | None) -> str:
     if minutes < 60:
         return f"{minutes}m {secs:02d}s"
     return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+@runs.command("compare")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
+@click.option("--differences", is_flag=True, help="Show only the rows where the runs differ.")
+@json_option
+@click.pass_context
+def compare(ctx: click.Context, run_ids: tuple[str, ...], differences: bool, as_json: bool) -> None:
+    """Compare runs side by side: status, duration, params, metrics and input fingerprints.
+
+    Each RUN_ID is an id or a unique prefix of one; give two or more.
+    """
+    if len(run_ids) < 2:
+        raise click.UsageError("give two or more run ids to compare")
+    found = [_find(ctx, run_id) for run_id in run_ids]
+    rows = [row for row in _comparison(found) if not (differences and row["same"])]
+    if as_json:
+        emit({"runs": [r.id for r in found], "rows": rows}, True)
+        return
+    labels = _labels([r.id for r in found])
+    table_rows = [
+        {"field": row["field"], **dict(zip(labels, map(_shown, row["values"]))), "same": row["same"]}
+        for row in rows
+    ]
+    emit(table_rows, False, ["field", *labels, "same"])
+
+
+def _comparison(found: list[RunRecord]) -> list[dict[str, Any]]:
+    """One row per field any of the runs has; ``None`` where a run lacks it."""
+    fields: dict[str, list[Any]] = {
+        "pipeline": [r.pipeline for r in found],
+        "status": [r.status for r in found],
+        "started_at": [r.started_at for r in found],
+        "duration_s": [r.duration_s for r in found],
+    }
+    for group in ("params", "metrics", "inputs"):
+        keys = sorted({k for r in found for k in getattr(r, group)})
+        for key in keys:
+            fields[f"{group}.{key}"] = [getattr(r, group).get(key) for r in found]
+    return [
+        {"field": name, "values": values, "same": all(v == values[0] for v in values)}
+        for name, values in fields.items()
+    ]
+
+
+def _labels(ids: list[str]) -> list[str]:
+    """Short column headers: the id's time and random part (``...Z-3f902e23``), whole if repeated."""
+    short = [i.rsplit("-", 1)[-1] for i in ids]
+    return short if len(set(short)) == len(short) else ids
+
+
+def _shown(value: Any) -> Any:
+    if value is None:
+        return "-"
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]  # a fingerprint
+    return value

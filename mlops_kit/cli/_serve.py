@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 
 import click
 
 from mlops_kit.cli._app import main, state
+from mlops_kit.cli._errors import CliError, ExitCode
 
 
 @main.command()
 @click.argument("ref")
-@click.option("--storage", "url", metavar="URL", help="Storage URL or path (overrides the global --storage).")
 @click.option("--endpoint", help="Endpoint name (default: the model's name).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port.")
@@ -63,7 +64,6 @@ from mlops_kit.cli._app import main, state
 def serve(
     ctx: click.Context,
     ref: str,
-    url: str | None,
     endpoint: str | None,
     host: str,
     port: int,
@@ -86,12 +86,14 @@ def serve(
     service too.
     """
     from mlops_kit.core.errors import NotFoundError
-    from mlops_kit.core.storage import storage as open_storage
     from mlops_kit.deploy import LocalDeployer
     from mlops_kit.deploy import serve as run_server
     from mlops_kit.registry import Registry
 
-    store = open_storage(url) if url else state(ctx).storage
+    _check_port(host, port, "HTTP")
+    if grpc_port is not None:
+        _check_port(host, grpc_port, "gRPC")
+    store = state(ctx).storage
     deployer = LocalDeployer(Registry(store), poll_interval=poll_interval, trusted=trusted)
     version = deployer.registry.get(ref)
     name = endpoint or version.name
@@ -128,5 +130,34 @@ def serve(
             log_level=log_level,
             grpc_port=grpc_port,
         )
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            raise
+        # uvicorn logged why (a port taken between our check and its bind, a failed startup).
+        raise CliError(
+            "ServeError",
+            f"the server on {host}:{port} did not start (uvicorn's message is above)",
+            ExitCode.CANNOT_LISTEN,
+        ) from None
     finally:
         handle.close()
+
+
+def _check_port(host: str, port: int, protocol: str) -> None:
+    """Fail in one line before loading anything when the port is taken or not allowed.
+
+    The probe binds as uvicorn does (``SO_REUSEADDR``), so a port left in TIME_WAIT passes.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            flag = "--port" if protocol == "HTTP" else "--grpc-port"
+            raise CliError(
+                "ServeError",
+                f"cannot listen for {protocol} on {host}:{port}: {exc.strerror or exc}; another program "
+                f"may hold the port: stop it or pick another with {flag}",
+                ExitCode.CANNOT_LISTEN,
+            ) from None

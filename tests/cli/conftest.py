@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from sklearn.linear_model import LogisticRegression
 
 import mlops_kit as mk
+from mlops_kit.automation import ContinuousTraining, Gate
 from mlops_kit.cli import main
 
 N = 400
@@ -109,6 +110,30 @@ def built(template: Built, tmp_path: Path) -> Built:
     path = tmp_path / "store"
     shutil.copytree(template.path, path)
     return Built(path, template.train_runs, template.failed_run)
+
+
+@pytest.fixture
+def watched(built: Built) -> tuple[mk.Monitor, ContinuousTraining]:
+    """A named monitor with two reports, and a loop on endpoint 'solo' with two decisions."""
+    store = mk.storage(str(built.path))
+    reference = mk.Dataset("customers", storage=store).get()
+    mon = mk.Monitor(reference, columns=["age", "spend"], name="weekly", storage=store)
+    mon.check(customers(seed=1))
+    mon.check(customers(seed=2).assign(spend=lambda d: d["spend"] + 15))
+    reg = mk.Registry(store)
+    loop = ContinuousTraining(
+        monitor=mk.Monitor(reference, columns=["age", "spend"], storage=store),
+        pipeline=mk.Pipeline([features, train], name="train"),
+        registry=reg,
+        deployer=mk.LocalDeployer(reg, storage=store),
+        endpoint="solo",
+        model="churn",
+        data_input="raw",
+        gate=Gate(metric="auc", target="churned"),
+    )
+    loop.step(customers(seed=3))
+    loop.step(customers(seed=4).assign(spend=lambda d: d["spend"] + 15))
+    return mon, loop
 
 
 @dataclass

@@ -60,7 +60,7 @@ def test_datasets_show(store: str) -> None:
             ["datasets", "show", "churn:9"],
             "NotFoundError: Dataset 'churn' has no version 9; versions are 1-2.",
         ),
-        (["datasets", "show", "../x"], "InvalidNameError: Invalid model reference '../x'."),
+        (["datasets", "show", "../x"], "InvalidNameError: Invalid dataset reference '../x'."),
         (["datasets", "ls", "nope"], "NotFoundError: Dataset 'nope' has no versions"),
     ],
 )
@@ -96,7 +96,7 @@ class LyingStorage(mk.MemoryStorage):
 
 
 def test_doctor_catches_a_backend_whose_create_overwrites(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mlops_kit.cli._app.storage", lambda url: LyingStorage())
+    monkeypatch.setattr("mlops_kit.cli._storage.storage", lambda url: LyingStorage())
     code, out, _ = invoke("--storage", "x", "doctor")
     assert code == 1
     assert "[FAIL] exclusive create: RuntimeError: create() overwrote an existing key" in out
@@ -104,7 +104,7 @@ def test_doctor_catches_a_backend_whose_create_overwrites(monkeypatch: pytest.Mo
 
 def test_doctor_reports_an_unreachable_storage(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "mlops_kit.cli._app.storage", lambda url: FaultyStorage(mk.MemoryStorage(), fail_at=1)
+        "mlops_kit.cli._storage.storage", lambda url: FaultyStorage(mk.MemoryStorage(), fail_at=1)
     )
     code, out, _ = invoke("--storage", "x", "doctor")
     assert code == 1

@@ -77,7 +77,7 @@ def test_status_counts_requests_served_in_this_process(cli: Cli, built: Built, m
     dep = deployer(built)
     with dep.endpoint("solo") as ep:
         ep.predict(pd.DataFrame({"age": [30, 40], "spend": [20.0, 80.0]}))
-        monkeypatch.setattr("mlops_kit.cli._endpoints._deployer", lambda ctx: dep)
+        monkeypatch.setattr("mlops_kit.cli._endpoints.deployer_of", lambda ctx: dep)
         rows = [line.split() for line in cli("endpoints", "status", "solo").out.split("\n\n")[1].splitlines()]
     assert rows[2][:5] == ["churn:2", "primary", "1", "1", "0"]
     assert "(requests are counted" not in " ".join(" ".join(r) for r in rows)

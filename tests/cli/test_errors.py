@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -27,7 +29,18 @@ def test_a_group_alone_prints_its_help(cli: Cli) -> None:
 
 
 def test_every_command_group_is_registered() -> None:
-    assert {"datasets", "doctor", "endpoints", "models", "monitor", "runs", "serve"} <= set(main.commands)
+    assert {
+        "datasets",
+        "doctor",
+        "endpoints",
+        "gc",
+        "loop",
+        "models",
+        "monitor",
+        "predict",
+        "runs",
+        "serve",
+    } <= set(main.commands)
 
 
 def test_an_unexpected_error_is_one_line_and_the_traceback_is_opt_in(
@@ -60,9 +73,13 @@ def test_an_unexpected_error_is_one_line_and_the_traceback_is_opt_in(
 )
 def test_a_failing_storage_is_one_line(cli: Cli, args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "mlops_kit.cli._app.storage", lambda url: FaultyStorage(mk.MemoryStorage(), fail_at=1)
+        "mlops_kit.cli._storage.storage", lambda url: FaultyStorage(mk.MemoryStorage(), fail_at=1)
     )
-    assert one_line_error(cli(*args)).startswith("Error: StorageError: Injected fault")
+    line = one_line_error(cli(*args))
+    if "--json" in args:
+        assert json.loads(line)["error"] == "StorageError"
+    else:
+        assert line.startswith("Error: StorageError: Injected fault")
 
 
 def test_warnings_are_one_line_and_do_not_stop_the_command(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

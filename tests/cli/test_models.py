@@ -175,6 +175,7 @@ def test_a_non_numeric_version_is_a_one_line_usage_error(cli: Cli) -> None:
 
 
 def test_an_empty_storage_has_no_models(cli: Cli, tmp_path) -> None:
+    (tmp_path / "empty").mkdir()
     result = cli("--storage", str(tmp_path / "empty"), "models", "ls")  # the last --storage wins
     assert (result.code, result.out) == (0, "(none)\n")
     assert cli("--storage", str(tmp_path / "empty"), "models", "ls", "--json").out == "[]\n"

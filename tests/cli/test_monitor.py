@@ -110,7 +110,7 @@ def test_the_default_output_is_report_html_in_the_working_folder(
     [
         (["--reference", "nope"], "NotFoundError: Dataset 'nope' has no versions", 1),
         (["--reference", "customers:4"], "NotFoundError: Dataset 'customers' has no version 4", 1),
-        (["--reference", "customers@prod"], "datasets have versions, not aliases", 2),
+        (["--reference", "customers@prod"], "a dataset has versions, not aliases", 1),
         (["--reference", "../x"], "InvalidNameError:", 1),
         (["--target", "label"], "'label'", 1),
         (["--method", "magic"], "'magic'", 1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -142,3 +143,53 @@ def test_serve_trusted_loads_a_skops_model(tmp_path: Path) -> None:
         body = {"dataframe_split": {"columns": ["age", "spend"], "data": [[30, 50.0]]}}
         r = client.post("/invocations", json=body)
         assert r.status_code == 200 and r.headers["x-model-version"] == "hgb:1", r.text
+
+
+def test_a_busy_port_is_one_line_and_its_own_exit_status(tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    make_registry(mk.storage(store))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlops_kit.cli", "serve", "m", "--storage", store, "--port", str(port)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 4 and proc.stdout == "", proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"Error: ServeError: cannot listen for HTTP on 127.0.0.1:{port}: Address already in use; "
+        "another program may hold the port: stop it or pick another with --port"
+    ]
+    assert mk.LocalDeployer(mk.Registry(mk.storage(store))).endpoints() == []  # nothing deployed
+
+
+def test_serve_takes_its_storage_before_or_after_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = str(tmp_path / "store")
+    make_registry(mk.storage(store))
+    served: list[str] = []
+    monkeypatch.setattr("mlops_kit.deploy.serve", lambda handle, **_: served.append(str(handle.version)))
+    for args in (["--storage", store, "serve", "m:1"], ["serve", "m:1", "--storage", store]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.stderr
+    assert served == ["m:1", "m:1"]
+
+
+@pytest.mark.slow
+def test_serve_with_a_storage_class_in_its_own_process(tmp_path: Path) -> None:
+    from tests.cli.storage_plugin import InnerFolderStorage
+
+    store = str(tmp_path / "store")
+    make_registry(InnerFolderStorage(store))
+    with serving(store, "m:1", "--storage-class", "tests.cli.storage_plugin:InnerFolderStorage") as (
+        client,
+        _,
+        _,
+    ):
+        assert version(client) == "m:1"
+    assert mk.LocalDeployer(mk.Registry(InnerFolderStorage(store))).status("m").primary == "m:1"
