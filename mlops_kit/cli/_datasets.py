@@ -7,7 +7,7 @@ import re
 import click
 
 from mlops_kit.cli._app import emit, json_option, main, state
-from mlops_kit.cli._listing import clip, limit_options
+from mlops_kit.cli._listing import clip, limit_options, note_clipped
 from mlops_kit.core.errors import InvalidNameError, NotFoundError
 from mlops_kit.core.names import NAME_PATTERN
 
@@ -51,7 +51,7 @@ def ls(ctx: click.Context, name: str | None, limit: int, show_all: bool, as_json
     if name is None:
         rows = []
         for each in clip(Dataset.names(store), limit, show_all, "datasets", newest=None):
-            latest = Dataset(each, storage=store).latest()
+            latest = Dataset(each, storage=store).versions(limit=1, newest_first=True)[0]
             rows.append(
                 {
                     "name": each,
@@ -62,7 +62,13 @@ def ls(ctx: click.Context, name: str | None, limit: int, show_all: bool, as_json
             )
         emit(rows, as_json, ["name", "versions", "latest_rows", "created_at"])
         return
-    versions = Dataset(name, storage=store).versions()
+    dataset = Dataset(name, storage=store)
+    if show_all:
+        versions = list(dataset.versions())
+    else:
+        versions = dataset.versions(limit=limit, newest_first=True)[::-1]
+        if versions and versions[-1].version > limit:
+            note_clipped(limit, versions[-1].version, "versions", "newest")
     if not versions:
         raise NotFoundError(f"Dataset {name!r} has no versions in {store.url}.")
     emit(
@@ -76,7 +82,7 @@ def ls(ctx: click.Context, name: str | None, limit: int, show_all: bool, as_json
                 "created_at": v.created_at,
                 "created_by": v.created_by,
             }
-            for v in clip(versions, limit, show_all, "versions", newest="last")
+            for v in versions
         ],
         as_json,
     )

@@ -10,7 +10,7 @@ import click
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
 
-__all__ = ["DEFAULT_LIMIT", "clip", "limit_options", "names_with_log"]
+__all__ = ["DEFAULT_LIMIT", "clip", "limit_options", "names_with_log", "note_clipped"]
 
 DEFAULT_LIMIT = 50
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,7 +44,7 @@ def clip(
     if show_all or len(rows) <= limit:
         return list(rows)
     which = "first" if newest is None else "newest"
-    click.echo(f"showing the {which} {limit} of {len(rows)} {what}; --limit N or --all for more", err=True)
+    note_clipped(limit, len(rows), what, which)
     return list(rows[-limit:]) if newest == "last" else list(rows[:limit])
 
 
@@ -56,3 +56,8 @@ def names_with_log(store: Storage, top: str, log: str) -> list[str]:
         if len(parts) > 3 and parts[2] == log:
             found.add(parts[1])
     return sorted(found)
+
+
+def note_clipped(limit: int, total: int, what: str, which: str) -> None:
+    """Say on stderr that only ``limit`` of ``total`` rows are shown."""
+    click.echo(f"showing the {which} {limit} of {total} {what}; --limit N or --all for more", err=True)

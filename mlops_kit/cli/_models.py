@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlops_kit.cli._app import emit, json_option, main, state, table
-from mlops_kit.cli._listing import clip, limit_options
+from mlops_kit.cli._listing import clip, limit_options, note_clipped
 
 if TYPE_CHECKING:
     from mlops_kit.core.schema import Schema
@@ -48,13 +48,13 @@ def ls(ctx: click.Context, name: str | None, limit: int, show_all: bool, as_json
                 "created_at": mv.created_at,
                 "created_by": mv.created_by,
             }
-            for mv in clip(reg.versions(name), limit, show_all, "versions", newest="last")
+            for mv in _newest_versions(reg, name, limit, show_all)
         ]
         emit(rows, as_json)
         return
     rows = []
     for each in clip(reg.models(), limit, show_all, "models", newest=None):
-        versions = reg.versions(each)
+        newest = reg.versions(each, limit=1, newest_first=True)[0]  # one record, not every version
         try:
             latest: int | None = reg.get(each).version
         except NotFoundError:  # every version archived
@@ -63,9 +63,9 @@ def ls(ctx: click.Context, name: str | None, limit: int, show_all: bool, as_json
             {
                 "name": each,
                 "latest": latest,
-                "versions": len(versions),
+                "versions": newest.version,  # numbers are 1, 2, ... with no gaps
                 "aliases": reg.aliases(each),
-                "created_at": versions[-1].created_at,
+                "created_at": newest.created_at,
             }
         )
     emit(rows, as_json, ["name", "latest", "versions", "aliases", "created_at"])
@@ -214,3 +214,13 @@ def _changed(event: ModelEvent, as_json: bool) -> None:
     click.echo(
         f"{event.name}:{event.version} {event.kind} (recorded in 'mlops-kit models history {event.name}')"
     )
+
+
+def _newest_versions(reg: Registry, name: str, limit: int, show_all: bool) -> list[ModelVersion]:
+    """The newest ``limit`` versions, oldest first (every version with ``--all``): one page read."""
+    if show_all:
+        return list(reg.versions(name))
+    page = reg.versions(name, limit=limit, newest_first=True)
+    if page and page[0].version > limit:
+        note_clipped(limit, page[0].version, "versions", "newest")
+    return page[::-1]

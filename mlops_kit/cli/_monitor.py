@@ -113,8 +113,10 @@ def _reference(ref: str, store: Storage) -> DatasetVersion:
 def history(ctx: click.Context, name: str, limit: int, show_all: bool, as_json: bool) -> None:
     """The stored reports of monitor NAME (a Monitor built with name=...), oldest first."""
     from mlops_kit.core.names import check_name
+    from mlops_kit.monitor import Monitor
+
+    _PREFIX = Monitor.REPORTS_ROOT
     from mlops_kit.monitor import DriftReport
-    from mlops_kit.monitor._monitor import _PREFIX
 
     store = state(ctx).storage
     entries = store.read_log(f"{_PREFIX}/{check_name(name, 'monitor name')}/reports", DriftReport)

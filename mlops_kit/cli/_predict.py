@@ -53,7 +53,7 @@ def predict(
     output holds the input columns, then ``prediction`` (``prediction_<i>`` for 2-D
     outputs, ``proba_<i>`` with --method predict_proba).
     """
-    from mlops_kit.deploy._served import ModelFailed, load_served, output_columns
+    from mlops_kit.deploy import ModelFailed, load_served, output_columns
     from mlops_kit.registry import Registry
 
     is_parquet(out, "--out")  # before the work, not after it

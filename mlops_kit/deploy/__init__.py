@@ -6,6 +6,11 @@ from mlops_kit.deploy._deployer import DeploymentError, LocalDeployer
 from mlops_kit.deploy._endpoint import Endpoint
 from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus, PredictionBatch, VersionStats
 from mlops_kit.deploy._serve import serve
+
+# For the CLI's batch scoring, not public: a version loaded as a server loads it.
+from mlops_kit.deploy._served import ModelFailed as ModelFailed
+from mlops_kit.deploy._served import load_served as load_served
+from mlops_kit.deploy._served import output_columns as output_columns
 from mlops_kit.deploy._strategies import Canary, Replace, Shadow
 
 __all__ = [

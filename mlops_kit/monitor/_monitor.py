@@ -127,6 +127,9 @@ class Monitor:
     1
     """
 
+    REPORTS_ROOT = _PREFIX
+    """Where a named monitor keeps its reports: ``<REPORTS_ROOT>/<name>/reports``."""
+
     def __init__(
         self,
         reference: Any,
