@@ -46,6 +46,8 @@ def _is_folder(value: object) -> bool:
     return value is None or isinstance(value, str)
 
 
+_NONE_HOOKS = ("_write", "_write_hint", "_delete", "_write_file", "_read_file")
+
 # hook name -> (what it must return, in words; the check)
 HOOK_RESULTS: dict[str, tuple[str, Callable[[object], bool]]] = {
     "_read": ("the stored bytes (raise NotFoundError or FileNotFoundError if the key is absent)", _is_bytes),
@@ -54,12 +56,12 @@ HOOK_RESULTS: dict[str, tuple[str, Callable[[object], bool]]] = {
     "_list": ("a list of the keys (str) under the prefix", _is_keys),
     "_open": ("a readable binary file object", _is_file),
     "_staging_dir": ("a local folder path (str) or None", _is_folder),
-    "_write": ("None", _is_none),
-    "_write_hint": ("None", _is_none),
-    "_delete": ("None", _is_none),
-    "_write_file": ("None", _is_none),
-    "_read_file": ("None", _is_none),
+    **dict.fromkeys(_NONE_HOOKS, ("None", _is_none)),
 }
+
+
+# The exact type of the usual right answer: one type check, on the hot path of every call.
+_USUAL = {"_read": bytes, "_create": bool, "_exists": bool, **dict.fromkeys(_NONE_HOOKS, type(None))}
 
 
 def check_result(storage: Storage, hook: str, result: Any) -> Any:
@@ -67,6 +69,8 @@ def check_result(storage: Storage, hook: str, result: Any) -> Any:
 
     ``_read``'s bytes-like results come back as ``bytes``, ``_list``'s as a list.
     """
+    if type(result) is _USUAL.get(hook):
+        return result
     expected, ok = HOOK_RESULTS[hook]
     if not ok(result):
         cls = type(storage).__qualname__
