@@ -28,6 +28,10 @@ class SqliteStorage(mk.Storage):
             self._local.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         return self._local.db  # type: ignore[no-any-return]
 
+    @property
+    def url(self) -> str:  # named in every error message
+        return f"sqlite://{self.path}"
+
     def _read(self, key: str) -> bytes:
         row = self._db().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         if row is None:

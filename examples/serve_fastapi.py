@@ -57,7 +57,7 @@ def build_service(endpoint: mk.Endpoint) -> FastAPI:
     def customer(customer_id: int) -> dict[str, object]:
         return {"id": customer_id, "name": f"customer {customer_id}"}
 
-    app.mount("/models/churn", endpoint.asgi_app())
+    endpoint.mount(app, "/models/churn")  # its lifespan runs in app's; its routes are in app's /docs
     return app
 
 

@@ -237,6 +237,55 @@ class Endpoint:
 
         return make_app(self, max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
 
+    def mount(
+        self, app: Any, path: str, *, max_body_bytes: int = 10 * 2**20, max_batch_rows: int = 4096
+    ) -> Any:
+        """Mount :meth:`asgi_app` at ``path`` of a FastAPI or Starlette ``app``, lifespan and OpenAPI included.
+
+        Use it instead of ``app.mount(path, ep.asgi_app())``: a host never runs a
+        mounted app's lifespan, so this chains the endpoint's into ``app``'s (the
+        prediction log is flushed when the server shuts down, before ``app``'s own
+        shutdown code), and on FastAPI it adds the endpoint's routes to ``app``'s
+        OpenAPI page (``/docs``). Call it before the server starts.
+
+        Parameters
+        ----------
+        app : FastAPI or Starlette app
+            The host service.
+        path : str
+            Where to mount, like ``"/models/churn"``.
+        max_body_bytes, max_batch_rows : int
+            As for :meth:`asgi_app`.
+
+        Returns
+        -------
+        The mounted Starlette app.
+
+        Raises
+        ------
+        ConfigError
+            If ``app`` is not a Starlette or FastAPI app, or ``path`` is malformed.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from fastapi import FastAPI
+        >>> from sklearn.linear_model import LinearRegression
+        >>> import mlops_kit as mk
+        >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("line", LinearRegression().fit(X, [2.0, 4.0, 6.0]), input_example=X)
+        >>> ep = mk.LocalDeployer(reg).deploy("line")
+        >>> service = FastAPI()
+        >>> _ = ep.mount(service, "/models/line")
+        >>> "/models/line/invocations" in service.openapi()["paths"]
+        True
+        >>> ep.close()
+        """
+        from mlops_kit.deploy._mount import mount
+
+        return mount(self, app, path, max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
+
     def grpc_server(
         self,
         *,

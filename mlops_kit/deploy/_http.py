@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.extras import missing_extra
+from mlops_kit.deploy import _shutdown
 from mlops_kit.deploy._server import VERSION_HEADER, Server, primary_label
 
 if TYPE_CHECKING:
@@ -38,9 +39,11 @@ def make_app(endpoint: Endpoint, *, max_body_bytes: int = 10 * 2**20, max_batch_
     except ImportError as exc:
         raise missing_extra("Serving over HTTP", "Starlette, uvicorn and prometheus-client", "serve") from exc
     server = Server.create(endpoint, max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
+    server.sigterm_flushes = _shutdown.install()  # a mounted app's lifespan never runs
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        server.lifespan_started = True
         yield
         await run_in_threadpool(endpoint.flush)  # graceful shutdown: nothing logged is lost
         server.metrics.close()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.arguments import check_positive_int
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.deploy import _shutdown
 from mlops_kit.deploy._metrics import CLIENT_CLOSED
 from mlops_kit.deploy._oip_rest import BinaryBody
 from mlops_kit.deploy._protocol import BadRequest, to_json
@@ -62,6 +63,30 @@ class Server:
         self.metrics = metrics
         self.batcher = batcher
         self.max_body_bytes = max_body_bytes
+        self.lifespan_started = False  # set by the app's lifespan, which a host's mount skips
+        self.sigterm_flushes = False  # whether a SIGTERM flushes the prediction log anyway
+        self._told_no_lifespan = False
+
+    def tell_no_lifespan(self) -> None:
+        """Warn, once, that this app serves without its lifespan (mounted with ``host.mount``)."""
+        if self._told_no_lifespan or self.lifespan_started:
+            return
+        self._told_no_lifespan = True
+        name = self.endpoint.name
+        fallback = (
+            "buffered predictions are flushed on SIGTERM and at exit instead"
+            if self.sigterm_flushes
+            else "buffered predictions may be lost when the server stops (no SIGTERM hook: the app "
+            "was not built in the main thread, or SIGTERM is ignored)"
+        )
+        _log.warning(
+            "Endpoint %r serves requests but its lifespan never started (mounted with app.mount()? "
+            "Starlette and FastAPI do not run a mounted app's lifespan): %s. Mount it with "
+            "endpoint.mount(app, '/path') to run it with your app's lifespan and list its routes "
+            "in your app's OpenAPI page.",
+            name,
+            fallback,
+        )
 
     @classmethod
     def create(cls, endpoint: Endpoint, *, max_body_bytes: int, max_batch_rows: int) -> Server:
@@ -206,6 +231,15 @@ class Server:
         return 500, f"Internal error ({type(exc).__name__}); see the server log.", ""
 
 
+async def _flush(server: Server) -> None:
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        await run_in_threadpool(server.live.flush)
+    except Exception as exc:
+        _log.error("Endpoint %r: could not flush its prediction log: %s", server.endpoint.name, exc)
+
+
 def _is_client_disconnect(exc: Exception) -> bool:
     from starlette.requests import ClientDisconnect
 
@@ -227,6 +261,8 @@ def guarded(
         start = time.perf_counter()
         server.metrics.started()
         version, status = "", 500
+        if not server.lifespan_started:
+            server.tell_no_lifespan()
         try:
             content, version = await handler(request)
             status = 200
@@ -238,6 +274,8 @@ def guarded(
             return response
         finally:
             server.metrics.finished(version, status, time.perf_counter() - start)
+            if _shutdown.draining():  # after a SIGTERM: this request's rows are stored before it is answered
+                await _flush(server)
 
     route.__name__ = handler.__name__
     route.__doc__ = handler.__doc__

@@ -1,7 +1,8 @@
 """``StorageContract``: the test suite every storage backend must pass.
 
 Subclass it in your own tests and provide a ``make_storage`` fixture that returns a
-callable building an empty storage::
+*factory*: a callable that builds a new, empty storage each time it is called (the
+tests call it, often several times per test; a storage instance is not a factory)::
 
     from mlops_kit.testing import StorageContract
 
@@ -45,6 +46,15 @@ class _Entry(BaseModel):
 class StorageContract:
     """Checks read/write/create/list/delete semantics, atomicity and what is built on them.
 
+    Subclass it in a test module and define the fixture ``make_storage``, which must
+    return a factory: a callable with no arguments that returns a new, empty storage
+    (``return MyStorage`` or ``return lambda: MyStorage(root=tmp_path_factory.mktemp("s"))``),
+    not a storage. Storages built by one factory must not share keys.
+
+    A hook that returns the wrong type fails its first call with a
+    :class:`~mlops_kit.StorageError` naming the hook, so a broken backend fails the
+    suite quickly instead of hanging in retries.
+
     ``test_model_based`` runs ``model_examples`` random sequences of up to
     ``model_steps`` calls against a plain dict model
     (:func:`~mlops_kit.testing.check_storage_against_reference`); set these class
@@ -56,7 +66,19 @@ class StorageContract:
 
     @pytest.fixture
     def make_storage(self) -> Callable[[], Storage]:
-        raise NotImplementedError("Return a callable that builds an empty storage.")
+        raise NotImplementedError(
+            "Define a make_storage fixture in your StorageContract subclass that returns a "
+            "callable building a new, empty storage (e.g. `return MyStorage`)."
+        )
+
+    @pytest.fixture(autouse=True)
+    def _make_storage_is_a_factory(self, make_storage: object) -> None:
+        if isinstance(make_storage, Storage) or not callable(make_storage):
+            raise TypeError(
+                f"make_storage returned {make_storage!r}, but it must return a factory: a callable "
+                "that builds a new, empty storage each time (e.g. `return MyStorage` or "
+                "`return lambda: MyStorage(...)`), not a storage."
+            )
 
     # -- the primitives ---------------------------------------------------------
 

@@ -21,6 +21,7 @@ from mlops_kit.core.arguments import check_page, check_version
 from mlops_kit.core.errors import ConfigError, MlopsKitError, NotFoundError, StorageError
 from mlops_kit.core.names import check_key, check_prefix
 from mlops_kit.core.storage._cache import forget
+from mlops_kit.core.storage._hooks import check_result
 from mlops_kit.core.storage.gc import DEFAULT_OLDER_THAN
 
 if TYPE_CHECKING:
@@ -42,11 +43,30 @@ SIGNING_KEY_ENV = "MLOPS_KIT_SIGNING_KEY"
 class Storage(abc.ABC):
     """Bytes under ``/``-separated keys; the one contract every backend honours.
 
-    Subclasses implement ``_read``, ``_write``, ``_create``, ``_list`` and
-    ``_delete``. They may also implement the optional hooks ``_exists``, ``_write_hint``,
-    ``_open``, ``_write_file``, ``_read_file`` and ``_staging_dir`` for speed; each has a correct
-    default built on the required ones. Everything else (blobs, records, logs) is built
-    on the public methods and is never re-implemented by a backend.
+    A backend subclasses ``Storage`` and implements the protected hooks below; callers
+    use the public methods, which check keys (a hook only sees valid keys), translate
+    errors and check what each hook returns. Everything else (blobs, records, logs) is
+    built on the public methods and is never re-implemented by a backend.
+
+    | required hook | what it must do |
+    |---|---|
+    | ``_read(key) -> bytes`` | return the bytes; raise ``NotFoundError`` or ``FileNotFoundError`` if absent |
+    | ``_write(key, data) -> None`` | store atomically: readers see the old or the new bytes, never a mix |
+    | ``_create(key, data) -> bool`` | atomic create-if-absent: ``True`` if it stored ``data``, ``False`` if the key existed; never overwrite |
+    | ``_list(prefix) -> list[str]`` | the keys under ``prefix`` (``""``: all), in any order |
+    | ``_delete(key) -> None`` | remove the key; absent is fine (raising ``FileNotFoundError`` is accepted) |
+
+    Optional hooks, each with a correct default built on the required ones, to
+    override for speed: ``_exists(key) -> bool`` (default: a ``_read``),
+    ``_write_hint``, ``_open(key) -> BinaryIO``, ``_write_file(key, path)``,
+    ``_read_file(key, path)`` and ``_staging_dir() -> str | None``. Override the
+    :attr:`url` property too, so that messages say where the data lives.
+
+    Other ``OSError`` exceptions become :class:`~mlops_kit.StorageError`. A hook that
+    returns the wrong type (a ``_create`` that forgets ``return True``) raises
+    :class:`~mlops_kit.StorageError` naming the hook, at the first call. Prove a backend
+    with :class:`mlops_kit.testing.StorageContract`; ``docs/storage.md`` has a worked
+    example.
 
     Parameters
     ----------
@@ -103,7 +123,7 @@ class Storage(abc.ABC):
         """Whether ``key`` exists. Override when a cheaper check than a read exists."""
         try:
             self._read(key)
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):
             return False
         return True
 
@@ -119,7 +139,7 @@ class Storage(abc.ABC):
         the value into memory; local backends return the file itself (a replaced key is
         a new file, the open one keeps its bytes), remote ones a private temporary copy.
         """
-        return io.BytesIO(self._read(key))
+        return io.BytesIO(check_result(self, "_read", self._read(key)))
 
     def _write_file(self, key: str, path: str) -> None:
         """Store the content of the local file ``path`` under ``key``, atomically.
@@ -133,7 +153,7 @@ class Storage(abc.ABC):
     def _read_file(self, key: str, path: str) -> None:
         """Copy the bytes under ``key`` into the local file ``path``."""
         with open(path, "wb") as f:
-            f.write(self._read(key))
+            f.write(check_result(self, "_read", self._read(key)))
 
     def _staging_dir(self) -> str | None:
         """A local folder for files that ``_write_file`` can move into place cheaply (``None``: any)."""
@@ -150,13 +170,13 @@ class Storage(abc.ABC):
             If the key does not exist.
         """
         key = check_key(key)
-        return cast("bytes", self._call(self._read, key))
+        return cast("bytes", check_result(self, "_read", self._call(self._read, key)))
 
     def write(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key``, replacing what was there, atomically."""
         key = check_key(key)
         forget(self, key)
-        self._call(self._write, key, _as_bytes(data))
+        check_result(self, "_write", self._call(self._write, key, _as_bytes(data)))
 
     def write_hint(self, key: str, data: bytes) -> None:
         """Store a small value that every reader verifies, as cheaply as the backend can.
@@ -168,7 +188,7 @@ class Storage(abc.ABC):
         """
         key = check_key(key)
         forget(self, key)
-        self._call(self._write_hint, key, _as_bytes(data))
+        check_result(self, "_write_hint", self._call(self._write_hint, key, _as_bytes(data)))
 
     def create(self, key: str, data: bytes) -> bool:
         """Store ``data`` under ``key`` only if the key is absent.
@@ -180,7 +200,7 @@ class Storage(abc.ABC):
             (the existing value is left untouched).
         """
         key = check_key(key)
-        return bool(self._call(self._create, key, _as_bytes(data)))
+        return bool(check_result(self, "_create", self._call(self._create, key, _as_bytes(data))))
 
     def list(self, prefix: str = "") -> list[str]:
         """Return the sorted keys under ``prefix`` (a key path; ``""`` lists everything).
@@ -189,7 +209,10 @@ class Storage(abc.ABC):
         ``a/b/``, but not ``a/bc``.
         """
         prefix = check_prefix(prefix)
-        keys = self._call(self._list, prefix)
+        try:
+            keys = check_result(self, "_list", self._call(self._list, prefix))
+        except NotFoundError:  # a filesystem-like backend listing a folder that is not there
+            return []
         if prefix:
             keys = [k for k in keys if k == prefix or k.startswith(prefix + "/")]
         return sorted(keys)
@@ -198,12 +221,18 @@ class Storage(abc.ABC):
         """Remove ``key``; deleting a missing key is not an error."""
         key = check_key(key)
         forget(self, key)
-        self._call(self._delete, key)
+        try:
+            check_result(self, "_delete", self._call(self._delete, key))
+        except NotFoundError:  # FileNotFoundError included: absent is what delete wants
+            pass
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` exists."""
         key = check_key(key)
-        return bool(self._call(self._exists, key))
+        try:
+            return bool(check_result(self, "_exists", self._call(self._exists, key)))
+        except NotFoundError:  # FileNotFoundError included
+            return False
 
     def open(self, key: str) -> BinaryIO:
         """A binary file of the bytes under ``key``, unchanged while open even if the key is replaced.
@@ -224,22 +253,22 @@ class Storage(abc.ABC):
         b'first'
         """
         key = check_key(key)
-        return cast("BinaryIO", self._call(self._open, key))
+        return cast("BinaryIO", check_result(self, "_open", self._call(self._open, key)))
 
     def write_file(self, key: str, path: str) -> None:
         """Store the content of the local file ``path`` under ``key`` (the file may be moved away)."""
         key = check_key(key)
         forget(self, key)
-        self._call(self._write_file, key, os.fspath(path))
+        check_result(self, "_write_file", self._call(self._write_file, key, os.fspath(path)))
 
     def read_file(self, key: str, path: str) -> None:
         """Copy the bytes under ``key`` into the local file ``path``, streaming where the backend can."""
         key = check_key(key)
-        self._call(self._read_file, key, os.fspath(path))
+        check_result(self, "_read_file", self._call(self._read_file, key, os.fspath(path)))
 
     def staging_dir(self) -> str | None:
         """A local folder where files bound for :meth:`write_file` are best made (``None``: anywhere)."""
-        return self._staging_dir()
+        return cast("str | None", check_result(self, "_staging_dir", self._staging_dir()))
 
     @property
     def pins(self) -> Pins | None:
@@ -250,13 +279,21 @@ class Storage(abc.ABC):
         if view is None:
             from mlops_kit.core.storage.pins import Pins
 
-            view = self.__dict__.setdefault("_pins", Pins(self._pins_path, self.url))
+            # The scope must outlive the process: not the default url, which names the instance.
+            cls = type(self)
+            scope = self.url if cls.url is not Storage.url else f"{cls.__module__}.{cls.__qualname__}"
+            view = self.__dict__.setdefault("_pins", Pins(self._pins_path, scope))
         return view
 
     @property
     def url(self) -> str:
-        """A short description of where the data lives (used in messages)."""
-        return f"<{type(self).__name__}>"
+        """Where the data lives, in messages and to tell stores apart in a process.
+
+        Backends should override it (``"mystore://bucket/root"``); the default names the
+        backend's class and the instance, e.g. ``'mypackage.DictStorage at 0x7f3a...'``.
+        """
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__qualname__} at {id(self):#x}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
