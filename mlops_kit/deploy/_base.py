@@ -63,8 +63,8 @@ class Deployer(abc.ABC):
         """What the endpoint serves, and per-version request statistics of all its servers."""
 
     @abc.abstractmethod
-    def endpoints(self) -> list[str]:
-        """The names of the endpoints that serve a model."""
+    def endpoints(self, *, limit: int | None = None, offset: int = 0) -> list[str]:
+        """The names of the endpoints that serve a model, sorted (a page with ``limit``/``offset``)."""
 
     @abc.abstractmethod
     def history(self, endpoint: str) -> list[DeploymentEvent]:

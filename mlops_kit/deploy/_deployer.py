@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.core.arguments import StorageLike
+from mlops_kit.core.arguments import StorageLike, check_page
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.errors import ConfigError, ConflictError, MlopsKitError, NotFoundError
 from mlops_kit.core.listing import NameList, RecordList, record_row
@@ -381,9 +381,25 @@ class LocalDeployer(Deployer):
             while live is not None and live.handles > 0:
                 _live.detach(live)  # the last handle stops the thread and flushes the log
 
-    def endpoints(self) -> NameList:
-        """The endpoints that serve a model now, sorted; ``.to_frame()`` adds what each serves."""
-        names = [name for name in endpoint_names(self.storage) if self._state(name).primary is not None]
+    def endpoints(self, *, limit: int | None = None, offset: int = 0) -> NameList:
+        """The endpoints that serve a model now, sorted; ``.to_frame()`` adds what each serves.
+
+        ``limit`` and ``offset`` take a page: names come from the storage's catalog of
+        endpoints and only as many endpoints are read as the page needs (each one's
+        state, to leave out the undeployed).
+        """
+        limit, offset = check_page(limit, offset)
+        names: list[str] = []
+        skipped = 0
+        for name in endpoint_names(self.storage):
+            if limit is not None and len(names) == limit:
+                break
+            if self._state(name).primary is None:
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            names.append(name)
         return NameList(names, lambda name: _status_row(self.status(name)))
 
     def history(self, endpoint: str) -> RecordList[DeploymentEvent]:
