@@ -112,14 +112,18 @@ def run_cli(store: Any, args: list[str]) -> int:
     """The CLI in this process on ``store`` (so its requests are counted); output discarded."""
     from mlops_kit.cli import _app
 
-    original = _app.storage
-    _app.storage = lambda url=None, **kw: store
+    try:  # where the CLI opens its storage (it moved into its own module)
+        from mlops_kit.cli import _storage as opener
+    except ImportError:
+        opener = _app  # type: ignore[assignment]
+    original = opener.storage
+    opener.storage = lambda url=None, **kw: store  # type: ignore[assignment]
     try:
         with contextlib.redirect_stdout(io.StringIO()) as out:
             _app.main.main(["--storage", store.url, *args], standalone_mode=False)
         return out.getvalue().count('"name"')
     finally:
-        _app.storage = original
+        opener.storage = original  # type: ignore[assignment]
 
 
 def cli_process(url: str, env: dict[str, str]) -> float:

@@ -41,7 +41,15 @@ def test_layers_point_down() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-LAYERS_ON_STORAGE = ["blobs.py", "records.py", "logs.py", "logstate.py", "pins.py"]
+LAYERS_ON_STORAGE = [
+    "blobs.py",
+    "records.py",
+    "logs.py",
+    "logpacks.py",
+    "logstate.py",
+    "catalog.py",
+    "pins.py",
+]
 
 
 @pytest.mark.parametrize("module", LAYERS_ON_STORAGE)
