@@ -57,7 +57,9 @@ class CliError(click.ClickException):
         show_kind: bool = True,
     ) -> None:
         super().__init__(one_line(message))
-        self.kind, self.exit_code, self.as_json, self.show_kind = kind, int(exit_code), as_json, show_kind
+        self.kind, self.as_json, self.show_kind = kind, as_json, show_kind
+        # click 8.5 types exit_code as a ClassVar; each error carries its own.
+        self.__dict__["exit_code"] = int(exit_code)
 
     def format_message(self) -> str:
         return f"{self.kind}: {self.message}" if self.show_kind else self.message
