@@ -100,5 +100,5 @@ def start_run(
         heartbeat_s=float(heartbeat),
         created_by=current_user(),
     )
-    store.append(_store.runs_log(name), record)
+    _store.experiment_catalog(store).add(name, lambda: store.append(_store.runs_log(name), record))
     return ActiveRun(record, store, clock)

@@ -15,7 +15,7 @@ import datetime as dt
 
 from mlops_kit.core.errors import NotFoundError
 from mlops_kit.core.storage import Storage
-from mlops_kit.core.storage.logs import log_owners
+from mlops_kit.core.storage.catalog import Catalog
 from mlops_kit.core.storage.logstate import Fold, LogState
 from mlops_kit.tracking._records import Heartbeat, RunEvents, TrackedRun
 
@@ -24,13 +24,14 @@ __all__ = [
     "STALE_PERIODS",
     "apply_events",
     "attach",
+    "events_log",
+    "experiment_catalog",
     "experiment_names",
     "experiment_runs",
     "heartbeat_key",
     "judge",
     "read_events",
     "runs_log",
-    "events_log",
 ]
 
 _ROOT = "experiments"
@@ -53,9 +54,14 @@ def heartbeat_key(run_id: str) -> str:
     return f"tracking/{run_id}/heartbeat.json"
 
 
+def experiment_catalog(storage: Storage) -> Catalog:
+    """The names of a storage's experiments (a catalog log: no listing)."""
+    return Catalog(storage, _ROOT, "runs")
+
+
 def experiment_names(storage: Storage) -> list[str]:
     """Names of the experiments with at least one tracked run."""
-    return log_owners(storage, _ROOT, "runs")
+    return experiment_catalog(storage).names()
 
 
 def _latest(runs: dict[str, TrackedRun], seq: int, record: TrackedRun) -> dict[str, TrackedRun]:
