@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from mlops_kit.core.record import Record
 from mlops_kit.core.storage import logs
+from mlops_kit.core.storage._cache import cache_of
 from mlops_kit.core.storage.logstate import Fold, LogState
 
 if TYPE_CHECKING:
@@ -101,7 +102,9 @@ class Catalog:
 
     def add(self, name: str, append: Callable[[], T]) -> T:
         """Run ``append`` (which appends to ``name``'s log), declaring and confirming a new name."""
-        new = logs.last_seq(self.storage, self.prefix_of(name)) == 0
+        prefix = self.prefix_of(name)
+        # A log this process has seen entries of is not new: no request on the hot path.
+        new = not cache_of(self.storage).tails.get(prefix) and logs.last_seq(self.storage, prefix) == 0
         if new:
             self.declare(name)
         result = append()

@@ -248,8 +248,8 @@ class _Bound:
 
     def __init__(self, storage: Storage, prefix: str, *, exists: int = 0) -> None:
         self.storage, self.prefix = storage, prefix
-        cached = cache_of(storage).tails.get(prefix)
-        self.known: int | None = max(cached or 0, exists) if cached is not None or exists else None
+        known = cache_of(storage).tails.get(prefix)
+        self.known = max(known or 0, exists) if exists else known
         self.head: LogHead | None = None  # the head, if read
 
     def at(self, seq: int, stop: int | None) -> int:
