@@ -6,7 +6,7 @@ champion/challenger gate, canary the challenger and promote it. It prints the st
 and writes drift.html. Run it twice: the second run reuses the stored data and the
 pipeline's cache.
 
-Needs the serve and report extras: pip install ".[serve,report]"
+Needs the ui and report extras: pip install ".[ui,report]"
 """
 
 from __future__ import annotations
@@ -162,7 +162,9 @@ def main() -> None:
         february = customers(6000, 2, "february")
         send_traffic(url, february, requests=60, rows=10)
         inputs = endpoint.predictions(since=since)[FEATURES]
-        monitor = mk.Monitor(january, columns=FEATURES)
+        monitor = mk.Monitor(
+            january, columns=FEATURES, name="churn", storage=store
+        )  # named: reports are kept
         drift = monitor.check(inputs)
         drift.to_html("drift.html")
         moved = ", ".join(drift.drifted_columns) or "nothing"
@@ -196,6 +198,9 @@ def main() -> None:
     history = [f"{e.kind} {e.target}" for e in deployer.history("churn")[-3:]]
     say(f"7. now serving {deployer.status('churn').primary}; last endpoint events: {history}")
     say(f"   done in {time.perf_counter() - started:.1f} s; everything is in {store.url} (run me again)")
+    say(
+        f"8. see it all in the browser: mlops-kit ui --storage {store.url}  (then open http://127.0.0.1:5000)"
+    )
 
 
 if __name__ == "__main__":

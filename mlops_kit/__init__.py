@@ -61,6 +61,8 @@ _EXPORTS: dict[str, str] = {
     "autolog": "mlops_kit.tracking",
     "runs": "mlops_kit.tracking",
     "start_run": "mlops_kit.tracking",
+    # the web UI
+    "ui_app": "mlops_kit.ui",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -114,3 +116,4 @@ if TYPE_CHECKING:
     )
     from mlops_kit.registry import ModelVersion, Registry
     from mlops_kit.tracking import TrackedRun, autolog, runs, start_run
+    from mlops_kit.ui import ui_app

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from mlops_kit.automation._gate import GateResult
 from mlops_kit.core.record import Record
+from mlops_kit.core.storage.catalog import Catalog
 
-__all__ = ["Decision", "DriftSummary", "RolloutAction", "RolloutCounts"]
+if TYPE_CHECKING:
+    from mlops_kit.core.storage import Storage
+
+__all__ = [
+    "DECISIONS_ROOT",
+    "Decision",
+    "DriftSummary",
+    "RolloutAction",
+    "RolloutCounts",
+    "decision_catalog",
+    "decisions_log",
+]
 
 RolloutAction = Literal["none", "deployed", "canary", "shadow", "promoted", "rolled_back", "deploy_failed"]
 
@@ -131,3 +143,16 @@ class Decision(Record):
         if self.error is not None:
             head += f" (failed: {self.error})"
         return "\n".join([head, *(f"  - {reason}" for reason in self.reasons)])
+
+
+DECISIONS_ROOT = "automation"
+
+
+def decisions_log(loop: str) -> str:
+    """The log of a loop's decisions: ``automation/<loop>/decisions``."""
+    return f"{DECISIONS_ROOT}/{loop}/decisions"
+
+
+def decision_catalog(storage: Storage) -> Catalog:
+    """The names of the loops that decided something in ``storage``."""
+    return Catalog(storage, DECISIONS_ROOT, "decisions")

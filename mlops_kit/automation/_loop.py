@@ -6,19 +6,20 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_kit.automation import _retrain, _rollout
-from mlops_kit.automation._decision import Decision
+from mlops_kit.automation._decision import Decision, decision_catalog, decisions_log
 from mlops_kit.automation._gate import Gate
 from mlops_kit.automation._notes import StepNotes
 from mlops_kit.automation._protocols import DeployerLike, MonitorLike, PipelineLike, check_like
 from mlops_kit.automation._rows import drift_sentence, features, summary
 from mlops_kit.automation._settings import Rollout, rollout_settings
-from mlops_kit.core.arguments import StorageLike
+from mlops_kit.core.arguments import StorageLike, check_page, check_storage
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.dtypes import check_frame
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
-from mlops_kit.core.listing import RecordList
+from mlops_kit.core.listing import NameList, RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
+from mlops_kit.core.storage.logs import last_seq, read_page
 from mlops_kit.datasets import Dataset, DatasetLink, DatasetVersion
 from mlops_kit.deploy import EndpointStatus
 from mlops_kit.registry import Registry
@@ -175,7 +176,7 @@ class ContinuousTraining:
         self.name = check_name(name if name is not None else self.endpoint, "loop name")
         self.clock = clock or SYSTEM_CLOCK
         self.dataset = check_name(dataset if dataset is not None else f"{self.name}-training", "dataset name")
-        self._log = f"automation/{self.name}/decisions"
+        self._log = decisions_log(self.name)
         self._reference: DatasetLink | None = None
 
     def __repr__(self) -> str:
@@ -232,6 +233,38 @@ class ContinuousTraining:
             except Exception as lost:  # the caller still learns what failed first
                 exc.add_note(f"The decision recording this failure could not be stored either: {lost}")
             raise
+
+    @staticmethod
+    def names(storage: StorageLike = None) -> NameList:
+        """The loops that recorded a decision in ``storage``, sorted."""
+        return NameList(decision_catalog(resolve_storage(check_storage(storage))).names())
+
+    @staticmethod
+    def stored_decisions(
+        storage: StorageLike,
+        name: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> RecordList[Decision]:
+        """A page of the decisions of the loop ``name``, without building the loop.
+
+        For readers that have the store but not the loop's blocks (the UI, an audit).
+
+        Raises
+        ------
+        NotFoundError
+            If no loop of that name recorded a decision.
+        """
+        name = check_name(name, "loop name")
+        limit, offset = check_page(limit, offset)
+        store = resolve_storage(check_storage(storage))
+        log = decisions_log(name)
+        page = read_page(store, log, Decision, limit=limit, offset=offset, newest_first=newest_first)
+        if not page and (offset == 0 or last_seq(store, log) == 0):
+            raise NotFoundError(f"No loop named {name!r} recorded a decision in {store.url}.")
+        return RecordList(e.record for e in page)
 
     def decisions(self) -> RecordList[Decision]:
         """Every decision of this loop, oldest first; ``.to_frame()`` tabulates them."""

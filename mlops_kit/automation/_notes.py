@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.automation._decision import Decision, DriftSummary, RolloutAction, RolloutCounts
+from mlops_kit.automation._decision import (
+    Decision,
+    DriftSummary,
+    RolloutAction,
+    RolloutCounts,
+    decision_catalog,
+)
 from mlops_kit.automation._gate import GateResult
 
 if TYPE_CHECKING:
@@ -87,7 +93,7 @@ class StepNotes:
                 error=self.error,
             )
 
-        number = loop.storage.append(loop._log, make)
+        number = decision_catalog(loop.storage).add(loop.name, lambda: loop.storage.append(loop._log, make))
         return loop.storage.read_entry(loop._log, number, Decision)
 
 

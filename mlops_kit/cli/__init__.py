@@ -12,6 +12,7 @@ from mlops_kit.cli import (  # noqa: F401  (they register their commands)
     _predict,
     _runs,
     _serve,
+    _ui,
 )
 from mlops_kit.cli._app import add_storage_params, main, run
 

@@ -90,9 +90,9 @@ def serve(
     from mlops_kit.deploy import serve as run_server
     from mlops_kit.registry import Registry
 
-    _check_port(host, port, "HTTP")
+    check_port(host, port, "HTTP")
     if grpc_port is not None:
-        _check_port(host, grpc_port, "gRPC")
+        check_port(host, grpc_port, "gRPC")
     store = state(ctx).storage
     deployer = LocalDeployer(Registry(store), poll_interval=poll_interval, trusted=trusted)
     version = deployer.registry.get(ref)
@@ -143,7 +143,7 @@ def serve(
         handle.close()
 
 
-def _check_port(host: str, port: int, protocol: str) -> None:
+def check_port(host: str, port: int, protocol: str) -> None:
     """Fail in one line before loading anything when the port is taken or not allowed.
 
     The probe binds as uvicorn does (``SO_REUSEADDR``), so a port left in TIME_WAIT passes.

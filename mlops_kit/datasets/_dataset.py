@@ -15,7 +15,7 @@ from mlops_kit.core.listing import NameList, RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.core.storage.catalog import Catalog
-from mlops_kit.core.storage.logs import last_seq
+from mlops_kit.core.storage.logs import read_page
 from mlops_kit.core.storage.logstate import Fold, LogState
 from mlops_kit.datasets._origin import origin_of, remember
 from mlops_kit.datasets._records import DatasetLink, DatasetVersion
@@ -246,14 +246,11 @@ class Dataset:
         limit, offset = check_page(limit, offset)
         if limit is None and offset == 0:
             found = self._state().read(lambda index: list(index.versions))
-        elif not newest_first:
-            page = self.storage.read_log(self._log, DatasetVersion, after=offset, limit=limit)
-            found = [e.record for e in page]
         else:
-            upto = max(0, last_seq(self.storage, self._log) - offset)
-            after = 0 if limit is None else max(0, upto - limit)
-            page = self.storage.read_log(self._log, DatasetVersion, after=after, upto=upto)
-            found, newest_first = [e.record for e in reversed(page)], False
+            page = read_page(
+                self.storage, self._log, DatasetVersion, limit=limit, offset=offset, newest_first=newest_first
+            )
+            found, newest_first = [e.record for e in page], False
         return RecordList(remember(v, self.storage) for v in (found[::-1] if newest_first else found))
 
     def latest(self) -> DatasetVersion:

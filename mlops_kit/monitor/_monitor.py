@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.core.arguments import StorageLike, check_storage
+from mlops_kit.core.arguments import StorageLike, check_page, check_storage
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
-from mlops_kit.core.errors import ConfigError, SchemaError
+from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.core.listing import NameList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.profile import Profile
 from mlops_kit.core.storage import LogEntry, Storage, resolve_storage
+from mlops_kit.core.storage.catalog import Catalog
+from mlops_kit.core.storage.logs import last_seq, read_page
 from mlops_kit.monitor import _config, _performance, _tracking
 from mlops_kit.monitor._assemble import Batch, assemble
 from mlops_kit.monitor._calibration import Calibrator, check_calibrate
@@ -420,8 +424,9 @@ class Monitor:
     def _publish(self, reports: Sequence[DriftReport]) -> None:
         if self.name is not None:
             storage = self._storage()
+            catalog, log = Catalog(storage, _PREFIX, "reports"), self._log
             for report in reports:
-                storage.append(self._log, report)
+                catalog.add(self.name, functools.partial(storage.append, log, report))
         if reports:
             self.last_report = reports[-1]
         for report in reports:
@@ -432,6 +437,58 @@ class Monitor:
     @property
     def _log(self) -> str:
         return f"{_PREFIX}/{self.name}/reports"
+
+    @staticmethod
+    def names(storage: StorageLike = None) -> NameList:
+        """The named monitors that stored a report in ``storage``, sorted.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk, pandas as pd
+        >>> store = mk.MemoryStorage()
+        >>> ref = pd.DataFrame({"x": range(100)})
+        >>> _ = mk.Monitor(ref, name="churn", storage=store).check(ref)
+        >>> list(mk.Monitor.names(store))
+        ['churn']
+        """
+        return NameList(Catalog(resolve_storage(check_storage(storage)), _PREFIX, "reports").names())
+
+    @staticmethod
+    def stored_reports(
+        storage: StorageLike,
+        name: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> ReportList:
+        """A page of the reports the monitor ``name`` stored, without building the monitor.
+
+        For readers that have the store but not the reference (the UI, a dashboard).
+
+        Raises
+        ------
+        NotFoundError
+            If no monitor of that name stored a report.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk, pandas as pd
+        >>> store = mk.MemoryStorage()
+        >>> ref = pd.DataFrame({"x": range(100)})
+        >>> mon = mk.Monitor(ref, name="churn", storage=store)
+        >>> _ = mon.check(ref), mon.check(ref + 50)
+        >>> [r.drifted for r in mk.Monitor.stored_reports(store, "churn", newest_first=True)]
+        [True, False]
+        """
+        name = check_name(name, "monitor name")
+        limit, offset = check_page(limit, offset)
+        store = resolve_storage(check_storage(storage))
+        log = f"{_PREFIX}/{name}/reports"
+        page = read_page(store, log, DriftReport, limit=limit, offset=offset, newest_first=newest_first)
+        if not page and (offset == 0 or last_seq(store, log) == 0):
+            raise NotFoundError(f"No monitor named {name!r} stored a report in {store.url}.")
+        return ReportList((e.record for e in page), [e.seq for e in page])
 
     def reports(self) -> ReportList:
         """Every stored report of this monitor, oldest first (needs ``name=``); same as :meth:`history`."""

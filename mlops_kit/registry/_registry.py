@@ -20,6 +20,7 @@ from mlops_kit.core.listing import NameList, RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.refs import ModelRef, parse_ref
 from mlops_kit.core.storage import Storage, resolve_storage
+from mlops_kit.core.storage.logs import read_page
 from mlops_kit.registry import _arguments as args
 from mlops_kit.registry import _serializers as ser
 from mlops_kit.registry._environment import capture_environment, check_environment, distributions
@@ -345,10 +346,10 @@ class Registry(Lifecycle, Searching):
         log = versions_log(name)
         if newest_first:
             last = self._cache.last_version(name)
-            upto = max(0, last - offset)
-            after = 0 if limit is None else max(0, upto - limit)
-            page = self.storage.read_log(log, ModelVersion, after=after, upto=upto)
-            versions = RecordList(e.record for e in reversed(page))
+            page = read_page(
+                self.storage, log, ModelVersion, limit=limit, offset=offset, newest_first=True, last=last
+            )
+            versions = RecordList(e.record for e in page)
             exists = last > 0
         else:
             versions = RecordList(

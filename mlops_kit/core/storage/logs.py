@@ -490,3 +490,25 @@ def log_owners(storage: Storage, root: str, log: str) -> list[str]:
         if len(parts) == 4 and parts[2] == log and _seq_of(f"{root}/{parts[1]}/{log}", key) is not None:
             names.add(parts[1])
     return sorted(names)
+
+
+def read_page(
+    storage: Storage,
+    prefix: str,
+    model: type[M],
+    *,
+    limit: int | None,
+    offset: int,
+    newest_first: bool,
+    last: int | None = None,
+) -> list[LogEntry[M]]:
+    """A page of a log: ``limit`` entries after skipping ``offset``, from either end.
+
+    Newest first, the page is found from the log's last number (``last``, if the caller
+    knows it, else :func:`last_seq`), so it costs requests for the page alone.
+    """
+    if not newest_first:
+        return storage.read_log(prefix, model, after=offset, limit=limit)
+    upto = max(0, (last_seq(storage, prefix) if last is None else last) - offset)
+    after = 0 if limit is None else max(0, upto - limit)
+    return storage.read_log(prefix, model, after=after, upto=upto)[::-1]

@@ -1,0 +1,17 @@
+// Charts from the figures the server put in data-figure attributes (no inline script: the
+// page's Content-Security-Policy forbids it), and a confirmation before destructive actions.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-figure]").forEach(function (el) {
+    if (typeof Plotly === "undefined") { el.textContent = "(charts need JavaScript)"; return; }
+    var figure = JSON.parse(el.getAttribute("data-figure"));
+    var layout = Object.assign({ margin: { t: 30, r: 10, b: 40, l: 50 }, autosize: true }, figure.layout || {});
+    Plotly.newPlot(el, figure.data, layout, { responsive: true, displaylogo: false });
+    el.setAttribute("data-rendered", "true");
+  });
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+});
