@@ -135,6 +135,20 @@ def main() -> None:
         f"2. trained: run {run.id}, auc {run.metrics['auc']:.3f} ({cached} of {len(run.steps)} steps from cache)"
     )
 
+    # 2b. Try other regularization strengths in a tracked experiment (a notebook's work).
+    from sklearn.metrics import roc_auc_score
+
+    X_train, X_test, y_train, y_test = (run.outputs[k] for k in ("X_train", "X_test", "y_train", "y_test"))
+    for C in (0.01, 0.1, 10.0):
+        with mk.start_run("churn-tuning", storage=store, params={"C": C}, tags={"team": "crm"}) as trial:
+            for n in (500, 1500, len(X_train)):  # a learning curve: the step is the training rows
+                fitted = model(X_train[:n], y_train[:n], C=C)
+                trial.log_metric("auc", roc_auc_score(y_test, fitted.predict_proba(X_test)[:, 1]), step=n)
+            trial.log_dict({"features": FEATURES}, "features.json")
+    say(
+        f"   tuned C in experiment 'churn-tuning': {len(mk.runs(store, experiment='churn-tuning'))} runs so far"
+    )
+
     # 3. Register with lineage, and call it production.
     registry = mk.Registry(store)
     champion = registry.register(
