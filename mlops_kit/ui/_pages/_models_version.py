@@ -56,7 +56,10 @@ def _integrity(registry: Registry, mv: ModelVersion) -> dict[str, Any]:
     except (IntegrityError, NotFoundError) as exc:
         return {"ok": False, "message": str(exc)}
     what = "artifact and input example match" if mv.input_example else "artifact matches"
-    return {"ok": True, "message": f"verified: the stored {what} the recorded sha256 ({mv.size_bytes:,} bytes)"}
+    return {
+        "ok": True,
+        "message": f"verified: the stored {what} the recorded sha256 ({mv.size_bytes:,} bytes)",
+    }
 
 
 def _example(registry: Registry, mv: ModelVersion) -> dict[str, Any] | None:
