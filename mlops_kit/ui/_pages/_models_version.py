@@ -95,5 +95,5 @@ def _serving(deployer: LocalDeployer, mv: ModelVersion) -> list[tuple[str, str]]
         if status.primary == mv.ref:
             serving.append((endpoint, "primary"))
         elif status.candidate == mv.ref:
-            serving.append((endpoint, f"candidate ({status.strategy})" if status.strategy else "candidate"))
+            serving.append((endpoint, f"candidate, {status.strategy}" if status.strategy else "candidate"))
     return serving
