@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from mlops_kit.core.errors import MlopsKitError
+from mlops_kit.core.errors import ConfigError, MlopsKitError
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -73,9 +73,9 @@ class Guard:
 
     def __init__(self, *, allow_actions: bool, token: str | None) -> None:
         if allow_actions and not token:
-            raise ValueError("allow_actions=True needs a token= (a secret the team shares).")
+            raise ConfigError("allow_actions=True needs a token= (a secret the team shares, 8 characters or more).")
         if token is not None and len(token) < 8:
-            raise ValueError("token= must be at least 8 characters.")
+            raise ConfigError("token= must be at least 8 characters: a short token is guessed quickly.")
         self.allowed = allow_actions
         self._token = token
         # Restarting the server signs everyone out: the key changes.

@@ -310,3 +310,11 @@ def test_guessing_the_token_is_stopped_after_a_few_tries(story_copy: Path, clien
         assert answer.status_code == 429
         assert "Too many failed sign-ins" in answer.text
         assert "mlops_kit_ui=" not in answer.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize(
+    ("options", "says"), [({"allow_actions": True}, "needs a token"), ({"token": "short"}, "at least 8")]
+)
+def test_actions_without_a_usable_token_are_a_config_error(options: dict, says: str) -> None:
+    with pytest.raises(mk.ConfigError, match=says):
+        mk.ui_app(mk.MemoryStorage(), **options)
