@@ -105,7 +105,7 @@ def runs(
     start, stop = _page(limit, offset)
     store = resolve_storage(check_storage(storage))
     now = (clock or SYSTEM_CLOCK).now()
-    stored: list[AnyRun] = [r.record for r in RunList.read(store, pipeline=name)]
+    stored: list[AnyRun] = [r.record for r in RunList.read(store, pipeline=name, clock=clock)]
     for each in _store.experiment_names(store) if name is None else [name]:
         stored.extend(_store.experiment_runs(store, each).values())
     stored.sort(key=lambda r: r.id, reverse=True)  # ids start with the UTC start time
