@@ -73,7 +73,9 @@ class Guard:
 
     def __init__(self, *, allow_actions: bool, token: str | None) -> None:
         if allow_actions and not token:
-            raise ConfigError("allow_actions=True needs a token= (a secret the team shares, 8 characters or more).")
+            raise ConfigError(
+                "allow_actions=True needs a token= (a secret the team shares, 8 characters or more)."
+            )
         if token is not None and len(token) < 8:
             raise ConfigError("token= must be at least 8 characters: a short token is guessed quickly.")
         self.allowed = allow_actions
