@@ -52,7 +52,9 @@ def build(sizes: dict[str, int]) -> Path:
     if "tracked" not in manifest:
         t0 = time.perf_counter()
         for i in range(sizes["runs"] - half["runs"]):
-            with mk.start_run("exp", storage=store, params={"C": i % 7, "seed": i}, tags={"team": "ab"[i % 2]}) as run:
+            with mk.start_run(
+                "exp", storage=store, params={"C": i % 7, "seed": i}, tags={"team": "ab"[i % 2]}
+            ) as run:
                 for step in range(10):
                     run.log_metric("auc", 0.5 + step / 40 + (i % 5) / 100, step=step)
                     run.log_metric("loss", 1.0 - step / 20, step=step)
@@ -67,7 +69,9 @@ def build(sizes: dict[str, int]) -> Path:
         reference = pd.DataFrame({"x": rng.normal(size=500), "c": rng.choice(list("abc"), 500)})
         monitor = mk.Monitor(reference, name="mon", storage=store)
         for i in range(REPORTS):
-            monitor.check(pd.DataFrame({"x": rng.normal(i / REPORTS, 1, 300), "c": rng.choice(list("abc"), 300)}))
+            monitor.check(
+                pd.DataFrame({"x": rng.normal(i / REPORTS, 1, 300), "c": rng.choice(list("abc"), 300)})
+            )
         manifest["monitor"] = {"reports": REPORTS}
         manifest_path.write_text(json.dumps(manifest, indent=1))
     return folder
@@ -142,7 +146,9 @@ def measure(store: Path, paths: list[str], repeat: int) -> dict[str, dict[str, A
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a small store: a smoke run")
     parser.add_argument("--repeat", type=int, default=5, help="warm fetches per page (median)")
     args = parser.parse_args()
@@ -154,7 +160,9 @@ def main() -> None:
     tiny = measure(small, pages(small, SMALL), args.repeat)
     print(f"\nUI pages on a store of {sizes['n']:,} model versions and {sizes['runs']:,} runs "
           f"(ratio: warm time against the same page on a store of 10):")  # fmt: skip
-    print(f"{'page':<58} {'status':>6} {'cold ms':>8} {'warm ms':>8} {'x small':>8}  under {BUDGET_MS:.0f} ms")
+    print(
+        f"{'page':<58} {'status':>6} {'cold ms':>8} {'warm ms':>8} {'x small':>8}  under {BUDGET_MS:.0f} ms"
+    )
     for path, small_path in zip(paths, tiny, strict=True):
         big_page, small_page = large[path], tiny[small_path]
         ratio = big_page["warm"] / max(small_page["warm"], 1e-9)

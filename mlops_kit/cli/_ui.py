@@ -21,9 +21,24 @@ TOKEN_ENV = "MLOPS_KIT_UI_TOKEN"
     is_flag=True,
     help=f"Offer actions (aliases, archive, promote, rollback) to people who sign in with the token (${TOKEN_ENV}).",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name browsers may reach the UI by (repeat for each); default the loopback names "
+    "on a loopback --host, any name otherwise.",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn's log level.")
 @click.pass_context
-def ui(ctx: click.Context, host: str, port: int, allow_actions: bool, log_level: str) -> None:
+def ui(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    allow_actions: bool,
+    allowed_hosts: tuple[str, ...],
+    log_level: str,
+) -> None:
     """Serve the web UI: datasets, runs, models, endpoints, monitoring and the loop's decisions.
 
     Read-only by default. With --allow-actions, people sign in with the token in
@@ -44,9 +59,27 @@ def ui(ctx: click.Context, host: str, port: int, allow_actions: bool, log_level:
     check_port(host, port, "HTTP")
     store = state(ctx).storage
     try:
-        app = ui_app(store, allow_actions=allow_actions, token=token)
+        app = ui_app(
+            store, allow_actions=allow_actions, token=token, allowed_hosts=_hosts(host, allowed_hosts)
+        )
     except ValueError as exc:
         raise CliError("UsageError", str(exc), ExitCode.USAGE) from None
     mode = "actions allowed with the token" if allow_actions else "read-only"
     click.echo(f"mlops_kit UI for {store.url} at http://{host}:{port} ({mode}); Ctrl-C to stop", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _hosts(host: str, given: tuple[str, ...]) -> list[str] | None:
+    """The Host names to accept: those given, else the loopback names on a loopback address.
+
+    A page on any site can make a browser send requests to a name it rebinds to
+    127.0.0.1; such requests carry that name, not ours, and are refused.
+    """
+    if given:
+        return list(given)
+    if host in LOOPBACK or host.startswith("127."):
+        return sorted({"127.0.0.1", "localhost", "[::1]", host})
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.arguments import StorageLike, check_storage
@@ -25,7 +25,11 @@ _log = logging.getLogger("mlops_kit.ui")
 
 
 def ui_app(
-    storage: StorageLike = None, *, allow_actions: bool = False, token: str | None = None
+    storage: StorageLike = None,
+    *,
+    allow_actions: bool = False,
+    token: str | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> Starlette:
     """The web UI over ``storage``, as an ASGI app to serve or mount.
 
@@ -39,6 +43,11 @@ def ui_app(
     token : str, optional
         The shared secret for signing in (8 characters or more); needed with
         ``allow_actions``.
+    allowed_hosts : sequence of str, optional
+        The host names requests may carry (``Host:``); others get 400. ``mlops-kit ui``
+        on a loopback address allows only the loopback names, so a web page a person
+        visits cannot reach the UI through a DNS name rebound to 127.0.0.1. Default:
+        any host (a service that mounts the app checks hosts itself).
 
     Returns
     -------
@@ -57,6 +66,7 @@ def ui_app(
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.gzip import GZipMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     from mlops_kit.core.storage import resolve_storage
     from mlops_kit.ui import _pages
@@ -66,7 +76,14 @@ def ui_app(
     app = Starlette(
         lifespan=_warm_up,
         routes=_pages.routes(),
-        middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
+        middleware=[
+            *(
+                [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
+                if allowed_hosts
+                else []
+            ),
+            Middleware(GZipMiddleware, minimum_size=1024),
+        ],
         exception_handlers={
             MlopsKitError: _error_page,
             Exception: _error_page,

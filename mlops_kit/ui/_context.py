@@ -44,10 +44,11 @@ class Paging:
 
     def links(self, request: Request, *, more: bool) -> dict[str, str | None]:
         """URLs of the previous and next pages (``None`` at either end)."""
+        url = request.url.remove_query_params(["done", "sig"])  # an action's notice stays on its page
         prev = None
         if self.offset > 0:
-            prev = str(request.url.include_query_params(offset=max(0, self.offset - self.limit)))
-        nxt = str(request.url.include_query_params(offset=self.offset + self.limit)) if more else None
+            prev = str(url.include_query_params(offset=max(0, self.offset - self.limit)))
+        nxt = str(url.include_query_params(offset=self.offset + self.limit)) if more else None
         return {"prev": prev, "next": nxt, "first": str(self.offset + 1)}
 
 
@@ -106,7 +107,7 @@ class UI:
             actions=self.guard.allowed,
             session=self.guard.session(request),
             csrf=self.guard.csrf(request),
-            done=request.query_params.get("done"),
+            done=self.guard.notice(request),
             **context,
         )
         return HTMLResponse(page, status_code=status, headers=_HEADERS)

@@ -116,6 +116,18 @@ class Guard:
     def _sign(self, text: str) -> str:
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
 
+    def sign_notice(self, text: str) -> str:
+        """The signature that lets a redirect's ``?done=`` message be shown."""
+        return self._sign(f"done|{text}")[:32]
+
+    def notice(self, request: Request) -> str | None:
+        """The ``?done=`` message of a redirect this UI made, or ``None``: a crafted
+        link cannot make the page say what an action never did."""
+        text, signature = request.query_params.get("done"), request.query_params.get("sig", "")
+        if text is None or not same(signature, self.sign_notice(text)):
+            return None
+        return text
+
     def cookie_value(self, name: str) -> str:
         body = f"{int(time.time())}|{name}"
         return f"{body}|{self._sign(body)}"

@@ -83,6 +83,7 @@ def _success(command: str, built: Built, tmp_path: Path) -> list[str]:
         "runs ls": ["runs", "ls"],
         "runs show": ["runs", "show", new],
         "serve": ["serve", "churn@production"],
+        "ui": ["ui", "--port", "0"],
     }[command]
 
 
@@ -99,6 +100,8 @@ def test_each_documented_status_is_real(
         request.getfixturevalue("watched")  # stores a loop's decisions and a monitor's reports
     if command == "serve":
         monkeypatch.setattr("mlops_kit.deploy.serve", lambda handle, **_: None)  # returns as if stopped
+    if command == "ui":
+        monkeypatch.setattr("uvicorn.run", lambda app, **_: None)  # returns as if stopped
     args = _success(command, built, tmp_path)
     seen: dict[int, int] = {}
     for code in sorted(documented()[command]):

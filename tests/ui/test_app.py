@@ -90,3 +90,20 @@ def test_the_app_mounts_under_a_prefix_with_working_links(story_store, client: h
         assert 'href="/mlops/datasets/customers"' in page.text
         assert client.get(url + "/mlops/datasets/customers").status_code == 200
         assert client.get(url + "/mlops/static/ui.css").status_code == 200
+
+
+def test_a_crafted_link_cannot_make_the_page_announce_an_action(story_ui: str, client: httpx.Client) -> None:
+    page = client.get(story_ui + "/datasets", params={"done": "production now serves churn:99", "sig": "0" * 32})
+    assert page.status_code == 200
+    assert "churn:99" not in page.text
+
+
+def test_the_command_refuses_hosts_other_than_loopback_names(story_store, client: httpx.Client) -> None:
+    """DNS rebinding: a page elsewhere makes the browser send ``Host: evil.example`` to 127.0.0.1."""
+    from tests.ui.browser import ui_server
+
+    with ui_server(story_store) as url:
+        port = url.rsplit(":", 1)[1]
+        assert client.get(url + "/").status_code == 200
+        assert client.get(f"http://localhost:{port}/").status_code == 200
+        assert client.get(url + "/", headers={"Host": f"evil.example:{port}"}).status_code == 400

@@ -41,7 +41,7 @@ async def _act(request: Request, do: Callable[[UI, dict[str, str]], str], *back:
     with acting_as(f"{session.name} (ui)"):
         # run_in_threadpool copies this context into the worker thread: acting_as holds there.
         done = await run_in_threadpool(do, ui, form)
-    return RedirectResponse(href(request, *back, done=done), status_code=303)
+    return RedirectResponse(href(request, *back, done=done, sig=ui.guard.sign_notice(done)), status_code=303)
 
 
 def _name(request: Request, what: str) -> str:
