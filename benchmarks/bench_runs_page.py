@@ -59,7 +59,9 @@ def build(folder: Path, n_runs: int, n_experiments: int) -> None:
     t0 = time.perf_counter()
     for i in range(n_runs):
         params = {"C": round(0.01 * (i % 100 + 1), 2), "penalty": ("l1", "l2")[i % 2]}
-        with mk.start_run(f"exp-{i % n_experiments}", storage=store, params=params, tags={"team": "crm"}) as run:
+        with mk.start_run(
+            f"exp-{i % n_experiments}", storage=store, params=params, tags={"team": "crm"}
+        ) as run:
             for step in range(5):
                 run.log_metric("auc", 0.5 + (i % 97) / 200 + step / 100, step=step)
     done.write_text(f"{n_runs} {n_experiments}")
@@ -111,7 +113,11 @@ def serve_and_time(folder: Path, repeat: int) -> dict[str, float]:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {"page cold": cold, "page warm": statistics.median(warm), "page sorted": statistics.median(sorted_)}
+    return {
+        "page cold": cold,
+        "page warm": statistics.median(warm),
+        "page sorted": statistics.median(sorted_),
+    }
 
 
 def main() -> None:
