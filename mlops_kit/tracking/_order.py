@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from mlops_kit.core.storage import logs
 from mlops_kit.core.storage.logstate import Fold, LogState
-from mlops_kit.pipeline import RunRecord, pipeline_names, pipeline_runs_log
+from mlops_kit.pipeline import RunRecord, pipeline_catalog
 from mlops_kit.tracking import _store
 from mlops_kit.tracking._records import TrackedRun
 
@@ -43,12 +43,13 @@ _LAST_BLOCK = 4096
 
 def run_logs(storage: Storage, name: str | None) -> list[tuple[str, type[TrackedRun] | type[RunRecord]]]:
     """The logs of run records to list: every experiment's and pipeline's, or those called ``name``."""
-    experiments = _store.experiment_names(storage) if name is None else [name]
-    pipelines = pipeline_names(storage) if name is None else [name]
-    found: list[tuple[str, type[TrackedRun] | type[RunRecord]]] = [
-        (_store.runs_log(e), TrackedRun) for e in experiments
-    ]
-    return found + [(pipeline_runs_log(p), RunRecord) for p in pipelines]
+    found: list[tuple[str, type[TrackedRun] | type[RunRecord]]] = []
+    for catalog, model in (
+        (_store.experiment_catalog(storage), TrackedRun),
+        (pipeline_catalog(storage), RunRecord),
+    ):
+        found.extend((catalog.prefix_of(n), model) for n in (catalog.names() if name is None else [name]))
+    return found
 
 
 def _merge(sequences: Iterable[Iterator[AnyRecord]]) -> Iterator[AnyRecord]:
