@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from mlops_kit.core.arguments import StorageLike, check_storage
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.errors import ConfigError
+from mlops_kit.core.listing import NameList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.pipeline import RunRecord
@@ -18,7 +19,7 @@ from mlops_kit.tracking._records import TrackedRun
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["AnyRun", "RunTable", "runs"]
+__all__ = ["AnyRun", "RunTable", "experiments", "runs"]
 
 AnyRun: TypeAlias = "TrackedRun | RunRecord"
 
@@ -126,6 +127,27 @@ def runs(
         if matched > start:
             page.append(_store.attach(store, run) if isinstance(run, TrackedRun) else run)
     return page
+
+
+def experiments(storage: StorageLike = None) -> NameList:
+    """The names of the experiments with tracked runs, sorted (pipelines are listed by ``Pipeline.names``).
+
+    Reads the storage's catalog of experiments: no listing of a folder.
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> from mlops_kit.tracking import experiments
+    >>> store = mk.MemoryStorage()
+    >>> for name in ("tune", "baseline", "tune"):
+    ...     mk.start_run(name, storage=store).end().status
+    'finished'
+    'finished'
+    'finished'
+    >>> experiments(store)
+    ['baseline', 'tune']
+    """
+    return NameList(_store.experiment_names(resolve_storage(check_storage(storage))))
 
 
 class RunTable(list[AnyRun]):
