@@ -12,7 +12,10 @@ finished tracked runs spread over ``--experiments`` experiments (two params, a t
   which folds every run;
 - ``page cold`` / ``page warm``: ``GET /runs`` from ``mlops-kit ui`` (a real uvicorn server
   in its own process), the first request after start and the next ones;
-- ``page sorted``: ``GET /runs?sort=metrics.auc&order=desc`` (sorting folds every run).
+- ``sorted cold`` / ``sorted warm``: ``GET /runs?sort=metrics.auc&order=desc``: sorting folds
+  every run (cold: the first fold in the server's process; warm: the folds are cached);
+- ``oldest run``, ``compare``: ``GET /runs/<the oldest run>`` and ``/runs/compare`` of the newest
+  and the oldest run (finding runs by id walks the cached folds).
 
 Only the public API and the CLI are used.
 """
@@ -90,9 +93,12 @@ def time_page(url: str, repeat: int) -> tuple[float, list[float]]:
     return cold, warm
 
 
-def serve_and_time(folder: Path, repeat: int) -> dict[str, float]:
+def serve_and_time(folder: Path, n_runs: int, repeat: int) -> dict[str, float]:
     import httpx
 
+    import mlops_kit as mk
+
+    newest, oldest = (mk.runs(mk.storage(str(folder)), limit=1, offset=n)[0].id for n in (0, n_runs - 1))
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "mlops_kit.cli", "--storage", str(folder), "ui", "--port", str(port)]
@@ -109,14 +115,19 @@ def serve_and_time(folder: Path, repeat: int) -> dict[str, float]:
                     raise RuntimeError("the UI server did not start") from None
                 time.sleep(0.1)
         cold, warm = time_page(base + "/runs", repeat)
-        _, sorted_ = time_page(base + "/runs?sort=metrics.auc&order=desc", repeat)
+        sorted_cold, sorted_warm = time_page(base + "/runs?sort=metrics.auc&order=desc", repeat)
+        _, oldest_run = time_page(f"{base}/runs/{oldest}", repeat)
+        _, compared = time_page(f"{base}/runs/compare?id={newest}&id={oldest}", repeat)
     finally:
         server.terminate()
         server.wait(timeout=30)
     return {
         "page cold": cold,
         "page warm": statistics.median(warm),
-        "page sorted": statistics.median(sorted_),
+        "sorted cold": sorted_cold,
+        "sorted warm": statistics.median(sorted_warm),
+        "oldest run": statistics.median(oldest_run),
+        "compare": statistics.median(compared),
     }
 
 
@@ -148,7 +159,7 @@ def main() -> None:
         "runs cold": statistics.median(colds),
         "runs warm": statistics.median(warms),
         "runs filtered": statistics.median(filtered),
-        **serve_and_time(folder, args.repeat),
+        **serve_and_time(folder, args.runs, args.repeat),
     }
     print(f"store: {folder} ({args.runs} runs, {args.experiments} experiments)")
     for name, seconds in figures.items():
