@@ -75,6 +75,8 @@ def test_filters_narrow_the_table(story_ui: str, story_store: Path, client: http
     assert set(_rows(page.text)) == {r.id for r in every if r.status == "succeeded"}
     page = client.get(story_ui + "/runs", params={"experiment": "nobody-ran-this"})
     assert page.status_code == 200 and _rows(page.text) == [] and "match these filters" in page.text
+    page = client.get(story_ui + "/runs", params={"experiment": "nobody-ran-this", "sort": "metrics.auc"})
+    assert page.status_code == 200 and _rows(page.text) == []
 
 
 def test_a_param_value_links_to_the_table_narrowed_to_it(story_ui: str, client: httpx.Client) -> None:

@@ -14,6 +14,7 @@ from mlops_kit.ui._links import href
 from mlops_kit.ui._pages._runs_detail import artifact, find_runs, metric_charts, run_page
 from mlops_kit.ui._pages._runs_query import (
     FIXED,
+    STATUSES,
     RunQuery,
     cell,
     columns_of,
@@ -59,7 +60,7 @@ def runs_table(request: Request) -> Response:
         headers=[_header(request, query, c) for c in [*FIXED, *columns]],
         query=query,
         names=known,
-        statuses=("finished", "failed", "running", "unfinished", "succeeded"),
+        statuses=STATUSES,
         links=paging.links(request, more=len(found) > paging.limit),
     )
 

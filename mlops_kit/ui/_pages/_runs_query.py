@@ -24,7 +24,17 @@ if TYPE_CHECKING:
 
     from mlops_kit.tracking import AnyRun
 
-__all__ = ["FIXED", "RunQuery", "cell", "columns_of", "experiment_of", "kind_of", "param_text", "sort_runs"]
+__all__ = [
+    "FIXED",
+    "STATUSES",
+    "RunQuery",
+    "cell",
+    "columns_of",
+    "experiment_of",
+    "kind_of",
+    "param_text",
+    "sort_runs",
+]
 
 FIXED = ("id", "kind", "experiment", "status", "started", "duration")
 STATUSES = ("finished", "failed", "running", "unfinished", "succeeded")
@@ -214,7 +224,8 @@ def cell(run: AnyRun, column: str) -> Any:
 def sort_runs(runs: list[AnyRun], column: str, *, descending: bool) -> list[AnyRun]:
     """``runs`` sorted by ``column``; runs without a value (or with NaN) come last either way."""
     valid = [*FIXED, *columns_of(runs)]
-    if column not in valid:
+    keyed = column.partition(".")[0] in ("params", "metrics", "tags") and column.partition(".")[2]
+    if column not in valid and not (keyed and not runs):  # nothing matched: any key column sorts nothing
         raise BadRequest(f"Cannot sort by {column!r}: the columns are {', '.join(valid)}.")
     present, missing = [], []
     for run in runs:
