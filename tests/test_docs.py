@@ -100,6 +100,7 @@ PACKAGES = [
     "mlops_kit.monitor",
     "mlops_kit.automation",
     "mlops_kit.testing",
+    "mlops_kit.ui",
 ]
 
 

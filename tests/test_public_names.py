@@ -24,6 +24,7 @@ PACKAGES = [
     "mlops_kit.automation",
     "mlops_kit.testing",
     "mlops_kit.tracking",
+    "mlops_kit.ui",
 ]
 ROOT = Path(mk.__file__).parent
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import secrets
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -12,6 +13,7 @@ from typing import Any
 from mlops_kit.core.arguments import StorageLike, check_storage, check_tags
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock, current_user
 from mlops_kit.core.errors import ConfigError, PipelineError
+from mlops_kit.core.heartbeat import Heartbeat, Pulse
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.pipeline._codefp import code_fingerprint
@@ -20,7 +22,7 @@ from mlops_kit.pipeline._draw import describe, to_mermaid, to_svg
 from mlops_kit.pipeline._graph import Binding, Graph
 from mlops_kit.pipeline._records import RunRecord
 from mlops_kit.pipeline._result import RunResult
-from mlops_kit.pipeline._runlist import RunList, pipeline_catalog, pipeline_names, runs_log
+from mlops_kit.pipeline._runlist import RunList, heartbeat_key, pipeline_catalog, pipeline_names, runs_log
 from mlops_kit.pipeline._runners import Runner, SequentialRunner
 from mlops_kit.pipeline._state import RunState
 from mlops_kit.pipeline._step import Step
@@ -128,6 +130,7 @@ class Pipeline:
         cache: bool = True,
         progress: bool = True,
         tags: Mapping[str, str] | None = None,
+        heartbeat: float = 30.0,
     ) -> RunResult:
         """Run the pipeline and record the run.
 
@@ -154,6 +157,10 @@ class Pipeline:
             Show a progress bar (only in a terminal or a notebook, never in CI).
         tags : dict of str to str, optional
             Labels stored on the run record.
+        heartbeat : float
+            Seconds between the heartbeats this process writes while the run goes on;
+            readers show the run as ``unfinished`` after three missed heartbeats plus a
+            minute (the process was killed), never as running forever.
 
         Returns
         -------
@@ -173,6 +180,12 @@ class Pipeline:
         """
         if not isinstance(cache, bool):
             raise ConfigError(f"cache= must be True or False, got {cache!r}.")
+        if (
+            isinstance(heartbeat, bool)
+            or not isinstance(heartbeat, int | float)
+            or not 0 < heartbeat < math.inf
+        ):
+            raise ConfigError(f"heartbeat= must be a positive number of seconds, got {heartbeat!r}.")
         runner = SequentialRunner() if runner is None else runner
         if not isinstance(runner, Runner):
             raise ConfigError(
@@ -200,15 +213,24 @@ class Pipeline:
             runner=type(runner).__name__,
             cache=cache,
             created_by=current_user(),
+            heartbeat_s=float(heartbeat),
         )
         pipeline_catalog(store).add(self.name, lambda: store.append(self._log, record))
         state = RunState(self.graph, tasks, slots, store if cache else None, run_id, clock, progress)
+        beat = heartbeat_key(self.name, run_id)
+        pulse = Pulse(
+            lambda: store.put_record(beat, Heartbeat(at=clock.now().astimezone(dt.UTC))),
+            float(heartbeat),
+            f"mlops-kit-heartbeat-{run_id}",
+        )
+        pulse.start()
         interrupted: BaseException | None = None
         try:
             runner.run(state)
         except BaseException as exc:  # Ctrl-C included: the record must not stay "running"
             interrupted = exc
         finally:
+            pulse.stop()
             state.close()
         final = state.final_record(record, interrupted, start)
         try:

@@ -22,7 +22,7 @@ __all__ = [
     "StepStatus",
 ]
 
-RunStatus = Literal["running", "succeeded", "failed"]
+RunStatus = Literal["running", "succeeded", "failed", "unfinished"]
 StepStatus = Literal["succeeded", "failed", "skipped"]
 
 
@@ -110,7 +110,10 @@ class RunRecord(Record):
     """One run of a pipeline, persisted in the storage's append-only log.
 
     The record is appended when the run starts (status ``running``) and again when
-    it ends (``succeeded`` or ``failed``, also on Ctrl-C), never per step. It is
+    it ends (``succeeded`` or ``failed``, also on Ctrl-C), never per step. While it
+    runs, its process writes a heartbeat every ``heartbeat_s`` seconds; readers show a
+    ``running`` run whose heartbeats stopped (a killed process) as ``unfinished``, a
+    status never stored. It is
     frozen: :meth:`Pipeline.run` and :meth:`Pipeline.runs` give a :class:`RunResult`
     that holds it (``result.record``) beside the run's outputs, and reads its
     attributes through.
@@ -121,7 +124,7 @@ class RunRecord(Record):
         Unique, and sortable by start time (UTC timestamp plus a random suffix).
     pipeline : str
         The pipeline's name.
-    status : {"running", "succeeded", "failed"}
+    status : {"running", "succeeded", "failed", "unfinished"}
     params : Mapping
         The parameter values the steps used: the ``params`` given to ``run`` and
         the defaults that applied (values that are not JSON-able are stored as
@@ -148,6 +151,9 @@ class RunRecord(Record):
         Whether caching was on.
     created_by : str
         ``user@host`` that started the run.
+    heartbeat_s : float or None
+        Seconds between the heartbeats of the running process (``None`` for runs
+        recorded before pipelines sent heartbeats).
 
     See Also
     --------
@@ -192,6 +198,7 @@ class RunRecord(Record):
     runner: str = "SequentialRunner"
     cache: bool = True
     created_by: str = ""
+    heartbeat_s: float | None = None
 
     @property
     def link(self) -> RunLink:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
+from mlops_kit.core.heartbeat import stale_message
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.pipeline._records import RunRecord
@@ -17,7 +20,7 @@ if TYPE_CHECKING:
 from mlops_kit.core.storage.catalog import Catalog
 from mlops_kit.core.storage.logstate import Fold, LogState
 
-__all__ = ["RunList", "pipeline_catalog", "pipeline_names", "runs_log"]
+__all__ = ["RunList", "heartbeat_key", "judge", "pipeline_catalog", "pipeline_names", "runs_log"]
 
 _PREFIX = "pipelines"
 
@@ -25,6 +28,23 @@ _PREFIX = "pipelines"
 def runs_log(pipeline: str) -> str:
     """The log prefix of a pipeline's run records."""
     return f"{_PREFIX}/{pipeline}/runs"
+
+
+def heartbeat_key(pipeline: str, run_id: str) -> str:
+    """Where a running pipeline run's process keeps its heartbeat."""
+    return f"{_PREFIX}/{pipeline}/heartbeats/{run_id}"
+
+
+def judge(storage: Storage, record: RunRecord, now: dt.datetime) -> RunRecord:
+    """A ``running`` record whose process stopped sending heartbeats, as ``unfinished``.
+
+    Other records are returned as they are (the log's cached objects: not changed).
+    """
+    if record.status != "running" or record.heartbeat_s is None:
+        return record
+    key = heartbeat_key(record.pipeline, record.id)
+    why = stale_message(storage, key, record.started_at, record.heartbeat_s, now)
+    return record if why is None else record.evolve(status="unfinished", error=why)
 
 
 def pipeline_catalog(storage: Storage) -> Catalog:
@@ -49,10 +69,13 @@ class RunList(list[RunResult]):
     """A list of runs (:class:`RunResult`), newest first, as returned by :meth:`Pipeline.runs`."""
 
     @classmethod
-    def read(cls, storage: StorageLike = None, *, pipeline: str | None = None) -> RunList:
+    def read(
+        cls, storage: StorageLike = None, *, pipeline: str | None = None, clock: Clock | None = None
+    ) -> RunList:
         """The recorded runs of one pipeline, or of every pipeline, newest first, without their code.
 
-        Each run appears once, in its latest state (``running`` until its end is recorded).
+        Each run appears once, in its latest state (``running`` until its end is
+        recorded; ``unfinished`` if its process stopped sending heartbeats).
 
         Parameters
         ----------
@@ -60,6 +83,8 @@ class RunList(list[RunResult]):
             Where to look; default ``$MLOPS_KIT_STORAGE`` or ``./.mlops``.
         pipeline : str, optional
             Only the runs of the pipeline with this name (an empty list if it has none).
+        clock : Clock, optional
+            The reader's clock, which judges whether a ``running`` run is still alive.
 
         Raises
         ------
@@ -86,8 +111,10 @@ class RunList(list[RunResult]):
         latest: dict[str, RunRecord] = {}
         for each in pipeline_names(store) if name is None else [name]:
             latest.update(LogState.shared(store, runs_log(each), _RUNS).read(dict))
+        now = (clock or SYSTEM_CLOCK).now().astimezone(dt.UTC)
         # Ids start with the UTC start time, so sorting them sorts by start, across pipelines too.
-        return cls(RunResult(r, store) for r in sorted(latest.values(), key=lambda r: r.id, reverse=True))
+        ordered = sorted(latest.values(), key=lambda r: r.id, reverse=True)
+        return cls(RunResult(judge(store, r, now), store) for r in ordered)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per run (indexed by id): status, timing, then ``params.*``, ``metrics.*``, ``tags.*``.

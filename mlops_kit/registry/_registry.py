@@ -304,6 +304,39 @@ class Registry(Lifecycle, Searching):
         data = self._artifact(mv, mv.input_example, "input example")
         return pd.read_parquet(io.BytesIO(data))
 
+    def verify(self, ref: str | ModelRef | ModelVersion) -> ModelVersion:
+        """Check a version's stored artifact (and input example) against its record, loading nothing.
+
+        The bytes are read and hashed, never deserialized: safe on any store, and what
+        :meth:`load` checks first.
+
+        Returns
+        -------
+        ModelVersion
+            The record whose artifact was verified.
+
+        Raises
+        ------
+        IntegrityError
+            If the stored bytes do not match the recorded sha256 (or, with a signing key,
+            the record's signature does not verify).
+        NotFoundError
+            If the version, its artifact or its input example does not exist.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("churn", {"weights": [1, 2]})
+        >>> reg.verify("churn:1").ref
+        'churn:1'
+        """
+        mv = self.get(ref)
+        self._artifact(mv, mv.fingerprint, "artifact")
+        if mv.input_example is not None:
+            self._artifact(mv, mv.input_example, "input example")
+        return mv
+
     def versions(
         self, name: str, *, limit: int | None = None, offset: int = 0, newest_first: bool = False
     ) -> list[ModelVersion]:

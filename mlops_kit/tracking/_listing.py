@@ -13,6 +13,7 @@ from mlops_kit.core.listing import NameList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
 from mlops_kit.pipeline import RunRecord
+from mlops_kit.pipeline import judge as judge_pipeline_run
 from mlops_kit.tracking import _order, _store
 from mlops_kit.tracking._records import TrackedRun
 
@@ -119,8 +120,12 @@ def runs(
     for run in stored:
         if stop is not None and matched >= stop:
             break
-        if isinstance(run, TrackedRun):
-            run = _store.judge(store, run, now)  # only running runs cost reads
+        # Only running runs cost reads: is their process still alive?
+        run = (
+            _store.judge(store, run, now)
+            if isinstance(run, TrackedRun)
+            else judge_pipeline_run(store, run, now)
+        )
         if not match(run):
             continue
         matched += 1

@@ -16,7 +16,7 @@ from mlops_kit.pipeline import MetricPoint
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
 
-__all__ = ["Artifact", "Heartbeat", "RunEvents", "TrackedRun", "TrackedStatus"]
+__all__ = ["Artifact", "RunEvents", "TrackedRun", "TrackedStatus"]
 
 TrackedStatus = Literal["running", "finished", "failed", "unfinished"]
 
@@ -58,12 +58,6 @@ class RunEvents(Record):
     tags: FrozenMap[str] = Field(default_factory=dict)
     metrics: tuple[MetricPoint, ...] = ()
     artifacts: tuple[Artifact, ...] = ()
-
-
-class Heartbeat(Record):
-    """When the process of a running run last showed it was alive."""
-
-    at: dt.datetime
 
 
 class TrackedRun(Record):

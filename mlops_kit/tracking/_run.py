@@ -11,13 +11,13 @@ from typing import Any
 from mlops_kit.core.arguments import check_metric, check_params, check_tags
 from mlops_kit.core.clock import Clock
 from mlops_kit.core.errors import ConfigError
+from mlops_kit.core.heartbeat import Heartbeat, Pulse
 from mlops_kit.core.lineage import RunLink
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import Storage
 from mlops_kit.pipeline import MetricPoint, check_metric_step, route_outside_steps, stop_routing
 from mlops_kit.tracking import _artifacts, _context, _store
-from mlops_kit.tracking._heartbeat import Pulse
-from mlops_kit.tracking._records import Artifact, Heartbeat, RunEvents, TrackedRun
+from mlops_kit.tracking._records import Artifact, RunEvents, TrackedRun
 
 __all__ = ["ActiveRun"]
 

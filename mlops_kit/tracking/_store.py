@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mlops_kit.core.errors import NotFoundError
+from mlops_kit.core.heartbeat import STALE_MARGIN, STALE_PERIODS, stale_message
 from mlops_kit.core.storage import Storage
 from mlops_kit.core.storage.catalog import Catalog
 from mlops_kit.core.storage.logstate import Fold, LogState
-from mlops_kit.tracking._records import Heartbeat, RunEvents, TrackedRun
+from mlops_kit.tracking._records import RunEvents, TrackedRun
 
 __all__ = [
     "STALE_MARGIN",
@@ -35,8 +35,6 @@ __all__ = [
 ]
 
 _ROOT = "experiments"
-STALE_PERIODS = 3  # heartbeats a running run may miss before readers call it unfinished
-STALE_MARGIN = dt.timedelta(seconds=60)  # for clocks of writer and reader that disagree
 
 
 def runs_log(experiment: str) -> str:
@@ -103,21 +101,8 @@ def judge(storage: Storage, record: TrackedRun, now: dt.datetime) -> TrackedRun:
     if record.status != "running":
         return record
     seen = apply_events(record, read_events(storage, record.id))
-    try:
-        alive = storage.get_record(heartbeat_key(record.id), Heartbeat).at
-    except NotFoundError:
-        alive = record.started_at  # killed before its first heartbeat
-    alive = max(alive, record.started_at)
-    silence = now - alive
-    if silence <= STALE_PERIODS * dt.timedelta(seconds=record.heartbeat_s) + STALE_MARGIN:
-        return seen
-    return seen.evolve(
-        status="unfinished",
-        error=(
-            f"No heartbeat since {alive:%Y-%m-%d %H:%M:%S} UTC ({silence.total_seconds():.0f} s "
-            "ago): the process that ran it was stopped before the run could end."
-        ),
-    )
+    why = stale_message(storage, heartbeat_key(record.id), record.started_at, record.heartbeat_s, now)
+    return seen if why is None else seen.evolve(status="unfinished", error=why)
 
 
 def attach(storage: Storage, record: TrackedRun) -> TrackedRun:

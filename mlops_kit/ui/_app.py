@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.arguments import StorageLike, check_storage
@@ -61,6 +64,7 @@ def ui_app(
     store = resolve_storage(check_storage(storage))
     ui = UI(store, Guard(allow_actions=allow_actions, token=token))
     app = Starlette(
+        lifespan=_warm_up,
         routes=_pages.routes(),
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
         exception_handlers={
@@ -72,6 +76,28 @@ def ui_app(
     )
     app.state.ui = ui
     return app
+
+
+@contextlib.asynccontextmanager
+async def _warm_up(app: Starlette) -> AsyncIterator[None]:
+    """Import the blocks (pandas, scikit-learn...) at start-up, not on the first person's page."""
+    from starlette.concurrency import run_in_threadpool
+
+    await run_in_threadpool(_import_blocks)
+    yield
+
+
+def _import_blocks() -> None:
+    for module in (
+        "mlops_kit.automation",
+        "mlops_kit.datasets",
+        "mlops_kit.deploy",
+        "mlops_kit.monitor",
+        "mlops_kit.registry",
+        "mlops_kit.tracking",
+        "pandas",
+    ):
+        importlib.import_module(module)
 
 
 def _not_found(request: Request, exc: Exception) -> Response:

@@ -108,3 +108,30 @@ def test_missing_artifact_is_reported(reg: mk.Registry) -> None:
     reg.storage.delete(blob_key(mv.fingerprint))
     with pytest.raises(mk.NotFoundError, match=r"artifact of m:1 \(sha256 [0-9a-f]{64}\) is missing"):
         reg.load("m")
+
+
+def test_verify_checks_the_stored_bytes_without_loading(reg: mk.Registry, frame: Any) -> None:
+    TRIGGERED.clear()
+    mv = reg.register("m", Evil(), input_example=None)
+    with_example = reg.register("m", Doubler(), input_example=frame.head(3))
+    assert reg.verify("m:1") == mv  # the record of what was checked
+    assert reg.verify("m") == with_example
+    assert TRIGGERED == []  # nothing was unpickled
+    reg.storage.write(blob_key(mv.fingerprint), b"something else")
+    with pytest.raises(mk.IntegrityError, match=r"artifact of m:1 does not match its recorded sha256"):
+        reg.verify("m:1")
+    assert with_example.input_example is not None
+    key = blob_key(with_example.input_example)
+    reg.storage.write(key, reg.storage.read(key)[:-10])
+    with pytest.raises(mk.IntegrityError, match="input example of m:2"):
+        reg.verify("m:2")
+    assert TRIGGERED == []
+
+
+def test_verify_says_when_the_artifact_is_missing(reg: mk.Registry) -> None:
+    mv = reg.register("m", Doubler())
+    reg.storage.delete(blob_key(mv.fingerprint))
+    with pytest.raises(mk.NotFoundError, match=r"artifact of m:1 .* is missing"):
+        reg.verify("m:1")
+    with pytest.raises(mk.NotFoundError, match="no version 9"):
+        reg.verify("m:9")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlops_kit.ui._pages import (
+    _actions,
     _datasets,
     _decisions,
     _endpoints,
@@ -34,4 +35,5 @@ def routes() -> list[BaseRoute]:
         *_endpoints.routes(),
         *_monitoring.routes(),
         *_decisions.routes(),
+        *_actions.routes(),
     ]

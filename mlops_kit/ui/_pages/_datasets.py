@@ -115,7 +115,7 @@ def _profile_chart(column: str, profile: ColumnProfile) -> str | None:
         rest = sum(profile.counts.values()) - sum(c for _, c in top) + (profile.other or 0)
         xs: list[Any] = [str(k) for k, _ in top] + (["(others)"] if rest else [])
         ys = [c for _, c in top] + ([rest] if rest else [])
-        return bars(xs, ys, title=column, x_title=column, y_title="rows")
+        return bars(xs, ys, x_title=column, y_title="rows")
     return None
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from mlops_kit.ui._context import ui_of
 from mlops_kit.ui._links import href
-from mlops_kit.ui._security import COOKIE, Forbidden
+from mlops_kit.ui._security import COOKIE, Forbidden, TooManyTries, read_form, same
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -37,11 +37,19 @@ async def login(request: Request) -> Response:
     if not guard.allowed:
         raise Forbidden("This UI is read-only: start it with --allow-actions and a token to act.")
     guard.check_origin(request)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await read_form(request)
     expected = guard.login_csrf(request)
-    if not expected or not secrets.compare_digest(form.get("csrf", ""), expected):
+    if not expected or not same(form.get("csrf", ""), expected):
         raise Forbidden("Refused: the sign-in form is stale; reload it and retry.")
+    client = request.client.host if request.client else "unknown"
+    try:
+        guard.check_tries(client)
+    except TooManyTries as exc:
+        return ui.render(
+            request, "login.html", status=429, title="Sign in", login_csrf=expected, failed=str(exc)
+        )
     if not guard.check_token(form.get("token", "")):
+        guard.failed_sign_in(client)
         return ui.render(
             request,
             "login.html",
@@ -61,6 +69,7 @@ async def logout(request: Request) -> Response:
 
     guard = ui_of(request).guard
     await guard.authorize(request)
+    guard.sign_out(request)  # a copy of the cookie kept elsewhere stops working too
     response = RedirectResponse(href(request), status_code=303)
     response.delete_cookie(COOKIE)
     return response

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = ["routes"]
 
-_TYPES = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"}
-_OWN = {"ui.css", "ui.js"}
+_TYPES = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8", "svg": "image/svg+xml"}
+_OWN = {"ui.css", "ui.js", "favicon.svg"}
 
 
 @functools.cache
@@ -29,9 +29,12 @@ def _asset(name: str) -> bytes:
 
 
 def static(request: Request) -> Response:
+    return static_named(request, request.path_params["name"])
+
+
+def static_named(request: Request, name: str) -> Response:
     from starlette.responses import Response
 
-    name = request.path_params["name"]
     if name not in _OWN and name != "plotly.min.js":
         return Response("not found", status_code=404, media_type="text/plain")
     body = _asset(name)
@@ -45,4 +48,8 @@ def static(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     from starlette.routing import Route
 
-    return [Route("/static/{name}", static, name="static")]
+    return [
+        Route("/static/{name}", static, name="static"),
+        # Browsers ask for it whatever the page says.
+        Route("/favicon.ico", lambda request: static_named(request, "favicon.svg")),
+    ]

@@ -5,7 +5,7 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-figure]").forEach(function (el) {
     if (typeof Plotly === "undefined") { el.textContent = "(charts need JavaScript)"; return; }
     var figure = JSON.parse(el.getAttribute("data-figure"));
-    var layout = Object.assign({ margin: { t: 30, r: 10, b: 40, l: 50 }, autosize: true }, figure.layout || {});
+    var layout = Object.assign({ margin: { t: 30, r: 10, b: 45, l: 55 }, autosize: true }, figure.layout || {});
     Plotly.newPlot(el, figure.data, layout, { responsive: true, displaylogo: false });
     el.setAttribute("data-rendered", "true");
   });

@@ -1,0 +1,139 @@
+"""The UI in a real browser: headless Chromium, driven by Selenium, against a real
+``mlops-kit ui`` process over the quickstart's store. Each page is checked for what a
+person sees, drawn charts, no console errors and no request leaving the server, and is
+photographed (``MLOPS_KIT_UI_SCREENSHOTS=docs/img/ui`` keeps the pictures for the docs)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ui.browser import chromium, need_browser, screenshot, ui_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def store(story_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("browser") / "store"
+    shutil.copytree(story_store, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def site(store: Path) -> Iterator[str]:
+    need_browser()
+    with ui_server(store, "--allow-actions") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def driver(site: str) -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
+
+
+def visit(driver: Any, url: str) -> None:
+    """Open ``url`` and wait until every chart on it is drawn."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script(
+            "return document.readyState === 'complete' && Array.from(document.querySelectorAll('[data-figure]'))"
+            ".every(function (e) { return e.getAttribute('data-rendered') === 'true'; })"
+        )
+    )
+
+
+def texts(driver: Any, css: str) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, css)]
+
+
+def healthy(driver: Any, site: str) -> None:
+    """No error in the console, and nothing fetched from anywhere but the server."""
+    errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    fetched = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(url.startswith(site) for url in fetched), fetched
+
+
+def drawn_charts(driver: Any) -> int:
+    """Charts Plotly drew: a chart box holding an SVG with at least one trace in it."""
+    return int(
+        driver.execute_script(
+            "return Array.from(document.querySelectorAll('.chart')).filter(function (c) {"
+            " return c.querySelector('.main-svg .trace, .main-svg .point'); }).length"
+        )
+    )
+
+
+Check = Callable[[Any], None]
+
+
+def _overview(d: Any) -> None:
+    cards = texts(d, ".card h2")
+    assert cards == ["Datasets", "Models", "Endpoints", "Monitors", "Loops"], cards
+    assert "customers" in texts(d, ".card")[0]
+    assert len(texts(d, "table tbody tr")) >= 4  # the latest runs
+
+
+def _datasets(d: Any) -> None:
+    rows = texts(d, "table tbody tr td:first-child")
+    assert "customers" in rows and "churn-training" in rows, rows
+
+
+def _dataset(d: Any) -> None:
+    assert len(texts(d, "table tbody tr")) >= 1
+
+
+def _dataset_version(d: Any) -> None:
+    columns = texts(d, "table tbody tr td:first-child")
+    assert {"age", "monthly_spend", "support_calls", "plan", "churned"} <= set(columns), columns
+    assert drawn_charts(d) == 5, "one profile chart per column"
+
+
+PAGES: list[tuple[str, str, str, Check]] = [
+    ("overview", "/", "Overview", _overview),
+    ("datasets", "/datasets", "Datasets", _datasets),
+    ("dataset", "/datasets/customers", "Dataset customers", _dataset),
+    ("dataset-version", "/datasets/customers/1", "Dataset customers:1", _dataset_version),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "title", "check"), PAGES, ids=[p[0] for p in PAGES])
+def test_each_page_shows_what_a_person_expects(
+    driver: Any, site: str, tmp_path: Path, name: str, path: str, title: str, check: Check
+) -> None:
+    visit(driver, site + path)
+    assert texts(driver, "h1") == [title]
+    check(driver)
+    healthy(driver, site)
+    picture = screenshot(driver, name, tmp_path)
+    assert picture.stat().st_size > 20_000  # a page, not a blank window
+
+
+def test_the_navigation_reaches_every_section(driver: Any, site: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    visit(driver, site + "/")
+    sections = texts(driver, "header nav a")
+    assert sections == ["Datasets", "Runs", "Models", "Endpoints", "Monitoring", "Decisions"]
+    for section in sections:
+        driver.find_element(By.LINK_TEXT, section).click()
+        visit(driver, driver.current_url)
+        assert driver.find_element(By.CSS_SELECTOR, "header nav a[aria-current=page]").text == section
+        assert texts(driver, "h1") == [section]
+        healthy(driver, site)
+
+
+def test_an_unknown_name_is_a_404_page_in_the_browser(driver: Any, site: str) -> None:
+    visit(driver, site + "/datasets/no-such-thing")
+    assert texts(driver, "h1") == ["Not found"]
+    assert "no-such-thing" in texts(driver, ".error")[0]
