@@ -127,3 +127,19 @@ def test_a_page_is_the_slice_of_the_full_listing(
     page = mk.runs(store, experiment, limit=limit, offset=offset, **filters)  # type: ignore[arg-type]
     assert [r.id for r in page] == everything[offset : offset + limit]
     assert len(set(everything)) == len(everything)
+
+
+def test_a_page_judges_running_runs_as_the_full_listing_does() -> None:
+    from mlops_kit.pipeline import pipeline_catalog
+
+    store = mk.MemoryStorage()
+    killed = mk.RunRecord(
+        id="20260101T000000000000Z-dead", pipeline="p", status="running", started_at=T0, heartbeat_s=1.0
+    )
+    catalog = pipeline_catalog(store)
+    catalog.add("p", lambda: store.append(catalog.prefix_of("p"), killed))  # as a killed process left it
+    stale = _start(store, "e", 1)  # a tracked run whose process never beats again (heartbeat=3600)
+    later = FakeClock(T0 + dt.timedelta(days=1))
+    for listed in (mk.runs(store, clock=later), mk.runs(store, clock=later, limit=5)):
+        assert [(r.id, r.status) for r in listed] == [(stale.id, "unfinished"), (killed.id, "unfinished")]
+    stale.end()
