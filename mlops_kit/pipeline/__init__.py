@@ -23,6 +23,10 @@ from mlops_kit.pipeline._process import ProcessRunner
 from mlops_kit.pipeline._records import OutputRecord, RunRecord, StepRecord
 from mlops_kit.pipeline._result import RunOutputs, RunResult
 from mlops_kit.pipeline._runlist import RunList
+
+# For mlops_kit.tracking, not public: the pipelines' run logs, which mk.runs reads pages of.
+from mlops_kit.pipeline._runlist import judge as judge
+from mlops_kit.pipeline._runlist import pipeline_catalog as pipeline_catalog
 from mlops_kit.pipeline._runners import Runner, SequentialRunner, ThreadRunner
 from mlops_kit.pipeline._servable import ModelWithSteps, PreprocessingError
 from mlops_kit.pipeline._state import RunState

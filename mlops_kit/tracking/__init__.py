@@ -3,7 +3,7 @@
 from mlops_kit.core.exports import publish
 from mlops_kit.tracking._autolog import autolog
 from mlops_kit.tracking._context import current_run
-from mlops_kit.tracking._listing import AnyRun, RunTable, runs
+from mlops_kit.tracking._listing import AnyRun, RunTable, experiments, runs
 from mlops_kit.tracking._records import Artifact, TrackedRun, TrackedStatus
 from mlops_kit.tracking._run import ActiveRun
 from mlops_kit.tracking._start import start_run
@@ -17,6 +17,7 @@ __all__ = [
     "TrackedStatus",
     "autolog",
     "current_run",
+    "experiments",
     "runs",
     "start_run",
 ]

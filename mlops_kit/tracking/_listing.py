@@ -9,16 +9,18 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from mlops_kit.core.arguments import StorageLike, check_storage
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.errors import ConfigError
+from mlops_kit.core.listing import NameList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
-from mlops_kit.pipeline import RunList, RunRecord
-from mlops_kit.tracking import _store
+from mlops_kit.pipeline import RunRecord
+from mlops_kit.pipeline import judge as judge_pipeline_run
+from mlops_kit.tracking import _order, _store
 from mlops_kit.tracking._records import TrackedRun
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["AnyRun", "RunTable", "runs"]
+__all__ = ["AnyRun", "RunTable", "experiments", "runs"]
 
 AnyRun: TypeAlias = "TrackedRun | RunRecord"
 
@@ -45,6 +47,13 @@ def runs(
     clock: Clock | None = None,
 ) -> RunTable:
     """Tracked runs and pipeline runs, newest first, filtered and paged.
+
+    Newest first means: within an experiment (or a pipeline), in the reverse order
+    their starts were recorded; across experiments and pipelines, by start time. That
+    is the order of start times, except for runs started concurrently, which are
+    listed in the order their starts were recorded (so a new run appears at the top,
+    never inside a page already seen). A page (``limit=``) reads the runs' logs from
+    their ends, only as far as it needs.
 
     A pipeline's runs belong to the experiment named like the pipeline, so
     ``experiment="churn"`` lists the runs tracked under ``"churn"`` and the runs of
@@ -105,22 +114,45 @@ def runs(
     start, stop = _page(limit, offset)
     store = resolve_storage(check_storage(storage))
     now = (clock or SYSTEM_CLOCK).now()
-    stored: list[AnyRun] = [r.record for r in RunList.read(store, pipeline=name, clock=clock)]
-    for each in _store.experiment_names(store) if name is None else [name]:
-        stored.extend(_store.experiment_runs(store, each).values())
-    stored.sort(key=lambda r: r.id, reverse=True)  # ids start with the UTC start time
+    # A page reads the logs from their ends, as far as it needs; everything reads the cached folds.
+    stored = _order.folded(store, name) if stop is None else _order.newest_first(store, name)
     page, matched = RunTable(), 0
     for run in stored:
-        if isinstance(run, TrackedRun):
-            run = _store.judge(store, run, now)  # only running runs cost reads
+        if stop is not None and matched >= stop:
+            break
+        # Only running runs cost reads: is their process still alive?
+        run = (
+            _store.judge(store, run, now)
+            if isinstance(run, TrackedRun)
+            else judge_pipeline_run(store, run, now)
+        )
         if not match(run):
             continue
         matched += 1
-        if stop is not None and matched > stop:
-            break
         if matched > start:
             page.append(_store.attach(store, run) if isinstance(run, TrackedRun) else run)
     return page
+
+
+def experiments(storage: StorageLike = None) -> NameList:
+    """The names of the experiments with tracked runs, sorted (pipelines are listed by ``Pipeline.names``).
+
+    Reads the storage's catalog of experiments: no listing of a folder.
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> from mlops_kit.tracking import experiments
+    >>> store = mk.MemoryStorage()
+    >>> for name in ("tune", "baseline", "tune"):
+    ...     mk.start_run(name, storage=store).end().status
+    'finished'
+    'finished'
+    'finished'
+    >>> experiments(store)
+    ['baseline', 'tune']
+    """
+    return NameList(_store.experiment_names(resolve_storage(check_storage(storage))))
 
 
 class RunTable(list[AnyRun]):
