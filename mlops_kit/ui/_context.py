@@ -12,6 +12,7 @@ from mlops_kit.ui._links import href
 from mlops_kit.ui._security import Guard
 
 if TYPE_CHECKING:
+    from starlette.datastructures import URL
     from starlette.requests import Request
     from starlette.responses import HTMLResponse
 
@@ -47,9 +48,14 @@ class Paging:
         url = request.url.remove_query_params(["done", "sig"])  # an action's notice stays on its page
         prev = None
         if self.offset > 0:
-            prev = str(url.include_query_params(offset=max(0, self.offset - self.limit)))
-        nxt = str(url.include_query_params(offset=self.offset + self.limit)) if more else None
+            prev = _relative(url.include_query_params(offset=max(0, self.offset - self.limit)))
+        nxt = _relative(url.include_query_params(offset=self.offset + self.limit)) if more else None
         return {"prev": prev, "next": nxt, "first": str(self.offset + 1)}
+
+
+def _relative(url: URL) -> str:
+    # A link without scheme and host still works behind a proxy that rewrites them.
+    return f"{url.path}?{url.query}" if url.query else url.path
 
 
 def _int_arg(request: Request, name: str, default: int, least: int, most: int | None) -> int:
