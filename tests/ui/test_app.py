@@ -93,7 +93,9 @@ def test_the_app_mounts_under_a_prefix_with_working_links(story_store, client: h
 
 
 def test_a_crafted_link_cannot_make_the_page_announce_an_action(story_ui: str, client: httpx.Client) -> None:
-    page = client.get(story_ui + "/datasets", params={"done": "production now serves churn:99", "sig": "0" * 32})
+    page = client.get(
+        story_ui + "/datasets", params={"done": "production now serves churn:99", "sig": "0" * 32}
+    )
     assert page.status_code == 200
     assert "churn:99" not in page.text
 
