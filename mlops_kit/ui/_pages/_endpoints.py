@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlops_kit.ui._charts import bars
 from mlops_kit.ui._context import Paging, ui_of
@@ -76,12 +76,6 @@ def traffic_split(status: EndpointStatus) -> list[tuple[str, str, float]]:
         weight = float(status.weight or 0.0)
         return [(str(status.primary), "primary", 1.0 - weight), (str(status.candidate), "candidate", weight)]
     return [(str(status.primary), "primary", 1.0), (str(status.candidate), "shadow", 0.0)]
-
-
-def model_link(request: Request, ref: Any) -> str | None:
-    """The page of a ``"model:version"`` reference, if it is one."""
-    model, _, version = str(ref).rpartition(":")
-    return href(request, "models", model, version) if model and version.isdigit() else None
 
 
 def routes() -> list[BaseRoute]:
