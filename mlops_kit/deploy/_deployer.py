@@ -422,7 +422,12 @@ class LocalDeployer(Deployer):
         name = self._existing(endpoint)
         limit, offset = check_page(limit, offset)
         page = read_page(
-            self.storage, events_log(name), DeploymentEvent, limit=limit, offset=offset, newest_first=newest_first
+            self.storage,
+            events_log(name),
+            DeploymentEvent,
+            limit=limit,
+            offset=offset,
+            newest_first=newest_first,
         )
         return RecordList(e.record for e in page)
 

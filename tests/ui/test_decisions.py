@@ -25,7 +25,9 @@ def stored(story_store: Path) -> list[mk.Decision]:
 def test_the_loops_are_listed_with_their_latest_decision(story_ui: str, client: httpx.Client) -> None:
     page = client.get(story_ui + "/decisions")
     assert page.status_code == 200
-    row = re.search(r'<tr class="[^"]*"><td><a href="/decisions/churn">churn</a></td>.*?</tr>', page.text, re.S)
+    row = re.search(
+        r'<tr class="[^"]*"><td><a href="/decisions/churn">churn</a></td>.*?</tr>', page.text, re.S
+    )
     assert row is not None
     assert '<a href="/decisions/churn/2">2</a>' in row.group(0)
     assert "change-promoted" in row.group(0) and '<a href="/models/churn/2">churn:2</a>' in row.group(0)
@@ -43,7 +45,10 @@ def test_the_audit_trail_shows_both_decisions_newest_first(
     assert f'<a href="/runs/{first.run_id}">' in trail
     assert first.gate is not None and first.gate.passed
     assert f'<span class="score" title="champion">champion {first.gate.champion:.4g}</span>' in trail
-    assert f'<span class="score winner" title="challenger">challenger {first.gate.challenger:.4g} ✓</span>' in trail
+    assert (
+        f'<span class="score winner" title="challenger">challenger {first.gate.challenger:.4g} ✓</span>'
+        in trail
+    )
     assert '<span class="tag">monthly_spend</span>' in trail and "canary started" in trail
     # Decision 2: the promote, with the canary's counts.
     assert second.rollout is not None
@@ -60,11 +65,15 @@ def test_the_page_says_why_production_changed(story_ui: str, story_store: Path, 
     promoted = re.search(r'<li class="changed production">.*?</li>', why, re.S)
     assert promoted is not None
     assert 'href="/decisions/churn/2"' in promoted.group(0)
-    assert '<a href="/models/churn/1">churn:1</a> → <a href="/models/churn/2">churn:2</a>' in promoted.group(0)
+    assert '<a href="/models/churn/1">churn:1</a> → <a href="/models/churn/2">churn:2</a>' in promoted.group(
+        0
+    )
     assert stored(story_store)[1].reasons[0] in promoted.group(0)  # the first reason: the canary's health
     # The canary changed traffic but not the primary: listed, without the production mark.
     assert re.search(r'<li class="changed"><a href="/decisions/churn/1">', why)
-    assert re.search(r'<tr class="decision changed production"><td class="num"><a href="/decisions/churn/2">', page)
+    assert re.search(
+        r'<tr class="decision changed production"><td class="num"><a href="/decisions/churn/2">', page
+    )
 
 
 def test_one_decision_in_full(story_ui: str, story_store: Path, client: httpx.Client) -> None:
@@ -89,15 +98,25 @@ def test_one_decision_in_full(story_ui: str, story_store: Path, client: httpx.Cl
 
 def test_decisions_are_paged(story_ui: str, client: httpx.Client) -> None:
     first = client.get(story_ui + "/decisions/churn?limit=1").text
-    assert re.findall(r'<tr class="decision[^"]*"><td class="num"><a href="/decisions/churn/(\d+)">', first) == ["2"]
+    assert re.findall(
+        r'<tr class="decision[^"]*"><td class="num"><a href="/decisions/churn/(\d+)">', first
+    ) == ["2"]
     assert 'rel="next"' in first
     second = client.get(story_ui + "/decisions/churn?limit=1&offset=1").text
-    assert re.findall(r'<tr class="decision[^"]*"><td class="num"><a href="/decisions/churn/(\d+)">', second) == ["1"]
+    assert re.findall(
+        r'<tr class="decision[^"]*"><td class="num"><a href="/decisions/churn/(\d+)">', second
+    ) == ["1"]
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/decisions/nope", "/decisions/nope/1", "/decisions/churn/3", "/decisions/churn/0", "/decisions/churn/x"],
+    [
+        "/decisions/nope",
+        "/decisions/nope/1",
+        "/decisions/churn/3",
+        "/decisions/churn/0",
+        "/decisions/churn/x",
+    ],
 )
 def test_unknown_loops_and_decisions_are_404_pages(story_ui: str, client: httpx.Client, path: str) -> None:
     page = client.get(story_ui + path)
@@ -130,7 +149,9 @@ def test_column_names_in_decisions_are_escaped(tmp_path: Path, client: httpx.Cli
     registry = mk.Registry(store)
     reference = sample(2000, seed=1)
     first = registry.register(
-        "m", LogisticRegression().fit(reference[FEATURES], reference["y"]), input_example=reference[FEATURES].head(5)
+        "m",
+        LogisticRegression().fit(reference[FEATURES], reference["y"]),
+        input_example=reference[FEATURES].head(5),
     )
     registry.set_alias("m", "production", first.version)
     deployer = mk.LocalDeployer(registry, log_predictions=False)

@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 
 import mlops_kit as mk
-from tests.deploy.conftest import X, make_registry
 from mlops_kit.ui._security import COOKIE
-from tests.deploy.conftest import running
+from tests.deploy.conftest import X, make_registry, running
 from tests.ui.conftest import TOKEN, serve
 
 EVIL = "<script>alert(1)</script>"
@@ -41,7 +40,9 @@ def test_the_table_lists_the_endpoint_and_what_it_serves(story_ui: str, client: 
     assert "2026" in row.group(0) or re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row.group(0))
 
 
-def test_the_endpoint_page_shows_primary_rollback_stack_and_events(story_ui: str, client: httpx.Client) -> None:
+def test_the_endpoint_page_shows_primary_rollback_stack_and_events(
+    story_ui: str, client: httpx.Client
+) -> None:
     page = client.get(story_ui + "/endpoints/churn")
     assert page.status_code == 200
     text = page.text
@@ -81,7 +82,9 @@ def test_the_latest_predictions_are_the_newest_rows_of_the_log(
     story_ui: str, story_store: Path, client: httpx.Client
 ) -> None:
     text = section(client.get(story_ui + "/endpoints/churn").text, "Latest predictions")
-    rows = re.findall(r"<tr><td>([^<]+)</td><td>(churn:\d)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", text, re.S)
+    rows = re.findall(
+        r"<tr><td>([^<]+)</td><td>(churn:\d)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", text, re.S
+    )
     assert len(rows) == 50
     log = mk.LocalDeployer(mk.Registry(mk.storage(str(story_store)))).predictions("churn")
     newest = log.iloc[::-1].head(50)
@@ -113,7 +116,9 @@ def test_bad_paging_is_a_400(story_ui: str, client: httpx.Client, query: str) ->
     assert client.get(f"{story_ui}/endpoints/churn?{query}").status_code == 400
 
 
-def test_forms_only_for_a_signed_in_person_and_only_when_they_apply(story_copy: Path, client: httpx.Client) -> None:
+def test_forms_only_for_a_signed_in_person_and_only_when_they_apply(
+    story_copy: Path, client: httpx.Client
+) -> None:
     store = mk.storage(str(story_copy))
     app = mk.ui_app(store, allow_actions=True, token=TOKEN)
     with running(app) as url:

@@ -65,11 +65,16 @@ def test_a_chart_holds_one_point_per_report(story_ui: str, story_store: Path, cl
 
 def test_the_february_drift_is_an_alert(story_ui: str, client: httpx.Client) -> None:
     alerts = section(client.get(story_ui + "/monitoring/churn").text, "Alerts")
-    rows = re.findall(r'<tr class="alert"><td><a href="/monitoring/churn/reports/(\d+)">.*?</tr>', alerts, re.S)
+    rows = re.findall(
+        r'<tr class="alert"><td><a href="/monitoring/churn/reports/(\d+)">.*?</tr>', alerts, re.S
+    )
     assert rows == ["2", "1"]  # the quickstart's check and the loop's first step, newest first
     for row in re.findall(r'<tr class="alert">.*?</tr>', alerts, re.S):
         assert "dataset drift" in row
-        assert '<span class="tag">monthly_spend</span>' in row and '<span class="tag">support_calls</span>' in row
+        assert (
+            '<span class="tag">monthly_spend</span>' in row
+            and '<span class="tag">support_calls</span>' in row
+        )
         assert '<span class="tag">age</span>' not in row
 
 
@@ -97,7 +102,9 @@ def test_a_report_is_shown_in_a_sandboxed_iframe(story_ui: str, client: httpx.Cl
     assert policy == client.get(story_ui + "/").headers["content-security-policy"]  # the app's, unchanged
 
 
-def test_the_raw_report_gets_a_policy_made_for_it(story_ui: str, story_store: Path, client: httpx.Client) -> None:
+def test_the_raw_report_gets_a_policy_made_for_it(
+    story_ui: str, story_store: Path, client: httpx.Client
+) -> None:
     raw = client.get(story_ui + "/monitoring/churn/reports/2/html")
     assert raw.status_code == 200 and raw.headers["content-type"].startswith("text/html")
     report = mk.Monitor.stored_reports(mk.storage(str(story_store)), "churn", limit=1, offset=1)[0]
@@ -145,7 +152,10 @@ def test_unknown_monitors_and_reports_are_404_pages(story_ui: str, client: httpx
 def shifted(n: int, seed: int, shift: float) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
-        {EVIL: rng.normal(shift, 1.0, n), "kind": rng.choice([EVIL, "b"], n, p=[0.5 - shift / 10, 0.5 + shift / 10])}
+        {
+            EVIL: rng.normal(shift, 1.0, n),
+            "kind": rng.choice([EVIL, "b"], n, p=[0.5 - shift / 10, 0.5 + shift / 10]),
+        }
     )
 
 
@@ -183,5 +193,11 @@ def test_charts_and_alerts_cover_the_newest_reports_only(
     assert "The newest 3 reports (the charts and alerts stop there" in page
     assert "No drift in the newest 3 reports." in section(page, "Alerts")
     table = section(page, "Reports")
-    assert re.findall(r'<td class="num"><a href="/monitoring/m/reports/(\d+)">', table) == ["5", "4", "3", "2", "1"]
+    assert re.findall(r'<td class="num"><a href="/monitoring/m/reports/(\d+)">', table) == [
+        "5",
+        "4",
+        "3",
+        "2",
+        "1",
+    ]
     assert table.count('<tr class="alert">') == 2

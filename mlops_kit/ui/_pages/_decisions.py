@@ -35,7 +35,9 @@ def loops(request: Request) -> Response:
     paging = Paging.of(request)
     names = list(ContinuousTraining.names(ui.storage))
     shown = names[paging.offset : paging.offset + paging.limit]
-    rows = [(n, ContinuousTraining.stored_decisions(ui.storage, n, limit=1, newest_first=True)[0]) for n in shown]
+    rows = [
+        (n, ContinuousTraining.stored_decisions(ui.storage, n, limit=1, newest_first=True)[0]) for n in shown
+    ]
     return ui.render(
         request,
         "decisions.html",
@@ -111,7 +113,12 @@ def _helpers(request: Request) -> dict[str, Any]:
         model, _, version = str(ref or "").rpartition(":")
         return href(request, "models", model, version) if model and version.isdigit() else None
 
-    return {"model_link": model_link, "changes_text": CHANGES, "primary_changes": PRIMARY_CHANGES, "winner": winner}
+    return {
+        "model_link": model_link,
+        "changes_text": CHANGES,
+        "primary_changes": PRIMARY_CHANGES,
+        "winner": winner,
+    }
 
 
 def winner(d: Decision) -> str | None:

@@ -35,7 +35,11 @@ def column_charts(frame: pd.DataFrame) -> tuple[list[ColumnCharts], int]:
     groups = list(frame.groupby("column", sort=False))
     order = sorted(
         groups,
-        key=lambda g: (-int(g[1]["drifted"].sum()), -float(g[1]["effect_size"].abs().max() or 0.0), str(g[0])),
+        key=lambda g: (
+            -int(g[1]["drifted"].sum()),
+            -float(g[1]["effect_size"].abs().max() or 0.0),
+            str(g[0]),
+        ),
     )
     out = []
     for column, rows in order[:MOST_COLUMNS]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     import pandas as pd
 
 __all__ = ["PredictionRow", "latest_predictions"]
@@ -78,6 +77,6 @@ def _float(value: Any) -> float | None:
 def _time(value: Any) -> dt.datetime | None:
     if _missing(value):
         return None
-    convert = getattr(value, "to_pydatetime", None)
-    return convert() if convert is not None else value
-
+    convert = getattr(value, "to_pydatetime", None)  # a pandas Timestamp
+    value = convert() if convert is not None else value
+    return value if isinstance(value, dt.datetime) else None
