@@ -190,6 +190,11 @@ def test_charts_and_alerts_cover_the_newest_reports_only(
     monkeypatch.setattr(_monitoring, "CHARTED_REPORTS", 3)
     with serve(store) as url:
         page = client.get(url + "/monitoring/m").text
+        monkeypatch.setattr(_monitoring, "CHARTED_REPORTS", 5)
+        monkeypatch.setattr(_monitoring, "MOST_ALERTS", 1)
+        alerts = section(client.get(url + "/monitoring/m").text, "Alerts")
+    assert "The newest 1 of 2 drifted reports among the newest 5" in alerts
+    assert re.findall(r'<tr class="alert"><td><a href="/monitoring/m/reports/(\d+)">', alerts) == ["2"]
     assert "The newest 3 reports (the charts and alerts stop there" in page
     assert "No drift in the newest 3 reports." in section(page, "Alerts")
     table = section(page, "Reports")
@@ -201,3 +206,18 @@ def test_charts_and_alerts_cover_the_newest_reports_only(
         "1",
     ]
     assert table.count('<tr class="alert">') == 2
+
+
+def test_a_monitor_whose_reports_are_gone_is_listed_not_a_failure(client: httpx.Client) -> None:
+    store = mk.MemoryStorage()
+    reference = pd.DataFrame({"x": range(100)})
+    for name in ("kept", "lost"):
+        mk.Monitor(reference, name=name, storage=store).check(reference)
+    for key in store.list("monitors/lost"):  # the catalog still names it (say, a restore went wrong)
+        store.delete(key)
+    with serve(store) as url:
+        page = client.get(url + "/monitoring")
+        assert page.status_code == 200
+        assert '<td>lost</td><td colspan="6" class="muted">no report yet</td>' in page.text
+        assert '<a href="/monitoring/kept">kept</a>' in page.text
+        assert client.get(url + "/monitoring/lost").status_code == 404

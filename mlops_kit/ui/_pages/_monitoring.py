@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["routes"]
 
 CHARTED_REPORTS = 200  # the drift charts and alerts cover the newest reports only: a page stays fast
+MOST_ALERTS = 50
 
 
 def monitors(request: Request) -> Response:
@@ -29,9 +30,13 @@ def monitors(request: Request) -> Response:
     paging = Paging.of(request)
     names = list(Monitor.names(ui.storage))
     shown = names[paging.offset : paging.offset + paging.limit]
-    rows = []
+    rows: list[tuple[str, DriftReport | None, int | None]] = []
     for name in shown:
-        latest = Monitor.stored_reports(ui.storage, name, limit=1, newest_first=True)
+        try:
+            latest = Monitor.stored_reports(ui.storage, name, limit=1, newest_first=True)
+        except NotFoundError:  # in the catalog, its report not readable yet: still listed
+            rows.append((name, None, None))
+            continue
         rows.append((name, latest[0], latest.seqs[0]))
     return ui.render(
         request,
@@ -69,7 +74,8 @@ def monitor(request: Request) -> Response:
         n_columns=n_columns,
         most_columns=MOST_COLUMNS,
         charts=[c.statistic for c in charts],
-        alerts=alerts,
+        alerts=alerts[:MOST_ALERTS],
+        n_alerts=len(alerts),
         reports=reports[: paging.limit],
         links=paging.links(request, more=len(reports) > paging.limit),
         crumbs=[("Monitoring", href(request, "monitoring")), (name, None)],
