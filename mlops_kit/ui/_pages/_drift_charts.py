@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,8 @@ def column_charts(frame: pd.DataFrame) -> tuple[list[ColumnCharts], int]:
                 y_title="p-value (log scale)",
                 log_y=True,
             )
+        span = _times(rows)
+        statistic, p_value = _spanning(statistic, span), p_value and _spanning(p_value, span)
         out.append(
             ColumnCharts(
                 column=str(column),
@@ -74,6 +77,15 @@ def column_charts(frame: pd.DataFrame) -> tuple[list[ColumnCharts], int]:
             )
         )
     return out, len(groups)
+
+
+def _spanning(figure: str, times: list[str]) -> str:
+    """``figure`` with its time axis over every report of the column, so that a column's two
+    charts line up even when only some reports have a p-value."""
+    fig = json.loads(figure)
+    fig["layout"]["xaxis"]["range"] = [times[0], times[-1]]
+    fig["layout"]["xaxis"]["type"] = "date"
+    return json.dumps(fig, allow_nan=False)
 
 
 def _positive(p: float) -> float:
