@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections import OrderedDict
@@ -14,6 +15,7 @@ from mlops_kit.core.errors import ConfigError, ConflictError, MlopsKitError, Not
 from mlops_kit.core.listing import NameList, RecordList, record_row
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
+from mlops_kit.core.storage.logs import read_page
 from mlops_kit.deploy import _live
 from mlops_kit.deploy._base import Deployer
 from mlops_kit.deploy._health import stored_totals
@@ -31,6 +33,8 @@ from mlops_kit.deploy._stats import version_stats
 from mlops_kit.deploy._strategies import Canary, Replace, Shadow, check_strategy
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mlops_kit.core.refs import ModelRef
     from mlops_kit.deploy._endpoint import Endpoint
     from mlops_kit.registry import ModelVersion, Registry
@@ -402,8 +406,13 @@ class LocalDeployer(Deployer):
             names.append(name)
         return NameList(names, lambda name: _status_row(self.status(name)))
 
-    def history(self, endpoint: str) -> RecordList[DeploymentEvent]:
+    def history(
+        self, endpoint: str, *, limit: int | None = None, offset: int = 0, newest_first: bool = False
+    ) -> RecordList[DeploymentEvent]:
         """Every event of the endpoint, oldest first (deploys, promotes, rollbacks, failures).
+
+        ``limit`` and ``offset`` take a page (from the newest event with
+        ``newest_first=True``); a page costs reads for its own events only.
 
         Raises
         ------
@@ -411,7 +420,67 @@ class LocalDeployer(Deployer):
             If the endpoint has no events.
         """
         name = self._existing(endpoint)
-        return RecordList(e.record for e in self.storage.read_log(events_log(name), DeploymentEvent))
+        limit, offset = check_page(limit, offset)
+        page = read_page(
+            self.storage,
+            events_log(name),
+            DeploymentEvent,
+            limit=limit,
+            offset=offset,
+            newest_first=newest_first,
+        )
+        return RecordList(e.record for e in page)
+
+    def predictions(
+        self, endpoint: str, since: dt.datetime | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
+        """The endpoint's stored prediction log, oldest first, read without loading any model.
+
+        The same table as :meth:`Endpoint.predictions` (``time``, ``request_id``,
+        ``version``, ``shadow_version``, ``latency_ms``, the request's columns, the
+        outputs), from the batches every process has flushed; rows still buffered in a
+        serving process are not in it yet.
+
+        Parameters
+        ----------
+        endpoint : str
+            The endpoint.
+        since : datetime, optional
+            Only rows logged at or after this time (timezone-aware).
+        limit : int, optional
+            Only the newest ``limit`` rows. Batch records are read back from the end of
+            the log and only the batches that can hold one of those rows are fetched.
+
+        Raises
+        ------
+        NotFoundError
+            If the endpoint has no events.
+        ConfigError
+            If ``since`` is not a timezone-aware datetime or ``limit`` not a positive integer.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklearn.linear_model import LinearRegression
+        >>> import mlops_kit as mk
+        >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("price", LinearRegression().fit(X, [2.0, 4.0, 6.0]), input_example=X)
+        >>> dep = mk.LocalDeployer(reg)
+        >>> ep = dep.deploy("price")
+        >>> _ = ep.predict({"x": 1.0}), ep.predict({"x": 2.0}), ep.predict({"x": 3.0})
+        >>> ep.close()  # flushes the log
+        >>> mk.LocalDeployer(reg).predictions("price", limit=2)[["version", "x", "prediction"]]
+          version    x  prediction
+        0  price:1  2.0         4.0
+        1  price:1  3.0         6.0
+        """
+        from mlops_kit.deploy._predreader import check_since, stored_predictions
+
+        name = self._existing(endpoint)
+        since = check_since(since)
+        limit, _ = check_page(limit, 0)
+        return stored_predictions(self.storage, name, since, limit)
 
     # -- internals -----------------------------------------------------------------
 

@@ -30,6 +30,21 @@ class ReportList(RecordList[DriftReport]):
         super().__init__(reports)
         self._seqs = list(seqs) if seqs is not None else None
 
+    @property
+    def seqs(self) -> list[int]:
+        """Each report's number in the monitor's log (1 for the first report ever stored).
+
+        Examples
+        --------
+        >>> import mlops_kit as mk, pandas as pd
+        >>> store = mk.MemoryStorage()
+        >>> mon = mk.Monitor(pd.DataFrame({"x": range(100)}), name="m", storage=store)
+        >>> _ = [mon.check(pd.DataFrame({"x": range(100)})) for _ in range(3)]
+        >>> mk.Monitor.stored_reports(store, "m", limit=2, newest_first=True).seqs
+        [3, 2]
+        """
+        return list(self._seqs) if self._seqs is not None else list(range(1, len(self) + 1))
+
     def to_frame(self) -> pd.DataFrame:
         """One row per report and column: ``seq``, ``created_at``, ``window_start``, ``window_end``,
         ``column``, ``role``, ``method``, ``statistic``, ``p_value``, ``effect_size``, ``drifted``,

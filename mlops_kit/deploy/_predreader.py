@@ -1,0 +1,91 @@
+"""Reading an endpoint's stored prediction log without serving it (no model is loaded).
+
+The log is a list of :class:`PredictionBatch` records, each pointing to a Parquet blob
+and carrying its rows' time span. The newest rows are found from the newest batches:
+their records are read from the end of the log (a page at a time) and only the blobs
+that can hold one of the newest ``limit`` rows are fetched, so the cost follows the
+rows asked for, not the length of the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import TYPE_CHECKING
+
+from mlops_kit.core.errors import ConfigError
+from mlops_kit.core.storage.logs import last_seq
+from mlops_kit.deploy._records import PredictionBatch
+from mlops_kit.deploy._state import predictions_log
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlops_kit.core.storage import Storage
+
+__all__ = ["check_since", "stored_predictions"]
+
+_PAGE = 64  # batch records read per request when walking back from the end of the log
+
+
+def check_since(since: object) -> dt.datetime | None:
+    """``since=`` of a prediction-log read: ``None`` or a timezone-aware datetime."""
+    if since is not None and (not isinstance(since, dt.datetime) or since.tzinfo is None):
+        raise ConfigError(
+            f"since= must be a timezone-aware datetime (the log is in UTC), got {since!r}; "
+            "for example datetime.now(timezone.utc) - timedelta(hours=1)."
+        )
+    return since
+
+
+def stored_predictions(
+    storage: Storage, endpoint: str, since: dt.datetime | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """The flushed rows of ``endpoint``'s prediction log, oldest first (see
+    :meth:`LocalDeployer.predictions`)."""
+    import pandas as pd
+
+    from mlops_kit.deploy._logframe import empty_frame, unify
+
+    prefix = predictions_log(endpoint)
+    batches = _wanted(storage, prefix, since, limit)
+    frames = [pd.read_parquet(io.BytesIO(storage.get_blob(b.blob))) for b in batches]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_frame()
+    frames = unify(frames)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if since is not None:
+        frame = frame[frame["time"] >= pd.Timestamp(since)]
+    if limit is not None:
+        # Batches of several processes may overlap in time: order rows by time, keep the newest.
+        frame = frame.sort_values("time", kind="stable").tail(limit)
+    return frame.reset_index(drop=True)
+
+
+def _wanted(
+    storage: Storage, prefix: str, since: dt.datetime | None, limit: int | None
+) -> list[PredictionBatch]:
+    """The batches that can hold a wanted row, oldest first."""
+    if limit is None:
+        every = [e.record for e in storage.read_log(prefix, PredictionBatch)]
+        return [b for b in every if since is None or b.last_at >= since]
+    chosen: list[PredictionBatch] = []
+    rows = 0
+    # A batch that ends before the cutoff holds no wanted row; batches are appended as they
+    # are flushed, so the walk back stops at the first one.
+    cutoff = since
+    upto = last_seq(storage, prefix)
+    while upto > 0:
+        after = max(0, upto - _PAGE)
+        for entry in reversed(storage.read_log(prefix, PredictionBatch, after=after, upto=upto)):
+            batch = entry.record
+            if cutoff is not None and batch.last_at < cutoff:
+                return chosen[::-1]
+            chosen.append(batch)
+            rows += batch.n_rows
+            if rows >= limit:  # the newest `limit` rows are all at or after this
+                bound = min(b.first_at for b in chosen)
+                cutoff = bound if cutoff is None else max(cutoff, bound)
+        upto = after
+    return chosen[::-1]
