@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from mlops_kit.core.arguments import check_version
+from mlops_kit.core.arguments import check_page, check_version
 from mlops_kit.core.clock import Clock, current_user
 from mlops_kit.core.errors import ConflictError, InvalidNameError, NotFoundError
 from mlops_kit.core.listing import RecordList
 from mlops_kit.core.names import check_name
+from mlops_kit.core.storage.logs import read_page
 from mlops_kit.registry._records import EventKind, ModelEvent, ModelVersion
 from mlops_kit.registry._state import (
     ModelState,
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
 
 __all__ = ["ANY", "Lifecycle"]
+
+M = TypeVar("M", ModelVersion, ModelEvent)
 
 
 class _Any(enum.Enum):
@@ -242,12 +245,16 @@ class Lifecycle:
         self._require_model(name)
         return self._cache.read(name, lambda state: sorted(state.archived))
 
-    def history(self, name: str) -> RecordList[ModelEvent]:
+    def history(
+        self, name: str, *, limit: int | None = None, newest_first: bool = False
+    ) -> RecordList[ModelEvent]:
         """Every registration, alias move and archive/restore of a model, oldest first.
 
         Alias and archive events come from the model's events log, in log order.
         Registrations come from the version records and are merged in by time,
-        never after an event that refers to them.
+        never after an event that refers to them. With ``limit``, only the newest
+        ``limit`` entries of that history (read from the logs' ends: the cost is the
+        page's, however long the history); ``newest_first`` reverses the order.
 
         Raises
         ------
@@ -264,23 +271,16 @@ class Lifecycle:
         [('registered', None, None, 1), ('alias_set', 'production', None, 1)]
         """
         name = check_name(name, "model name")
-        versions = [e.record for e in self.storage.read_log(versions_log(name), ModelVersion)]
+        limit, _ = check_page(limit, 0)
+        # The newest n entries of the merge are among the newest n of each log.
+        versions = _tail(self.storage, versions_log(name), ModelVersion, limit)
         if not versions:
             raise NotFoundError(self._no_model(name))
-        events = [e.record for e in self.storage.read_log(events_log(name), ModelEvent)]
-        merged: list[ModelEvent] = []
-        pending = iter(versions)
-        upcoming = next(pending, None)
-        for event in events:
-            needed = max(event.version or 0, event.from_version or 0)
-            while upcoming is not None and (upcoming.created_at <= event.at or upcoming.version <= needed):
-                merged.append(_registered(upcoming))
-                upcoming = next(pending, None)
-            merged.append(event)
-        while upcoming is not None:
-            merged.append(_registered(upcoming))
-            upcoming = next(pending, None)
-        return RecordList(merged)
+        events = _tail(self.storage, events_log(name), ModelEvent, limit)
+        merged = _merge(versions, events)
+        if limit is not None:
+            merged = merged[-limit:]
+        return RecordList(merged[::-1] if newest_first else merged)
 
     def _append_event(self, name: str, build: Callable[[ModelState], ModelEvent]) -> ModelEvent:
         # build() sees the state just before the event's own position in the log, and is
@@ -359,3 +359,25 @@ def _version_number(name: str, version: object) -> int:
 def _missing_alias(name: str, alias: str, aliases: dict[str, int]) -> str:
     listing = ", ".join(f"{a!r} -> {v}" for a, v in sorted(aliases.items())) or "none"
     return f"Model {name!r} has no alias {alias!r}; its aliases: {listing}."
+
+
+def _tail(storage: Storage, log: str, model: type[M], limit: int | None) -> list[M]:
+    entries = read_page(storage, log, model, limit=limit, offset=0, newest_first=limit is not None)
+    return [e.record for e in (entries[::-1] if limit is not None else entries)]
+
+
+def _merge(versions: list[ModelVersion], events: list[ModelEvent]) -> list[ModelEvent]:
+    """Registrations merged into the events by time, never after an event that refers to them."""
+    merged: list[ModelEvent] = []
+    pending = iter(versions)
+    upcoming = next(pending, None)
+    for event in events:
+        needed = max(event.version or 0, event.from_version or 0)
+        while upcoming is not None and (upcoming.created_at <= event.at or upcoming.version <= needed):
+            merged.append(_registered(upcoming))
+            upcoming = next(pending, None)
+        merged.append(event)
+    while upcoming is not None:
+        merged.append(_registered(upcoming))
+        upcoming = next(pending, None)
+    return merged

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mlops_kit as mk
@@ -85,3 +85,29 @@ def test_models_page_and_a_missing_model() -> None:
         reg.versions("m1", limit=0)
     with pytest.raises(mk.ConfigError, match="offset="):
         reg.models(offset=-1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=st.lists(st.tuples(st.booleans(), st.integers(1, 6)), max_size=12), limit=st.integers(1, 25))
+def test_a_limited_history_is_the_tail_of_the_full_one(moves: list[tuple[bool, int]], limit: int) -> None:
+    """Registrations and alias moves interleaved: the newest ``limit`` entries, read from
+    the logs' ends, are those of the whole history, in the same order."""
+    reg = mk.Registry(mk.MemoryStorage())
+    reg.register("m", 0)
+    for register, version in moves:
+        if register:
+            reg.register("m", version)
+        else:
+            reg.set_alias("m", "prod", min(version, len(reg.versions("m"))))
+    full = list(reg.history("m"))
+    tail = list(reg.history("m", limit=limit))
+    assert tail == full[-limit:]
+    assert list(reg.history("m", limit=limit, newest_first=True)) == tail[::-1]
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5])
+def test_a_bad_history_limit_is_refused(bad: object) -> None:
+    reg = mk.Registry(mk.MemoryStorage())
+    reg.register("m", 0)
+    with pytest.raises(mk.ConfigError, match="limit="):
+        reg.history("m", limit=bad)  # type: ignore[arg-type]

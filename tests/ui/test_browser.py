@@ -148,6 +148,57 @@ def _model_version(d: Any) -> None:
     assert "churn" in lineage
 
 
+def _endpoints(d: Any) -> None:
+    assert texts(d, "table tbody tr td:first-child") == ["churn"]
+
+
+def _endpoint(d: Any) -> None:
+    versions = " ".join(texts(d, "table.versions tbody tr"))
+    assert "churn:1" in versions and "churn:2" in versions, versions
+    assert drawn_charts(d) == 1  # the traffic split
+    events = texts(d, "table.events tbody tr")
+    assert "promote" in events[0], events
+    assert len(texts(d, "table.predictions tbody tr")) == 50
+
+
+def _monitors(d: Any) -> None:
+    assert texts(d, "table tbody tr td:first-child") == ["churn"]
+
+
+def _monitor(d: Any) -> None:
+    assert drawn_charts(d) == 8  # a statistic and a p-value chart per column
+    alerts = " ".join(texts(d, "table.alerts tbody tr"))
+    assert "monthly_spend" in alerts, alerts
+
+
+def _report(d: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    frame = d.find_element(By.CSS_SELECTOR, "iframe.report")
+    d.switch_to.frame(frame)
+    try:
+        assert "monthly_spend" in d.find_element(By.TAG_NAME, "body").text
+        assert d.find_elements(By.CSS_SELECTOR, "svg")  # the report's own charts
+    finally:
+        d.switch_to.default_content()
+
+
+def _loops(d: Any) -> None:
+    assert texts(d, "table tbody tr td:first-child") == ["churn"]
+
+
+def _loop(d: Any) -> None:
+    rows = [
+        r for r in texts(d, "table.decisions tbody tr") if r.split(" ", 1)[0].isdigit()
+    ]  # a row per decision
+    assert len(rows) == 2 and "promoted" in rows[0], rows
+    assert "promoted" in " ".join(texts(d, "main li"))  # why production changed
+
+
+def _decision(d: Any) -> None:
+    assert "promoted churn:2" in d.find_element("css selector", "main").text
+
+
 PAGES: list[tuple[str, str, str, Check]] = [
     ("overview", "/", "Overview", _overview),
     ("datasets", "/datasets", "Datasets", _datasets),
@@ -164,6 +215,14 @@ PAGES: list[tuple[str, str, str, Check]] = [
     ("models", "/models", "Models", _models),
     ("model", "/models/churn", "Model churn", _model),
     ("model-version", "/models/churn/2", "Model churn:2", _model_version),
+    ("endpoints", "/endpoints", "Endpoints", _endpoints),
+    ("endpoint", "/endpoints/churn", "Endpoint churn", _endpoint),
+    ("monitors", "/monitoring", "Monitoring", _monitors),
+    ("monitor", "/monitoring/churn", "Monitor churn", _monitor),
+    ("monitor-report", "/monitoring/churn/reports/2", "Monitor churn: report 2", _report),
+    ("decisions-loops", "/decisions", "Decisions", _loops),
+    ("decisions", "/decisions/churn", "Decisions of loop churn", _loop),
+    ("decision", "/decisions/churn/2", "Decision 2 of loop churn", _decision),
 ]
 
 

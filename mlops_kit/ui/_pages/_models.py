@@ -59,7 +59,7 @@ def model(request: Request) -> Response:
     archived = set(registry.archived(name))
     charted = registry.versions(name, limit=MOST_CHARTED, newest_first=True)
     total = charted[0].version if charted else 0
-    history = list(registry.history(name))
+    history = list(registry.history(name, limit=MOST_EVENTS + 1, newest_first=True))
     shown = versions[: paging.limit]
     return ui.render(
         request,
@@ -75,8 +75,8 @@ def model(request: Request) -> Response:
         charts=_metric_charts(list(reversed(charted))),
         charted=len(charted),
         most_charted=MOST_CHARTED,
-        timeline=[_timeline_entry(e) for e in reversed(history[-MOST_EVENTS:])],
-        events=len(history),
+        timeline=[_timeline_entry(e) for e in history[:MOST_EVENTS]],
+        more_events=len(history) > MOST_EVENTS,
         most_events=MOST_EVENTS,
         choices=[v.version for v in shown if v.version not in archived],
         links=paging.links(request, more=len(versions) > paging.limit),

@@ -6,6 +6,11 @@ document.addEventListener("DOMContentLoaded", function () {
     if (typeof Plotly === "undefined") { el.textContent = "(charts need JavaScript)"; return; }
     var figure = JSON.parse(el.getAttribute("data-figure"));
     var layout = Object.assign({ margin: { t: 30, r: 10, b: 45, l: 55 }, autosize: true }, figure.layout || {});
+    // The figure's caption names it; a title would sit under the mode bar. Legends go below,
+    // where long names (run ids) do not squeeze the plot.
+    delete layout.title;
+    layout.legend = Object.assign({ orientation: "h", y: -0.4 }, layout.legend || {});
+    if (figure.data.length > 1 && layout.showlegend !== false) { layout.margin = Object.assign({}, layout.margin, { b: 110 }); }
     Plotly.newPlot(el, figure.data, layout, { responsive: true, displaylogo: false });
     el.setAttribute("data-rendered", "true");
   });
