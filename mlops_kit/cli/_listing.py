@@ -58,6 +58,8 @@ def names_with_log(store: Storage, top: str, log: str) -> list[str]:
     return sorted(found)
 
 
-def note_clipped(limit: int, total: int, what: str, which: str) -> None:
-    """Say on stderr that only ``limit`` of ``total`` rows are shown."""
-    click.echo(f"showing the {which} {limit} of {total} {what}; --limit N or --all for more", err=True)
+def note_clipped(limit: int, total: int | None, what: str, which: str) -> None:
+    """Say on stderr that only ``limit`` of ``total`` rows are shown (``None``: more, uncounted)."""
+    of = "" if total is None else f" of {total}"
+    more = " (there are more)" if total is None else ""
+    click.echo(f"showing the {which} {limit}{of} {what}{more}; --limit N or --all for more", err=True)
