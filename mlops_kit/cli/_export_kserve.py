@@ -35,9 +35,7 @@ from mlops_kit.cli._export import export
 )
 @click.option("--namespace", metavar="NS", default=None, help="metadata.namespace of the InferenceService.")
 @click.option("--force", is_flag=True, help="Replace what an earlier export wrote in --out.")
-@click.option(
-    "--allow-unpinned", is_flag=True, help="Accept a model that recorded no library versions."
-)
+@click.option("--allow-unpinned", is_flag=True, help="Accept a model that recorded no library versions.")
 @json_option
 @click.pass_context
 def kserve(

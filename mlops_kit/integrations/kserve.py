@@ -176,8 +176,8 @@ def export(
         if mv is not None:
             check_pinnable(mv, allow_unpinned)
             image_for(repository, mv)
-    settings = storage_settings(dep.storage)
     target = _check_out(Path(out), force)
+    settings = storage_settings(dep.storage)  # last check: its warnings come only if the export goes on
 
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -283,7 +283,9 @@ def _comments(
             "canaryTrafficPercent (or set 100); roll back: set it to 0.",
         ]
     if shadow is not None:
-        lines.append(f"The endpoint also shadows {shadow}: KServe does not mirror traffic, so it is left out.")
+        lines.append(
+            f"The endpoint also shadows {shadow}: KServe does not mirror traffic, so it is left out."
+        )
     lines += [
         f"Credentials come from the Secret {secret!r} (envFrom), never from this file. Its keys become",
         "environment variables: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for S3,",
