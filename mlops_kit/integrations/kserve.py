@@ -134,7 +134,9 @@ def export(
     >>> from mlops_kit.integrations.kserve import export
     >>> folder = tempfile.mkdtemp()
     >>> store = mk.storage(folder + "/store")
-    >>> reg = mk.Registry(store); _ = reg.register("churn", [0.5])
+    >>> from sklearn.linear_model import LinearRegression
+    >>> reg = mk.Registry(store)
+    >>> _ = reg.register("churn", LinearRegression().fit([[1.0], [2.0]], [1.0, 2.0]))
     >>> dep = mk.LocalDeployer(reg, storage=store); dep.deploy("churn:1", endpoint="churn").close()
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")  # a local folder is not visible from a pod
