@@ -16,7 +16,15 @@ from mlops_kit.core.errors import ConfigError
 from mlops_kit.integrations._kserve_context import HTTP_PORT
 from mlops_kit.registry import ModelVersion
 
-__all__ = ["canary_percent", "image_for", "inference_service", "resource_name"]
+__all__ = [
+    "canary_percent",
+    "check_k8s_name",
+    "comments",
+    "image_for",
+    "inference_service",
+    "resource_name",
+    "to_yaml",
+]
 
 _DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -137,3 +145,37 @@ def to_yaml(manifest: dict[str, Any], comments: list[str]) -> str:
     header = "".join(f"# {line}\n" if line else "#\n" for line in comments)
     body: str = yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False)
     return header + body
+
+
+def comments(
+    endpoint: str,
+    mv: ModelVersion,
+    image: str,
+    url: str,
+    secret: str,
+    percent: int | None,
+    primary: ModelVersion | None,
+    shadow: str | None,
+) -> list[str]:
+    lines = [
+        f"InferenceService of endpoint {endpoint!r} (store {url}), written by `mlops-kit export kserve`.",
+        f"It serves {mv} with MLServer and the mlops-kit runtime; build {image} from context/ first.",
+    ]
+    if percent is not None and primary is not None:
+        lines += [
+            f"Canary: this spec is KServe's new revision ({mv}) and takes {percent}% of requests; the",
+            f"previously rolled-out revision keeps {100 - percent}% and must serve {primary} (if the",
+            "cluster does not run it yet, apply primary/inferenceservice.yaml first). Promote: remove",
+            "canaryTrafficPercent (or set 100); roll back: set it to 0.",
+        ]
+    if shadow is not None:
+        lines.append(
+            f"The endpoint also shadows {shadow}: KServe does not mirror traffic, so it is left out."
+        )
+    lines += [
+        f"Credentials come from the Secret {secret!r} (envFrom), never from this file. Its keys become",
+        "environment variables: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for S3,",
+        "AZURE_STORAGE_CONNECTION_STRING for Azure, MLOPS_KIT_SIGNING_KEY for signed records.",
+        "",
+    ]
+    return lines

@@ -37,9 +37,11 @@ from typing import Any
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.core.storage import Storage, resolve_storage
 from mlops_kit.integrations._kserve_context import check_pinnable, requirements, write_context
+from mlops_kit.integrations._kserve_files import OURS, check_out, move_in, walk
 from mlops_kit.integrations._kserve_manifest import (
     canary_percent,
     check_k8s_name,
+    comments,
     image_for,
     inference_service,
     resource_name,
@@ -51,7 +53,6 @@ from mlops_kit.registry import ModelVersion
 __all__ = ["DEFAULT_SECRET", "KServeExport", "export"]
 
 DEFAULT_SECRET = "mlops-kit-storage"
-_OURS = ("inferenceservice.yaml", "context", "primary")
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def export(
         if mv is not None:
             check_pinnable(mv, allow_unpinned)
             image_for(repository, mv)
-    target = _check_out(Path(out), force)
+    target = check_out(Path(out), force)
     settings = storage_settings(dep.storage)  # last check: its warnings come only if the export goes on
 
     parent = target.parent
@@ -190,10 +191,10 @@ def export(
         _revision(staging, *args, served, percent, previous, shadow)
         if previous is not None:
             _revision(staging / "primary", *args, previous, None, None, None)
-        _move_in(staging, target)
+        move_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    files = sorted(p for name in _OURS for p in _walk(target / name))
+    files = sorted(p for name in OURS for p in walk(target / name))
     return KServeExport(
         out=target,
         manifest=target / "inferenceservice.yaml",
@@ -217,17 +218,6 @@ def _deployer(obj: Any) -> Any:
         f"Expected a LocalDeployer, a Storage or a storage URL, got {type(obj).__name__}: the export "
         "needs the registry and the store the endpoint lives in."
     )
-
-
-def _check_out(out: Path, force: bool) -> Path:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {str(out)!r} is a file; give a folder (it is created if missing).")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise ConfigError(
-            f"--out {str(out)!r} is not empty; give a new folder, or --force to replace what an "
-            "earlier export wrote there."
-        )
-    return out.resolve()
 
 
 def _revision(
@@ -259,58 +249,5 @@ def _revision(
         primary=primary,
     )
     (folder / "inferenceservice.yaml").write_text(
-        to_yaml(manifest, _comments(endpoint, mv, image, settings.url, secret, percent, primary, shadow))
+        to_yaml(manifest, comments(endpoint, mv, image, settings.url, secret, percent, primary, shadow))
     )
-
-
-def _comments(
-    endpoint: str,
-    mv: ModelVersion,
-    image: str,
-    url: str,
-    secret: str,
-    percent: int | None,
-    primary: ModelVersion | None,
-    shadow: str | None,
-) -> list[str]:
-    lines = [
-        f"InferenceService of endpoint {endpoint!r} (store {url}), written by `mlops-kit export kserve`.",
-        f"It serves {mv} with MLServer and the mlops-kit runtime; build {image} from context/ first.",
-    ]
-    if percent is not None and primary is not None:
-        lines += [
-            f"Canary: this spec is KServe's new revision ({mv}) and takes {percent}% of requests; the",
-            f"previously rolled-out revision keeps {100 - percent}% and must serve {primary} (if the",
-            "cluster does not run it yet, apply primary/inferenceservice.yaml first). Promote: remove",
-            "canaryTrafficPercent (or set 100); roll back: set it to 0.",
-        ]
-    if shadow is not None:
-        lines.append(
-            f"The endpoint also shadows {shadow}: KServe does not mirror traffic, so it is left out."
-        )
-    lines += [
-        f"Credentials come from the Secret {secret!r} (envFrom), never from this file. Its keys become",
-        "environment variables: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for S3,",
-        "AZURE_STORAGE_CONNECTION_STRING for Azure, MLOPS_KIT_SIGNING_KEY for signed records.",
-        "",
-    ]
-    return lines
-
-
-def _move_in(staging: Path, target: Path) -> None:
-    """Put the staged export in ``target``, replacing only what an export writes there."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in _OURS:
-        old = target / name
-        if old.is_dir():
-            shutil.rmtree(old)
-        elif old.exists():
-            old.unlink()
-        if (staging / name).exists():
-            os.replace(staging / name, old)
-
-
-def _walk(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    return [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else []
