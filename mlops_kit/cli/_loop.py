@@ -11,7 +11,7 @@ from mlops_kit.cli._listing import clip, limit_options
 from mlops_kit.core.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from mlops_kit.automation import ContinuousTraining, Decision
+    from mlops_kit.automation import Decision
 
 # Where ContinuousTraining appends its decisions: automation/<loop name>/decisions.
 _TOP, _LOG = "automation", "decisions"
@@ -29,7 +29,7 @@ def loop() -> None:
 @click.pass_context
 def decisions(ctx: click.Context, name: str, limit: int, show_all: bool, as_json: bool) -> None:
     """The decisions of loop NAME (by default the loop is named after its endpoint), oldest first."""
-    from mlops_kit.automation import Decision
+    from mlops_kit.automation import ContinuousTraining, Decision
     from mlops_kit.core.names import check_name
 
     store = state(ctx).storage
