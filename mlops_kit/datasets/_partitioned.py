@@ -3,7 +3,9 @@
 Pieces of at most ``part_rows`` rows are, in turn: checked, hashed into the content
 fingerprint, profiled and schema-inferred through pandas (then merged with what came
 before: profiles and schemas are mergeable), and written as one Parquet blob while the
-next steps run. Only one piece is in memory at a time.
+next steps run. Only one piece is in memory at a time (two while one is written). A
+second pass over the stored parts counts the numeric columns at common quantiles
+(see :mod:`mlops_kit.datasets._quantiles`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mlops_kit.core.errors import SchemaError
 from mlops_kit.core.profile import Profile
 from mlops_kit.core.schema import ColumnSchema, Schema
 from mlops_kit.datasets._fingerprint import ContentHasher, range_index
+from mlops_kit.datasets._quantiles import with_quantiles
 from mlops_kit.datasets._records import DatasetPart
 
 if TYPE_CHECKING:
@@ -71,6 +74,8 @@ def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
     if hasher is None or schema is None or profile is None:
         raise SchemaError("The data to save has no pieces.")
     fingerprint = hasher.hexdigest(index or range_index(hasher.rows))
+    if len(parts) > 1:  # pieces' own quantiles do not merge: count all rows at common ones
+        profile = with_quantiles(storage, parts, profile)
     return Written(fingerprint=fingerprint, schema=schema, profile=profile, parts=parts)
 
 

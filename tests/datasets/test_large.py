@@ -221,3 +221,20 @@ def test_a_missing_folder_and_bad_part_rows_are_clear_errors(tmp_path):
         ds.save(tmp_path / "empty")
     with pytest.raises(ConfigError, match="part_rows"):
         ds.save(iter([frame(10)]), part_rows=0)
+
+
+def test_a_streamed_profile_counts_every_row_exactly_at_quantiles_near_the_exact_ones():
+    from mlops_kit.core.histogram import QUANTILE_LEVELS, QuantileCounts
+
+    df = frame(5000, seed=3)
+    v = mk.Dataset("d", MemoryStorage()).save(iter(slices(df, (1200, 4000))), part_rows=1000)
+    for name in ("i", "f"):
+        col = v.profile.columns[name]
+        values = np.sort(df[name].dropna().to_numpy(dtype="float64"))
+        assert col.quantiles is not None
+        # The counts of all rows at these edges, as a profile made against them would count.
+        assert col.quantiles == QuantileCounts.count(values, col.quantiles.quantiles)
+        exact = np.quantile(values, np.arange(QUANTILE_LEVELS + 1) / QUANTILE_LEVELS)
+        width = col.histogram.width
+        assert np.all(np.abs(np.asarray(col.quantiles.quantiles) - exact) <= width)
+        assert (col.quantiles.quantiles[0], col.quantiles.quantiles[-1]) == (values[0], values[-1])

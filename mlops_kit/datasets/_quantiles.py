@@ -1,0 +1,67 @@
+"""Reference quantiles of a streamed version, with exact counts, in one more pass.
+
+A profile made of one DataFrame holds its columns' exact quantiles; exact quantiles of
+data that never sits in memory whole would take several passes. A streamed save instead
+places the quantile edges at the merged histogram's quantiles (within one bin width of
+the exact ones, ``min`` and ``max`` exact) and counts its values at them exactly, part by
+part: what the monitor needs (both samples' CDFs known exactly at the same points).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mlops_kit.core.histogram import QUANTILE_LEVELS, QuantileCounts
+from mlops_kit.core.profile import ColumnProfile, Profile, numeric_values
+
+if TYPE_CHECKING:
+    from mlops_kit.core.storage import Storage
+    from mlops_kit.datasets._records import DatasetPart
+
+__all__ = ["with_quantiles"]
+
+
+def with_quantiles(storage: Storage, parts: Sequence[DatasetPart], profile: Profile) -> Profile:
+    """``profile`` with quantile counts for its numeric columns, counted over the stored ``parts``."""
+    import pyarrow.parquet as pq
+
+    edges = {name: _edges(col) for name, col in profile.columns.items() if _countable(col)}
+    if not edges:
+        return profile
+    counts = {name: np.zeros(2 * len(np.unique(e)) + 1, dtype=np.int64) for name, e in edges.items()}
+    for part in parts:
+        with storage.open_blob(part.blob) as file:
+            frame = pq.read_table(file, columns=list(edges)).to_pandas()
+        for name, quantiles in edges.items():
+            values = numeric_values(frame[name], profile.columns[name].dtype)[0]
+            counts[name] += _cell_counts(values[np.isfinite(values)], np.unique(quantiles))
+        del frame
+    columns = dict(profile.columns)
+    for name, quantiles in edges.items():
+        found = QuantileCounts(quantiles=tuple(quantiles.tolist()), counts=tuple(counts[name].tolist()))
+        columns[name] = columns[name].model_copy(update={"quantiles": found})
+    return Profile(n_rows=profile.n_rows, columns=columns)
+
+
+def _countable(col: ColumnProfile) -> bool:
+    return col.kind == "numeric" and col.histogram is not None and col.finite_count > 0
+
+
+def _edges(col: ColumnProfile) -> np.ndarray:
+    """Quantiles at ``i / QUANTILE_LEVELS`` from the histogram; exact at 0 and 1; ascending."""
+    assert col.histogram is not None and col.min is not None and col.max is not None
+    levels = np.arange(QUANTILE_LEVELS + 1) / QUANTILE_LEVELS
+    found = np.array([col.histogram.quantile(q) for q in levels], dtype=np.float64)
+    found[0], found[-1] = col.min, col.max
+    return np.maximum.accumulate(np.clip(found, col.min, col.max))
+
+
+def _cell_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts in the cells of ``QuantileCounts`` (below, at and between the edges), without sorting."""
+    left = np.searchsorted(edges, values, side="left")
+    right = np.searchsorted(edges, values, side="right")
+    cells = 2 * left + (right > left)  # at an edge: the odd cell after the gap below it
+    return np.bincount(cells, minlength=2 * len(edges) + 1)
