@@ -2,8 +2,8 @@
 
 A profile made of one DataFrame holds its columns' exact quantiles; exact quantiles of
 data that never sits in memory whole would take several passes. A streamed save instead
-places the quantile edges at the merged histogram's quantiles (within one bin width of
-the exact ones, ``min`` and ``max`` exact) and counts its values at them exactly, part by
+places the quantile edges at the merged histogram's quantiles (each within one bin width
+of the order statistics around its level; ``min`` and ``max`` exact) and counts its values at them exactly, part by
 part: what the monitor needs (both samples' CDFs known exactly at the same points).
 """
 
