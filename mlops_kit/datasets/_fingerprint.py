@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["ContentHasher", "content_fingerprint", "range_index"]
+__all__ = ["ContentHasher", "content_fingerprint", "range_index", "stored_index"]
 
 _STRINGS = {pa.string(), pa.large_string(), pa.string_view()}
 _BINARIES = {pa.binary(), pa.large_binary(), pa.binary_view()}
@@ -43,6 +43,13 @@ def content_fingerprint(table: pa.Table, *, threads: int = 2) -> str:
 def range_index(rows: int) -> list[dict[str, Any]]:
     """The pandas index layout of a default ``RangeIndex`` over ``rows`` rows."""
     return [{"kind": "range", "name": None, "start": 0, "stop": rows, "step": 1}]
+
+
+def stored_index(schema: pa.Schema) -> list[Any]:
+    """The pandas index columns stored as data (``[]`` for a positional index: a range, or none)."""
+    meta = schema.pandas_metadata or {}
+    stored = meta.get("index_columns", [])
+    return stored if stored and all(isinstance(c, str) for c in stored) else []
 
 
 class ContentHasher:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit.core.errors import SchemaError
 from mlops_kit.core.profile import Profile
 from mlops_kit.core.schema import ColumnSchema, Schema
-from mlops_kit.datasets._fingerprint import ContentHasher, range_index
+from mlops_kit.datasets._fingerprint import ContentHasher, range_index, stored_index
 from mlops_kit.datasets._quantiles import with_quantiles
 from mlops_kit.datasets._records import DatasetPart
 
@@ -57,7 +57,7 @@ def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
         for piece in _pieces(tables, part_rows):
             if hasher is None:
                 hasher = ContentHasher(piece.schema)
-                index = _stored_index(piece.schema)
+                index = stored_index(piece.schema)
             piece = _positional(piece) if not index else piece
             frame = piece.to_pandas()
             piece_schema = Schema.infer(frame)  # rejects unsupported types before the first write
@@ -95,13 +95,6 @@ def _pieces(tables: Iterator[pa.Table], part_rows: int) -> Iterator[pa.Table]:
                 held, rows = [], 0
     if held:
         yield pa.concat_tables(held).combine_chunks()
-
-
-def _stored_index(schema: pa.Schema) -> list[Any]:
-    """The pandas index columns stored as data (``[]`` for a positional index: a range, or none)."""
-    meta = schema.pandas_metadata or {}
-    stored = meta.get("index_columns", [])
-    return stored if stored and all(isinstance(c, str) for c in stored) else []
 
 
 def _positional(piece: pa.Table) -> pa.Table:
