@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Dataset"]
 
 _PREFIX = "datasets"
-PART_ROWS = 1 << 20  # rows per Parquet blob of a streamed save: ~10-100 MB for 10 columns
+PART_ROWS = 1 << 19  # rows per Parquet blob of a streamed save: ~5-50 MB for 10 columns
 
 
 class Dataset:

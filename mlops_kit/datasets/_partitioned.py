@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Written", "write_parts"]
 
+_ROW_GROUP = 1 << 17  # the encoder buffers one row group: small groups keep that small
+
 
 @dataclass
 class Written:
@@ -59,7 +61,7 @@ def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
                 hasher = ContentHasher(piece.schema)
                 index = stored_index(piece.schema)
             piece = _positional(piece) if not index else piece
-            frame = piece.to_pandas()
+            frame = piece.to_pandas(split_blocks=True)  # zero-copy where the types allow
             piece_schema = Schema.infer(frame)  # rejects unsupported types before the first write
             if pending is not None:
                 parts.append(pending.result())
@@ -91,10 +93,13 @@ def _pieces(tables: Iterator[pa.Table], part_rows: int) -> Iterator[pa.Table]:
             held.append(table.slice(0, take))
             table, rows = table.slice(take), rows + take
             if rows == part_rows:
-                yield pa.concat_tables(held).combine_chunks()
-                held, rows = [], 0
+                piece = pa.concat_tables(held)  # no copy: the batches stay as chunks
+                held, rows = [], 0  # released before the piece is processed
+                yield piece
     if held:
-        yield pa.concat_tables(held).combine_chunks()
+        piece = pa.concat_tables(held)  # no copy: the batches stay as chunks
+        del held
+        yield piece
 
 
 def _positional(piece: pa.Table) -> pa.Table:
@@ -112,7 +117,7 @@ def _write(storage: Storage, piece: pa.Table) -> DatasetPart:
     import pyarrow.parquet as pq
 
     with storage.staged_blob() as staged:
-        pq.write_table(piece, staged.path)
+        pq.write_table(piece, staged.path, row_group_size=_ROW_GROUP)
     return DatasetPart(blob=staged.digest, n_rows=piece.num_rows, size_bytes=staged.size)
 
 

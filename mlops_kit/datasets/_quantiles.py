@@ -34,11 +34,11 @@ def with_quantiles(storage: Storage, parts: Sequence[DatasetPart], profile: Prof
     counts = {name: np.zeros(2 * len(np.unique(e)) + 1, dtype=np.int64) for name, e in edges.items()}
     for part in parts:
         with storage.open_blob(part.blob) as file:
-            frame = pq.read_table(file, columns=list(edges)).to_pandas()
-        for name, quantiles in edges.items():
-            values = numeric_values(frame[name], profile.columns[name].dtype)[0]
-            counts[name] += _cell_counts(values[np.isfinite(values)], np.unique(quantiles))
-        del frame
+            for batch in pq.ParquetFile(file).iter_batches(columns=list(edges)):  # a row group at a time
+                frame = batch.to_pandas(split_blocks=True)
+                for name, quantiles in edges.items():
+                    values = numeric_values(frame[name], profile.columns[name].dtype)[0]
+                    counts[name] += _cell_counts(values[np.isfinite(values)], np.unique(quantiles))
     columns = dict(profile.columns)
     for name, quantiles in edges.items():
         found = QuantileCounts(quantiles=tuple(quantiles.tolist()), counts=tuple(counts[name].tolist()))

@@ -7,6 +7,7 @@ asked for) and cached.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -214,7 +215,8 @@ def _arrow_profile(dataset: Any, columns: Sequence[str], against: Profile | None
     merged: Profile | None = None
     held: list[Any] = []
     rows = 0
-    for batch in [*dataset.to_batches(columns=list(columns)), None]:
+    batches = dataset.to_batches(columns=list(columns), batch_readahead=2, fragment_readahead=1)
+    for batch in itertools.chain(batches, [None]):  # None: flush the last group
         if batch is not None:
             held.append(batch)
             rows += batch.num_rows
