@@ -375,7 +375,8 @@ class Dataset:
         for part in record.parts:
             with self.storage.open_blob(part.blob) as file:
                 tables.append(pq.read_table(file, columns=columns))
-        return pa.concat_tables(tables).to_pandas()
+        frame: pd.DataFrame = pa.concat_tables(tables).to_pandas()
+        return frame
 
     def to_arrow(self, version: int | None = None) -> pads.Dataset:
         """A lazy ``pyarrow.dataset.Dataset`` over a version's Parquet blobs (the latest by default).

@@ -29,7 +29,7 @@ __all__ = ["BlobHandler", "read_part", "to_arrow", "to_dask", "version_of"]
 _SUFFIX = ".parquet"
 
 
-class BlobHandler(pafs.FileSystemHandler):
+class BlobHandler(pafs.FileSystemHandler):  # type: ignore[misc]  # pyarrow ships no stubs
     """A read-only pyarrow file system whose files are one version's verified blobs."""
 
     def __init__(self, storage: Storage, version: DatasetVersion) -> None:
@@ -107,7 +107,8 @@ def read_part(digest: str, storage: Storage, columns: list[str] | None = None) -
     import pyarrow.parquet as pq
 
     with storage.open_blob(digest) as file:
-        return pq.read_table(file, columns=columns).to_pandas()
+        frame: pd.DataFrame = pq.read_table(file, columns=columns).to_pandas()
+    return frame
 
 
 def to_dask(storage: Storage, version: DatasetVersion, columns: list[str] | None = None) -> Any:
