@@ -134,7 +134,9 @@ def run_drift(tool: str, source: str, reference_rows: int) -> dict[str, object]:
             numeric = ["age", "visits", "spend", "score", "ratio"]
             columns = [*numeric, "active", "city", "plan"]
             # KS and chi-square, the tests computed by hand (auto would pick Wasserstein at this size).
-            report = mk.Monitor(reference, columns=columns, method=dict.fromkeys(numeric, "ks")).check(current)
+            report = mk.Monitor(reference, columns=columns, method=dict.fromkeys(numeric, "ks")).check(
+                current
+            )
             summary = {c: round(col.statistic, 6) for c, col in report.columns.items()}
         else:
             summary = by_hand(reference, current)
@@ -167,6 +169,7 @@ def by_hand(reference, current):  # type: ignore[no-untyped-def]
 
     lazy = {c: current.map_partitions(counts, c, meta=object).to_delayed() for c in numeric}
     totals = {c: dask.delayed(sum)(parts) for c, parts in lazy.items()}
+
     def categories(part):  # type: ignore[no-untyped-def]
         return {c: part[c].astype(str).value_counts() for c in categorical}
 

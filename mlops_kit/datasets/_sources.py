@@ -47,8 +47,8 @@ def is_streamed(data: Any) -> bool:
     """Whether ``data`` is one of the larger-than-memory inputs (not a single DataFrame)."""
     import pandas as pd
 
-    if isinstance(data, pd.DataFrame):
-        return False
+    if isinstance(data, pd.DataFrame | pd.Series) or type(data).__module__ == "numpy":
+        return False  # a Series or an array is a mistake for a frame: check_frame says so
     return (
         isinstance(data, str | os.PathLike)
         or is_arrow_dataset(data)

@@ -240,3 +240,9 @@ def test_a_streamed_profile_counts_every_row_exactly_at_quantiles_near_the_exact
         edges, width = np.asarray(col.quantiles.quantiles), col.histogram.width
         assert np.all((edges >= low - width) & (edges <= high + width))
         assert (col.quantiles.quantiles[0], col.quantiles.quantiles[-1]) == (values[0], values[-1])
+
+
+@pytest.mark.parametrize("data", [pd.Series([1, 2]), np.arange(3), None, {"x": [1]}])
+def test_what_is_neither_a_frame_nor_streamed_data_is_refused_as_before(data):
+    with pytest.raises(SchemaError, match="Expected the data to save to be a pandas DataFrame"):
+        mk.Dataset("d", MemoryStorage()).save(data)
