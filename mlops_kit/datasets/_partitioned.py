@@ -3,9 +3,11 @@
 Pieces of at most ``part_rows`` rows are, in turn: checked, hashed into the content
 fingerprint, profiled and schema-inferred through pandas (then merged with what came
 before: profiles and schemas are mergeable), and written as one Parquet blob while the
-next steps run. Only one piece is in memory at a time (two while one is written). A
-second pass over the stored parts counts the numeric columns at common quantiles
-(see :mod:`mlops_kit.datasets._quantiles`).
+next steps run. Only one piece is in memory at a time (two while one is written).
+Numeric columns are counted at the first piece's exact quantiles, which merge exactly; a
+column whose rows fall outside the first piece's range too often (rows ordered by it) is
+counted again, in a second pass over its stored parts, at quantiles of the merged
+histogram (see :mod:`mlops_kit.datasets._quantiles`).
 """
 
 from __future__ import annotations
@@ -55,10 +57,11 @@ def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
     index: list[Any] | None = None
     parts: list[DatasetPart] = []
     pending: Future[DatasetPart] | None = None
+    first: Profile | None = None
     with ThreadPoolExecutor(1) as pool:  # Parquet encoding runs in C++ without the GIL
         for piece in _pieces(tables, part_rows):
             if hasher is None:
-                hasher = ContentHasher(piece.schema)
+                hasher = ContentHasher(piece.schema, threads=1)  # small pieces: threads cost more
                 index = stored_index(piece.schema)
             piece = _positional(piece) if not index else piece
             frame = piece.to_pandas(split_blocks=True)  # zero-copy where the types allow
@@ -67,7 +70,9 @@ def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
                 parts.append(pending.result())
             pending = pool.submit(_write, storage, piece)
             hasher.update(piece)
-            piece_profile = Profile.of(frame)
+            # Counted at the first piece's quantiles, the pieces' quantile counts merge exactly.
+            piece_profile = Profile.of(frame, against=first)
+            first = first or piece_profile
             del frame
             schema = piece_schema if schema is None else merge_schemas(schema, piece_schema)
             profile = piece_profile if profile is None else profile.merge(piece_profile)
@@ -76,7 +81,7 @@ def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
     if hasher is None or schema is None or profile is None:
         raise SchemaError("The data to save has no pieces.")
     fingerprint = hasher.hexdigest(index or range_index(hasher.rows))
-    if len(parts) > 1:  # pieces' own quantiles do not merge: count all rows at common ones
+    if len(parts) > 1:  # the first piece's quantiles may not fit the rest (rows sorted by a column)
         profile = with_quantiles(storage, parts, profile)
     return Written(fingerprint=fingerprint, schema=schema, profile=profile, parts=parts)
 

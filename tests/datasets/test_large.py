@@ -223,23 +223,27 @@ def test_a_missing_folder_and_bad_part_rows_are_clear_errors(tmp_path):
         ds.save(iter([frame(10)]), part_rows=0)
 
 
-def test_a_streamed_profile_counts_every_row_exactly_at_quantiles_near_the_exact_ones():
+def test_a_streamed_profile_counts_every_row_exactly_at_common_quantiles():
     from mlops_kit.core.histogram import QUANTILE_LEVELS, QuantileCounts
 
-    df = frame(5000, seed=3)
+    df = frame(5000, seed=3).assign(order=np.arange(5000.0))  # "order": rows sorted by it
     v = mk.Dataset("d", MemoryStorage()).save(iter(slices(df, (1200, 4000))), part_rows=1000)
-    for name in ("i", "f"):
+    first = mk.Profile.of(df.iloc[:1000])
+    for name in ("i", "f", "order"):
         col = v.profile.columns[name]
         values = np.sort(df[name].dropna().to_numpy(dtype="float64"))
         assert col.quantiles is not None
-        # The counts of all rows at these edges, as a profile made against them would count.
+        # Every row is counted at these edges, as a profile made against them counts.
         assert col.quantiles == QuantileCounts.count(values, col.quantiles.quantiles)
-        # Each edge lies within a bin width of the order statistics around its level.
-        virtual = (len(values) - 1) * np.arange(QUANTILE_LEVELS + 1) / QUANTILE_LEVELS
-        low, high = values[np.floor(virtual).astype(int)], values[np.ceil(virtual).astype(int)]
-        edges, width = np.asarray(col.quantiles.quantiles), col.histogram.width
-        assert np.all((edges >= low - width) & (edges <= high + width))
-        assert (col.quantiles.quantiles[0], col.quantiles.quantiles[-1]) == (values[0], values[-1])
+    # A column in no order: the first part's exact quantiles, counted over all parts.
+    assert v.profile.columns["f"].quantiles.quantiles == first.columns["f"].quantiles.quantiles
+    # Rows sorted by a column: its edges come from the merged histogram and span all rows,
+    # each within a bin width of the order statistics around its level.
+    order = v.profile.columns["order"]
+    edges, width = np.asarray(order.quantiles.quantiles), order.histogram.width
+    virtual = 4999 * np.arange(QUANTILE_LEVELS + 1) / QUANTILE_LEVELS
+    assert np.all((edges >= np.floor(virtual) - width) & (edges <= np.ceil(virtual) + width))
+    assert (edges[0], edges[-1]) == (0.0, 4999.0)
 
 
 @pytest.mark.parametrize("data", [pd.Series([1, 2]), np.arange(3), None, {"x": [1]}])
