@@ -111,7 +111,8 @@ def _arrow(dataset: pads.Dataset) -> Iterator[pa.Table]:
     import pyarrow as pa
     import pyarrow.dataset as pads
 
-    if isinstance(dataset, pads.FileSystemDataset):  # files that pyarrow would silently cast
+    files = isinstance(dataset, pads.FileSystemDataset) and not getattr(dataset, "_scan_options", None)
+    if files:  # files that pyarrow would silently cast (a filtered dataset hides its files)
         for fragment in dataset.get_fragments():
             physical = fragment.physical_schema
             if not physical.equals(dataset.schema, check_metadata=False):
@@ -119,7 +120,7 @@ def _arrow(dataset: pads.Dataset) -> Iterator[pa.Table]:
                     f"The file {fragment.path} does not have the dataset's schema: "
                     f"{_difference(dataset.schema, physical)}. Nothing was saved."
                 )
-    if isinstance(dataset, pads.FileSystemDataset) and isinstance(dataset.format, pads.ParquetFileFormat):
+    if files and isinstance(dataset.format, pads.ParquetFileFormat):
         yield from _parquet_batches(dataset)
         return
     # pyarrow reads ahead 4 files x 16 batches by default: that, not the data, would set the peak.
@@ -129,7 +130,6 @@ def _arrow(dataset: pads.Dataset) -> Iterator[pa.Table]:
 
 def _parquet_batches(dataset: pads.FileSystemDataset) -> Iterator[pa.Table]:
     """A Parquet dataset's files in order, one row group at a time, with no read-ahead."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     for path in dataset.files:
@@ -137,7 +137,6 @@ def _parquet_batches(dataset: pads.FileSystemDataset) -> Iterator[pa.Table]:
             reader = pq.ParquetFile(source)
             for group in range(reader.num_row_groups):
                 yield reader.read_row_group(group, use_threads=True).cast(dataset.schema)
-    del pa
 
 
 def _frames(items: Iterable[Any]) -> Iterator[pa.Table]:

@@ -250,3 +250,18 @@ def test_a_streamed_profile_counts_every_row_exactly_at_common_quantiles():
 def test_what_is_neither_a_frame_nor_streamed_data_is_refused_as_before(data):
     with pytest.raises(SchemaError, match="Expected the data to save to be a pandas DataFrame"):
         mk.Dataset("d", MemoryStorage()).save(data)
+
+
+def test_a_filtered_dataset_and_another_versions_handle_save_what_they_hold():
+    df = frame()
+    ds = mk.Dataset("d", MemoryStorage())
+    ds.save(iter(slices(df)), part_rows=1000)
+    copy = mk.Dataset("copy", MemoryStorage()).save(ds.to_arrow())
+    assert copy.fingerprint == ds.latest().fingerprint
+    small = mk.Dataset("small", MemoryStorage())
+    v = small.save(ds.to_arrow().filter(pads.field("i") < 10))
+    pd.testing.assert_frame_equal(small.load(), df[df.i < 10].reset_index(drop=True))
+    assert (
+        v.fingerprint
+        == mk.Dataset("e", MemoryStorage()).save(df[df.i < 10].reset_index(drop=True)).fingerprint
+    )
