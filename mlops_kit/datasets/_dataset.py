@@ -161,7 +161,7 @@ class Dataset:
             files of a folder, the pieces of an iterable or the partitions of a Dask
             DataFrame disagree on their schema (or dtypes against the frame's meta);
             if an iterable is empty or yields something else than DataFrames. No
-            version is recorded (blobs already written are left for ``gc``).
+            version is recorded (blobs already written stay, unreferenced).
         ConfigError
             If ``tags``, ``description`` or ``parents`` is of the wrong type.
         InvalidNameError
