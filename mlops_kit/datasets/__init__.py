@@ -2,9 +2,10 @@
 
 from mlops_kit.core.exports import publish
 from mlops_kit.datasets._dataset import Dataset
-from mlops_kit.datasets._records import DatasetLink, DatasetVersion
+from mlops_kit.datasets._handles import fingerprint_of
+from mlops_kit.datasets._records import DatasetLink, DatasetPart, DatasetVersion
 
-__all__ = ["Dataset", "DatasetLink", "DatasetVersion"]
+__all__ = ["Dataset", "DatasetLink", "DatasetPart", "DatasetVersion", "fingerprint_of"]
 
 # Last: every name above is bound.
 publish(__name__, __all__, globals())

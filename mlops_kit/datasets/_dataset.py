@@ -23,12 +23,16 @@ from mlops_kit.datasets._records import DatasetLink, DatasetVersion
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+    import pyarrow.dataset as pads
 
+    from mlops_kit.core.profile import Profile
+    from mlops_kit.core.schema import Schema
     from mlops_kit.core.storage import Storage
 
 __all__ = ["Dataset"]
 
 _PREFIX = "datasets"
+PART_ROWS = 1 << 19  # rows per Parquet blob of a streamed save: ~5-50 MB for 10 columns
 
 
 class Dataset:
@@ -110,11 +114,12 @@ class Dataset:
 
     def save(
         self,
-        df: pd.DataFrame,
+        df: Any,
         *,
         tags: dict[str, str] | None = None,
         description: str = "",
         parents: Iterable[DatasetVersion | DatasetLink] = (),
+        part_rows: int = PART_ROWS,
     ) -> DatasetVersion:
         """Store ``df`` as a new version, unless it equals the latest one.
 
@@ -123,17 +128,26 @@ class Dataset:
         gets that version back. Content equal to an *older* version makes a new version
         (``latest()`` then holds what was saved last); its bytes are stored once.
 
+        Data larger than memory is streamed, ``part_rows`` rows at a time, and stored
+        as several Parquet blobs (``version.parts``); its fingerprint is the one the
+        same rows would have as one DataFrame with a default index (see
+        ``docs/datasets.md``), so the same content saved either way is one version.
+
         Parameters
         ----------
-        df : pandas.DataFrame
+        df : pandas.DataFrame, pyarrow.dataset.Dataset, str, Path, iterable of DataFrames or Dask DataFrame
             The data. Column names must be unique strings; column types int, float,
-            bool, string, category or datetime (with or without time zone).
+            bool, string, category or datetime (with or without time zone). A ``str``
+            or ``Path`` is a folder of Parquet files (every ``*.parquet`` under it,
+            sorted by path) or a glob.
         tags : dict of str to str, optional
             Free-form labels (``{"source": "crm"}``).
         description : str
             A sentence about this version.
         parents : iterable of DatasetVersion
             The versions this one was derived from (lineage).
+        part_rows : int
+            The most rows per Parquet blob of a streamed save (a DataFrame is one blob).
 
         Returns
         -------
@@ -143,7 +157,11 @@ class Dataset:
         Raises
         ------
         SchemaError
-            If ``df`` is not a DataFrame or holds an unsupported column type.
+            If ``df`` is not a DataFrame or holds an unsupported column type; if the
+            files of a folder, the pieces of an iterable or the partitions of a Dask
+            DataFrame disagree on their schema (or dtypes against the frame's meta);
+            if an iterable is empty or yields something else than DataFrames. No
+            version is recorded (blobs already written stay, unreferenced).
         ConfigError
             If ``tags``, ``description`` or ``parents`` is of the wrong type.
         InvalidNameError
@@ -154,11 +172,14 @@ class Dataset:
         from mlops_kit.core.profile import Profile
         from mlops_kit.core.schema import Schema
         from mlops_kit.datasets._fingerprint import content_fingerprint
+        from mlops_kit.datasets._sources import is_streamed
 
-        df = check_frame(df, "the data to save")
         tags = check_tags(tags)
         description = check_description(description)
         links = [_as_link(p) for p in parents]
+        if is_streamed(df):
+            return self._save_streamed(df, tags, description, links, part_rows)
+        df = check_frame(df, "the data to save")
         schema = Schema.infer(df)  # also rejects unsupported column types early
         table = _to_arrow(df)
         with ThreadPoolExecutor(1) as pool:
@@ -171,7 +192,44 @@ class Dataset:
                 blob, size = written.result()
         del table
 
+        content = {"fingerprint": fingerprint, "blob": blob, "size_bytes": size, "n_rows": len(df)}
+        return self._commit(content, schema, profile, tags, description, links)
+
+    def _save_streamed(
+        self,
+        data: Any,
+        tags: dict[str, str],
+        description: str,
+        links: list[DatasetLink],
+        part_rows: int,
+    ) -> DatasetVersion:
+        from mlops_kit.datasets._partitioned import write_parts
+        from mlops_kit.datasets._sources import stream_tables
+
+        if isinstance(part_rows, bool) or not isinstance(part_rows, int) or part_rows < 1:
+            raise ConfigError(f"part_rows must be a positive integer, got {part_rows!r}.")
+        written = write_parts(self.storage, stream_tables(data), part_rows)
+        content = {
+            "fingerprint": written.fingerprint,
+            "blob": "",
+            "parts": tuple(written.parts),
+            "size_bytes": sum(p.size_bytes for p in written.parts),
+            "n_rows": written.n_rows,
+        }
+        return self._commit(content, written.schema, written.profile, tags, description, links)
+
+    def _commit(
+        self,
+        content: dict[str, Any],
+        schema: Schema,
+        profile: Profile,
+        tags: dict[str, str],
+        description: str,
+        links: list[DatasetLink],
+    ) -> DatasetVersion:
+        """Append the version record (the commit point), unless the latest holds this content."""
         state = self._state()
+        fingerprint = content["fingerprint"]
 
         def make(index: _Index) -> DatasetVersion | None:
             if index.versions and index.versions[-1].fingerprint == fingerprint:
@@ -179,11 +237,8 @@ class Dataset:
             return DatasetVersion(
                 name=self.name,
                 version=state.tail + 1,  # make() runs caught up: the number it will take
-                fingerprint=fingerprint,
-                blob=blob,
-                size_bytes=size,
-                n_rows=len(df),
-                n_columns=len(df.columns),
+                **content,
+                n_columns=len(schema.columns),
                 schema_=schema,
                 profile=profile,
                 tags=tags,
@@ -309,13 +364,57 @@ class Dataset:
 
         record = self.get(version)
         if columns is not None:
-            unknown = [c for c in columns if c not in record.schema_.columns]
-            if unknown:
-                raise SchemaError(
-                    f"Dataset {record} has no columns {unknown}; it has {record.schema_.names}."
-                )
-        with self.storage.open_blob(record.blob) as file:
-            return pd.read_parquet(file, columns=columns)
+            self._check_columns(record, columns)
+        if not record.parts:
+            with self.storage.open_blob(record.blob) as file:
+                return pd.read_parquet(file, columns=columns)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        tables = []
+        for part in record.parts:
+            with self.storage.open_blob(part.blob) as file:
+                tables.append(pq.read_table(file, columns=columns))
+        frame: pd.DataFrame = pa.concat_tables(tables).to_pandas()
+        return frame
+
+    def to_arrow(self, version: int | None = None) -> pads.Dataset:
+        """A lazy ``pyarrow.dataset.Dataset`` over a version's Parquet blobs (the latest by default).
+
+        Nothing is read until it is scanned; each blob is then read through the storage
+        and verified against its digest before pyarrow sees a byte (``IntegrityError``
+        otherwise), one blob in memory per open file.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import mlops_kit as mk
+        >>> ds = mk.Dataset("d", storage=mk.MemoryStorage())
+        >>> v = ds.save(iter([pd.DataFrame({"x": [1, 2]}), pd.DataFrame({"x": [3]})]), part_rows=2)
+        >>> len(v.parts), ds.to_arrow().to_table().column("x").to_pylist()
+        (2, [1, 2, 3])
+        """
+        from mlops_kit.datasets._lazy import to_arrow
+
+        return to_arrow(self.storage, self.get(version))
+
+    def to_dask(self, version: int | None = None, columns: list[str] | None = None) -> Any:
+        """A Dask DataFrame over a version (one partition per blob), each blob verified when read.
+
+        Needs the ``dask`` extra.
+        """
+        from mlops_kit.datasets._lazy import to_dask
+
+        record = self.get(version)
+        if columns is not None:
+            self._check_columns(record, columns)
+        return to_dask(self.storage, record, columns)
+
+    @staticmethod
+    def _check_columns(record: DatasetVersion, columns: list[str]) -> None:
+        unknown = [c for c in columns if c not in record.schema_.columns]
+        if unknown:
+            raise SchemaError(f"Dataset {record} has no columns {unknown}; it has {record.schema_.names}.")
 
     def _state(self) -> LogState[_Index, DatasetVersion]:
         return LogState.shared(self.storage, self._log, _VERSIONS)

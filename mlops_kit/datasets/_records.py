@@ -8,7 +8,7 @@ from mlops_kit.core.profile import Profile
 from mlops_kit.core.record import FrozenMap, Record
 from mlops_kit.core.schema import Schema
 
-__all__ = ["DatasetLink", "DatasetVersion"]
+__all__ = ["DatasetLink", "DatasetPart", "DatasetVersion"]
 
 
 class DatasetLink(Record):
@@ -22,6 +22,14 @@ class DatasetLink(Record):
         return f"{self.name}:{self.version}"
 
 
+class DatasetPart(Record):
+    """One Parquet blob of a partitioned version: its sha256, rows and size."""
+
+    blob: str
+    n_rows: int
+    size_bytes: int
+
+
 class DatasetVersion(Record):
     """One immutable version of a dataset.
 
@@ -33,7 +41,9 @@ class DatasetVersion(Record):
         sha256 of the content (names, types, values, row order), independent of
         the Parquet encoding.
     blob : str
-        sha256 of the stored Parquet bytes.
+        sha256 of the stored Parquet bytes (``""`` for a partitioned version).
+    parts : tuple of DatasetPart
+        A partitioned version's Parquet blobs, in row order (empty for one blob).
     schema_ : Schema
         The inferred schema (also available as ``schema``).
     profile : Profile
@@ -54,6 +64,7 @@ class DatasetVersion(Record):
     parents: tuple[DatasetLink, ...] = ()
     created_at: dt.datetime
     created_by: str
+    parts: tuple[DatasetPart, ...] = ()
 
     REPR_FIELDS = ("name", "version", "n_rows", "n_columns", "fingerprint", "tags", "created_at")
 
@@ -61,6 +72,13 @@ class DatasetVersion(Record):
     def schema(self) -> Schema:  # type: ignore[override]
         """The inferred :class:`~mlops_kit.Schema` of this version."""
         return self.schema_
+
+    @property
+    def blobs(self) -> tuple[DatasetPart, ...]:
+        """The version's Parquet blobs in row order: its parts, or its one blob."""
+        if self.parts:
+            return self.parts
+        return (DatasetPart(blob=self.blob, n_rows=self.n_rows, size_bytes=self.size_bytes),)
 
     @property
     def link(self) -> DatasetLink:

@@ -240,10 +240,11 @@ class Monitor:
 
         Parameters
         ----------
-        current : pandas.DataFrame or dask.dataframe.DataFrame
+        current : pandas.DataFrame, dask.dataframe.DataFrame or pyarrow.dataset.Dataset
             The new data. It must hold every monitored column (the target may be
             missing: labels often arrive later). Other columns are ignored and listed
-            in ``report.ignored_columns``. A Dask frame is profiled per partition.
+            in ``report.ignored_columns``. A Dask frame is profiled per partition, a
+            pyarrow dataset (``Dataset.to_arrow()``) batch by batch, then merged.
 
         Raises
         ------

@@ -7,6 +7,7 @@ asked for) and cached.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["Current", "Reference", "is_dask_frame", "profile_frame"]
 
 _PARALLEL_ROWS = 50_000  # below this, thread start-up costs more than it saves
+_ARROW_ROWS = 1 << 20  # rows of a pyarrow dataset profiled at once
 
 
 class Reference:
@@ -141,29 +143,41 @@ def is_dask_frame(data: Any) -> bool:
 
 
 class Current:
-    """The current data (pandas or Dask), profiled once, raw values on demand."""
+    """The current data (pandas, Dask or a pyarrow dataset), profiled once, raw values on demand.
+
+    ``dask`` is true for both out-of-core kinds: raw values are then pulled only for
+    the methods that require them.
+    """
 
     def __init__(self, data: Any) -> None:
-        self.dask = is_dask_frame(data)
+        self.arrow = is_arrow_dataset(data)
+        self.dask = is_dask_frame(data) or self.arrow
         if not self.dask:
             data = check_frame(data, "the current data")
         self.data = data
-        self.columns: list[str] = [str(c) for c in data.columns]
+        names = data.schema.names if self.arrow else data.columns
+        self.columns: list[str] = [str(c) for c in names]
 
     def profile(self, columns: Sequence[str], against: Profile | None = None) -> Profile:
         """Profile ``columns`` (numeric ones at ``against``'s quantiles); on Dask per partition, merged."""
+        if self.arrow:
+            return _arrow_profile(self.data, columns, against)
         if not self.dask:
             return profile_frame(self.data, columns, against)
         return _dask_profile(self.data[list(columns)], against)
 
     def values(self, name: str, dtype: Any) -> np.ndarray:
         """The non-null values of a numeric column, as float64."""
+        if self.arrow:
+            return numeric_values(self.frame([name])[name], dtype)[0]
         series = self.data[name]
         if self.dask:
             series = series.compute()
         return numeric_values(series, dtype)[0]
 
     def frame(self, columns: Sequence[str]) -> pd.DataFrame:
+        if self.arrow:
+            return cast("pd.DataFrame", self.data.to_table(columns=list(columns)).to_pandas())
         frame = self.data[list(columns)]
         return cast("pd.DataFrame", frame.compute() if self.dask else frame)
 
@@ -172,6 +186,12 @@ class Current:
 
         A Dask frame is sampled on the workers, so only the sample reaches the client.
         """
+        if self.arrow:  # the rows pandas' frame.sample(n=rows, random_state=seed) picks
+            total = self.data.count_rows()
+            if total <= rows:
+                return self.frame(columns)
+            picked = np.random.RandomState(seed).choice(total, size=rows, replace=False)
+            return cast("pd.DataFrame", self.data.take(picked, columns=list(columns)).to_pandas())
         frame = self.data[list(columns)]
         if not self.dask:
             return cast(
@@ -181,6 +201,34 @@ class Current:
         if total > rows:
             frame = frame.sample(frac=rows / total, random_state=seed)
         return cast("pd.DataFrame", frame.compute())
+
+
+def is_arrow_dataset(data: Any) -> bool:
+    """A ``pyarrow.dataset.Dataset``, recognized without importing it."""
+    return type(data).__module__.startswith("pyarrow") and hasattr(data, "get_fragments")
+
+
+def _arrow_profile(dataset: Any, columns: Sequence[str], against: Profile | None) -> Profile:
+    """``Profile.of`` per group of record batches (about ``_ARROW_ROWS`` rows), merged: bounded memory."""
+    import pyarrow as pa
+
+    merged: Profile | None = None
+    held: list[Any] = []
+    rows = 0
+    batches = dataset.to_batches(columns=list(columns), batch_readahead=2, fragment_readahead=1)
+    for batch in itertools.chain(batches, [None]):  # None: flush the last group
+        if batch is not None:
+            held.append(batch)
+            rows += batch.num_rows
+        if held and (batch is None or rows >= _ARROW_ROWS):
+            frame = pa.Table.from_batches(held).to_pandas()
+            part = profile_frame(frame, list(columns), against)
+            merged = part if merged is None else merged.merge(part)
+            held, rows = [], 0
+    if merged is None:  # no rows: an empty profile, which the monitor reports as such
+        empty = dataset.schema.empty_table().select(list(columns)).to_pandas()
+        return Profile.of(empty, against)
+    return merged
 
 
 def _dask_profile(ddf: Any, against: Profile | None) -> Profile:

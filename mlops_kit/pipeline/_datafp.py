@@ -90,6 +90,8 @@ def _typed(h: Any, value: Any) -> bool:
         return _numpy(h, value)
     if module == "pandas":
         return _pandas(h, value)
+    if module == "pyarrow" and (hasattr(value, "get_fragments") or hasattr(value, "num_rows")):
+        return _arrow(h, value)
     if "pydantic" in sys.modules:
         from pydantic import BaseModel
 
@@ -137,6 +139,18 @@ def _pandas(h: Any, value: Any) -> bool:
         return False
     h.update(_type_tag(value) + repr(header).encode() + b"\0")
     h.update(rows.tobytes())
+    return True
+
+
+def _arrow(h: Any, value: Any) -> bool:
+    """A pyarrow table or dataset by content; a stored version's lazy dataset by its fingerprint."""
+    import pyarrow as pa
+
+    from mlops_kit.datasets import fingerprint_of
+
+    if not isinstance(value, pa.Table) and not hasattr(value, "get_fragments"):
+        return False  # record batches, arrays, ...: pickled
+    h.update(_type_tag(value) + fingerprint_of(value).encode())
     return True
 
 

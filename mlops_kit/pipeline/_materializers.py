@@ -149,6 +149,30 @@ class JsonMaterializer(Materializer):
         return json.loads(file.read())
 
 
+class ArrowDatasetMaterializer(Materializer):
+    """pyarrow datasets (lazy handles) by their rows, streamed batch by batch into one Parquet file.
+
+    A filtered dataset cannot be pickled, and pickling an unfiltered one would pickle its
+    file system; the rows are what a cached result must keep. They load back as an
+    in-memory ``pyarrow.dataset.Dataset`` (the same API, the rows now in memory).
+    """
+
+    name = "arrow-dataset"
+
+    def save(self, value: Any, file: IO[bytes]) -> None:
+        import pyarrow.parquet as pq
+
+        with pq.ParquetWriter(file, value.schema) as writer:
+            for batch in value.to_batches():
+                writer.write_batch(batch)
+
+    def load(self, file: IO[bytes]) -> Any:
+        import pyarrow.dataset as pads
+        import pyarrow.parquet as pq
+
+        return pads.dataset(pq.read_table(file))
+
+
 class PickleMaterializer(Materializer):
     """Anything cloudpickle can serialize: the fallback for every other value."""
 
@@ -288,6 +312,7 @@ def materializer_named(name: str) -> Materializer:
 
 register_materializer("pandas.DataFrame", ParquetMaterializer())
 register_materializer("numpy.ndarray", NumpyMaterializer())
+register_materializer("pyarrow._dataset.Dataset", ArrowDatasetMaterializer())
 for _json_type in (type(None), bool, int, float, str, list, dict):
     register_materializer(_json_type, JsonMaterializer())
 
