@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from mlops_kit.core.errors import ConfigError, NotFoundError
@@ -21,7 +22,6 @@ class Searching:
     """The search half of :class:`~mlops_kit.Registry`."""
 
     if TYPE_CHECKING:  # provided by Registry and Lifecycle
-
         storage: Storage
 
         def archived(self, name: str) -> list[int]: ...
@@ -165,6 +165,9 @@ def filter_versions(
         raise ConfigError(f"tags= must be a dict of tag names to values, got {type(tags).__name__}.")
     _check_where(where)
     wanted = dict(tags or {})
+    if where is None and None not in wanted.values():  # the same test, by dict views (in C)
+        items = wanted.items()
+        return [v for v in versions if items <= v.tags.items()]
     return [
         v
         for v in versions
@@ -185,20 +188,19 @@ def order_versions(versions: list[V], order_by: str) -> list[V]:
     it, and records (for ``where=``) the same way.
     """
     descending, key = _parse(order_by)
-    present: list[tuple[Any, V]] = []
-    missing: list[tuple[Any, V]] = []
-    for v in versions:
-        value = _value(v, key)
-        (missing if value is None else present).append((value, v))
+    value = _getter(key)
+    rows = [(value(v), -v.version, v) for v in versions]
+    present = [row for row in rows if row[0] is not None]
+    missing = [row for row in rows if row[0] is None]
     # Ties go newest first: sort by version, then by value; Python's sort is stable, even
     # with reverse=True, so the first order survives among equal values.
-    present.sort(key=lambda item: -item[1].version)
+    present.sort(key=itemgetter(1))
     try:
-        present.sort(key=lambda item: item[0], reverse=descending)
+        present.sort(key=itemgetter(0), reverse=descending)
     except TypeError as exc:
         raise ConfigError(f"Cannot order by {order_by!r}: its values have mixed types ({exc}).") from exc
-    missing.sort(key=lambda item: -item[1].version)
-    return [v for _, v in present] + [v for _, v in missing]
+    missing.sort(key=itemgetter(1))
+    return [row[2] for row in present] + [row[2] for row in missing]
 
 
 def _parse(order_by: object) -> tuple[bool, tuple[str, ...]]:
@@ -217,7 +219,8 @@ def _parse(order_by: object) -> tuple[bool, tuple[str, ...]]:
     )
 
 
-def _value(version: Searchable, key: tuple[str, ...]) -> Any:
+def _getter(key: tuple[str, ...]) -> Callable[[Any], Any]:
     if len(key) == 2:
-        return getattr(version, key[0]).get(key[1])
-    return getattr(version, key[0])
+        field, name = key
+        return lambda version: getattr(version, field).get(name)
+    return attrgetter(key[0])
