@@ -17,7 +17,7 @@ the index existed) writes the snapshot itself.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -70,60 +70,57 @@ class _Summary(BaseModel):
 
 @dataclass
 class SearchIndex:
-    """The rows in log order; ``tail`` the last entry folded, ``since`` the tail of the last snapshot."""
+    """The rows in log order; ``tail`` the last entry folded, ``since`` the tail of the last snapshot.
+
+    ``columns`` is the snapshot's form of the rows, kept up to date entry by entry, so that
+    writing a snapshot is one JSON encoding rather than a pass over every row.
+    """
 
     rows: list[Row] = field(default_factory=list)
     tail: int = 0
     since: int = 0
+    columns: dict[str, Any] = field(default_factory=lambda: _empty_columns())
+
+
+def _empty_columns() -> dict[str, Any]:
+    return {**{c: [] for c in _COLUMNS}, **{m: {} for m in _MAPS}}
 
 
 def _apply(state: SearchIndex, seq: int, entry: _Summary) -> SearchIndex:
-    state.rows.append(
-        Row(
-            entry.name,
-            entry.version,
-            entry.created_at,
-            entry.size_bytes,
-            entry.metrics,
-            entry.params,
-            entry.tags,
-        )
+    row = Row(
+        entry.name, entry.version, entry.created_at, entry.size_bytes, entry.metrics, entry.params, entry.tags
     )
+    columns, position = state.columns, len(state.rows)
+    columns["version"].append(row.version)
+    columns["created_at"].append(row.created_at.isoformat())
+    columns["size_bytes"].append(row.size_bytes)
+    for field_name in _MAPS:
+        # By key: the rows that have it and their values. Decoding a few long lists is
+        # several times faster than decoding a small object per row.
+        sparse = columns[field_name]
+        for key, value in getattr(row, field_name).items():
+            rows, found = sparse.setdefault(key, [[], []])
+            rows.append(position)
+            found.append(value)
+    state.rows.append(row)
     state.tail = seq
     return state
 
 
 def _dump(state: SearchIndex) -> dict[str, Any]:
     state.since = state.tail  # written (or tried: a failed write is not retried on every read)
-    rows = state.rows
-    return {
-        "name": rows[0].name if rows else None,
-        "tail": state.tail,
-        "version": [r.version for r in rows],
-        "created_at": [r.created_at.isoformat() for r in rows],
-        "size_bytes": [r.size_bytes for r in rows],
-        **{field: _sparse(getattr(r, field) for r in rows) for field in _MAPS},
-    }
-
-
-def _sparse(maps: Iterable[Mapping[str, Any]]) -> dict[str, list[list[Any]]]:
-    # By key: the rows that have it and their values. Decoding a few long lists is several
-    # times faster than decoding a small object per row.
-    columns: dict[str, list[list[Any]]] = {}
-    for i, values in enumerate(maps):
-        for key, value in values.items():
-            rows, found = columns.setdefault(key, [[], []])
-            rows.append(i)
-            found.append(value)
-    return columns
+    return {"name": state.rows[0].name if state.rows else None, "tail": state.tail, **state.columns}
 
 
 def _dense(columns: Any, count: int) -> list[dict[str, Any]]:
     if not isinstance(columns, dict):
         raise ValueError("malformed map column")
     maps: list[dict[str, Any]] = [{} for _ in range(count)]
-    for key, (rows, found) in columns.items():
-        if not isinstance(key, str) or not {*map(type, rows)} <= {int} or len(rows) != len(found):
+    for key, pair in columns.items():
+        rows, found = pair if isinstance(pair, list) and len(pair) == 2 else (None, None)
+        if not (isinstance(key, str) and isinstance(rows, list) and isinstance(found, list)):
+            raise ValueError(f"malformed map column {key!r}")
+        if not {*map(type, rows)} <= {int} or len(rows) != len(found):
             raise ValueError(f"malformed map column {key!r}")
         try:
             for i, value in zip(rows, found, strict=True):
@@ -146,7 +143,8 @@ def _load(data: Any) -> SearchIndex:
     metrics, params, tags = (_dense(data[m], count) for m in _MAPS)
     times = list(map(dt.datetime.fromisoformat, created))
     rows = list(map(Row, [name] * count, versions, times, sizes, metrics, params, tags))
-    return SearchIndex(rows, tail, tail)
+    columns = {c: data[c] for c in (*_COLUMNS, *_MAPS)}
+    return SearchIndex(rows, tail, tail, columns)
 
 
 INDEX_FOLD: Fold[SearchIndex, _Summary] = Fold(

@@ -142,9 +142,10 @@ def test_a_cold_search_costs_the_same_at_70_and_at_710_versions() -> None:
         store = mk.MemoryStorage()
         reg = _filled(store, n)
         assert store.exists(_index.index_key("m"))
-        search = lambda r: [
-            v.ref for v in r.search("m", tags={"team": "a"}, order_by="-metrics.auc", limit=3)
-        ]  # noqa: E731
+
+        def search(r: mk.Registry) -> list[str]:
+            return [v.ref for v in r.search("m", tags={"team": "a"}, order_by="-metrics.auc", limit=3)]
+
         calls[n, "search"], found = _cold_calls(store, search)
         expected = order_versions(
             filter_versions(reg.versions("m"), tags={"team": "a"}, where=None), "-metrics.auc"
