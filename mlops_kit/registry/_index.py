@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
@@ -39,6 +40,7 @@ SNAPSHOT_EVERY = 64
 
 _COLUMNS = ("version", "created_at", "size_bytes")
 _MAPS = ("metrics", "params", "tags")
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
 class Row(NamedTuple):
@@ -112,21 +114,30 @@ def _dump(state: SearchIndex) -> dict[str, Any]:
     return {"name": state.rows[0].name if state.rows else None, "tail": state.tail, **state.columns}
 
 
-def _dense(columns: Any, count: int) -> list[dict[str, Any]]:
+def _dense(columns: Any, count: int) -> list[Mapping[str, Any]]:
     if not isinstance(columns, dict):
         raise ValueError("malformed map column")
-    maps: list[dict[str, Any]] = [{} for _ in range(count)]
+    maps: list[Any] = [_NOTHING] * count  # one shared empty map: most rows lack most keys
+    untouched = True
     for key, pair in columns.items():
         rows, found = pair if isinstance(pair, list) and len(pair) == 2 else (None, None)
         if not (isinstance(key, str) and isinstance(rows, list) and isinstance(found, list)):
             raise ValueError(f"malformed map column {key!r}")
-        if not {*map(type, rows)} <= {int} or len(rows) != len(found):
+        if (
+            not {*map(type, rows)} <= {int}
+            or len(rows) != len(found)
+            or (rows and not 0 <= min(rows) <= max(rows) < count)
+        ):
             raise ValueError(f"malformed map column {key!r}")
-        try:
-            for i, value in zip(rows, found, strict=True):
-                maps[i][key] = value
-        except IndexError:
-            raise ValueError(f"map column {key!r} names a missing row") from None
+        if untouched and len(rows) == count and rows == list(range(count)):
+            maps = [{key: value} for value in found]  # the first key, in every row: the common case
+            untouched = False
+            continue
+        untouched = False
+        for i, value in zip(rows, found, strict=True):
+            if maps[i] is _NOTHING:
+                maps[i] = {}
+            maps[i][key] = value
     return maps
 
 
