@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from mlops_kit.core.storage.logs import last_seq
 from mlops_kit.core.storage.logstate import Fold, LogState
 from mlops_kit.registry._records import ModelVersion, ParamValue
 from mlops_kit.registry._state import versions_log
@@ -182,6 +183,10 @@ def index_state(storage: Storage, name: str) -> LogState[SearchIndex, _Summary]:
 def index_rows(storage: Storage, name: str) -> list[Row]:
     """The model's rows in version order, caught up with its log (empty for no model)."""
     state = index_state(storage, name)
+    if state.tail == 0:
+        # A first read in this process: learn where the log ends (its head), so that catching
+        # up from the snapshot reads the packs after it rather than one entry at a time.
+        last_seq(storage, versions_log(name))
     rows, behind = state.read(lambda s: (list(s.rows), s.tail - s.since >= SNAPSHOT_EVERY))
     if behind:  # folded many entries past the snapshot: the next process should not
         state.write_snapshot()
