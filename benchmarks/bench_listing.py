@@ -1,10 +1,11 @@
 """Listings as stores grow (issue 17): requests and time at 10 entries and at N, local and S3, beside MLflow.
 
     python benchmarks/bench_listing.py [--setup] [--quick] [--stores local s3 mlflow] [--skip-mlflow]
-                                       [--cold-repeat 3] [--warm-repeat 5] [--rebuild]
+                                       [--cold-repeat 3] [--warm-repeat 5] [--rebuild] [--tag TAG]
 
 Stores (built by ``_listing_build.py`` once, cached under ``.bench/listing/<code tag>/``;
-the tag hashes the sources that write a store, so a change there builds new stores):
+the tag hashes the sources that write a store, so a change there builds new stores;
+``--tag`` measures the current code on the stores of another tag):
 
 - local folder: N = 10,000 versions of model ``m``, 1,000 models, 10,000 dataset
   versions, 5,000 pipeline runs, 1,000 endpoints, 10,000 prediction batches;
