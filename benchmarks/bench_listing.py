@@ -1,10 +1,11 @@
 """Listings as stores grow (issue 17): requests and time at 10 entries and at N, local and S3, beside MLflow.
 
     python benchmarks/bench_listing.py [--setup] [--quick] [--stores local s3 mlflow] [--skip-mlflow]
-                                       [--cold-repeat 3] [--warm-repeat 5] [--rebuild]
+                                       [--cold-repeat 3] [--warm-repeat 5] [--rebuild] [--tag TAG]
 
 Stores (built by ``_listing_build.py`` once, cached under ``.bench/listing/<code tag>/``;
-the tag hashes the sources that write a store, so a change there builds new stores):
+the tag hashes the sources that write a store, so a change there builds new stores;
+``--tag`` measures the current code on the stores of another tag):
 
 - local folder: N = 10,000 versions of model ``m``, 1,000 models, 10,000 dataset
   versions, 5,000 pipeline runs, 1,000 endpoints, 10,000 prediction batches;
@@ -57,8 +58,13 @@ QUICK = {"local": {"n": 300, "models": 30, "runs": 200}, "s3": {"n": 150, "model
 WRITERS = ("core/storage", "registry", "datasets", "pipeline", "deploy")
 
 
+TAG: str | None = None  # --tag: measure on the stores of that tag (built by other code)
+
+
 def code_tag() -> str:
     """A hash of the sources that write stores: a change there means new stores."""
+    if TAG:
+        return TAG
     h = hashlib.sha256((HERE / "_listing_build.py").read_bytes())
     for part in WRITERS:
         for path in sorted((ROOT / "mlops_kit" / part).rglob("*.py")):
@@ -288,6 +294,7 @@ def main() -> None:
     parser.add_argument("--cold-repeat", type=int, default=3, help="fresh processes per operation")
     parser.add_argument("--warm-repeat", type=int, default=5, help="warm calls per process")
     parser.add_argument("--rebuild", action="store_true", help="build the stores again")
+    parser.add_argument("--tag", help="use the cached stores of this code tag instead of the current one")
     parser.add_argument(
         "--report", action="store_true", help="print the tables of .bench/listing-results.json"
     )
@@ -299,6 +306,8 @@ def main() -> None:
     parser.add_argument("--op")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
+    global TAG
+    TAG = args.tag
     if args.report:
         report(json.loads((BENCH / "listing-results.json").read_text()))
         return

@@ -24,6 +24,7 @@ from mlops_kit.core.storage.logs import read_page
 from mlops_kit.registry import _arguments as args
 from mlops_kit.registry import _serializers as ser
 from mlops_kit.registry._environment import capture_environment, check_environment, distributions
+from mlops_kit.registry._index import snapshot_index
 from mlops_kit.registry._lifecycle import Lifecycle, _missing_alias
 from mlops_kit.registry._records import ModelVersion, Signature
 from mlops_kit.registry._search import Searching
@@ -200,6 +201,7 @@ class Registry(Lifecycle, Searching):
             name,
             lambda: self.storage.append(versions_log(name), lambda seq: ModelVersion(version=seq, **fields)),
         )
+        snapshot_index(self.storage, name, version)  # every SNAPSHOT_EVERY versions; a warning if it fails
         return self.storage.read_entry(versions_log(name), version, ModelVersion)
 
     def get(self, ref: str | ModelRef | ModelVersion) -> ModelVersion:

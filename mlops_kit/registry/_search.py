@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from operator import attrgetter, itemgetter
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from mlops_kit.core.errors import ConfigError, NotFoundError
 from mlops_kit.core.names import check_name
+from mlops_kit.registry._index import Row, index_rows
 from mlops_kit.registry._records import ModelVersion
+from mlops_kit.registry._state import versions_log
+
+if TYPE_CHECKING:
+    from mlops_kit.core.storage import Storage
 
 __all__ = ["Searching", "filter_versions", "order_versions"]
 
@@ -16,10 +22,11 @@ class Searching:
     """The search half of :class:`~mlops_kit.Registry`."""
 
     if TYPE_CHECKING:  # provided by Registry and Lifecycle
+        storage: Storage
 
-        def versions(self, name: str) -> list[ModelVersion]: ...
         def archived(self, name: str) -> list[int]: ...
         def models(self) -> list[str]: ...
+        def _no_model(self, name: str) -> str: ...
 
     def search(
         self,
@@ -65,13 +72,26 @@ class Searching:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise ConfigError(f"limit= must be a non-negative integer, got {limit!r}.")
         names = [check_name(name, "model name")] if name is not None else self.models()
-        found: list[ModelVersion] = []
+        # Filter and order the index's rows; read whole records only for what is returned
+        # (or, with ``where``, for the candidates it is asked about).
+        rows: list[Row] = []
         for model in names:
-            versions = self.versions(model)
+            found = index_rows(self.storage, model)
+            if not found:
+                raise NotFoundError(self._no_model(model))
             hidden = set(self.archived(model)) if not include_archived else set()
-            found.extend(v for v in versions if v.version not in hidden)
-        ordered = order_versions(filter_versions(found, tags=tags, where=where), order_by)
+            rows.extend(r for r in found if r.version not in hidden)
+        rows = filter_versions(rows, tags=tags, where=None)
+        _check_where(where)
+        if where is None:
+            ordered_rows = order_versions(rows, order_by)
+            return [self._record(r) for r in (ordered_rows if limit is None else ordered_rows[:limit])]
+        _parse(order_by)
+        ordered = order_versions([v for v in map(self._record, rows) if where(v)], order_by)
         return ordered if limit is None else ordered[:limit]
+
+    def _record(self, row: Row) -> ModelVersion:
+        return self.storage.read_entry(versions_log(row.name), row.version, ModelVersion)
 
     def best(
         self,
@@ -104,9 +124,11 @@ class Searching:
         if mode not in ("max", "min"):
             raise ConfigError(f"mode= must be 'max' or 'min', got {mode!r}.")
         order = f"{'-' if mode == 'max' else ''}metrics.{metric}"
-        candidates = self.search(name, tags=tags, where=where, order_by=order)
+        candidates = self.search(name, tags=tags, where=where, order_by=order, limit=1)
         if not candidates or metric not in candidates[0].metrics:
-            recorded = sorted({k for v in candidates for k in v.metrics})
+            # Missing values sort last: no candidate has the metric. Name the ones they have.
+            everyone = self.search(name, tags=tags, where=where)
+            recorded = sorted({k for v in everyone for k in v.metrics})
             raise NotFoundError(
                 f"No {'matching ' if tags or where else ''}version of model {name!r} has the metric "
                 f"{metric!r}; metrics recorded: {recorded or 'none'}."
@@ -118,18 +140,34 @@ _FIELDS = ("version", "created_at", "size_bytes", "name")
 _MAPS = ("metrics", "params", "tags")
 
 
+class Searchable(Protocol):
+    """What ordering and tag filters read: a :class:`ModelVersion` or a row of the search index."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+
+
+V = TypeVar("V", bound=Searchable)
+
+
 def filter_versions(
-    versions: Iterable[ModelVersion],
+    versions: Iterable[V],
     *,
     tags: Mapping[str, str] | None,
-    where: Callable[[ModelVersion], object] | None,
-) -> list[ModelVersion]:
+    where: Callable[[V], object] | None,
+) -> list[V]:
     """Keep the versions carrying every tag in ``tags`` and for which ``where`` is true."""
     if tags is not None and not isinstance(tags, Mapping):
         raise ConfigError(f"tags= must be a dict of tag names to values, got {type(tags).__name__}.")
-    if where is not None and not callable(where):
-        raise ConfigError(f"where= must be a function of a ModelVersion, got {type(where).__name__}.")
+    _check_where(where)
     wanted = dict(tags or {})
+    if where is None and None not in wanted.values():  # the same test, by dict views (in C)
+        items = wanted.items()
+        return [v for v in versions if items <= v.tags.items()]
     return [
         v
         for v in versions
@@ -137,27 +175,32 @@ def filter_versions(
     ]
 
 
-def order_versions(versions: list[ModelVersion], order_by: str) -> list[ModelVersion]:
+def _check_where(where: object) -> None:
+    if where is not None and not callable(where):
+        raise ConfigError(f"where= must be a function of a ModelVersion, got {type(where).__name__}.")
+
+
+def order_versions(versions: list[V], order_by: str) -> list[V]:
     """Sort by a field (``"version"``, ``"created_at"``...) or ``"metrics.<name>"``, ``"-"`` for descending.
 
     Versions without the key come last in either direction; ties go to the newest
-    version first.
+    version first. The one definition of the order: search sorts the index's rows with
+    it, and records (for ``where=``) the same way.
     """
     descending, key = _parse(order_by)
-    present: list[tuple[Any, ModelVersion]] = []
-    missing: list[tuple[Any, ModelVersion]] = []
-    for v in versions:
-        value = _value(v, key)
-        (missing if value is None else present).append((value, v))
+    value = _getter(key)
+    rows = [(value(v), -v.version, v) for v in versions]
+    present = [row for row in rows if row[0] is not None]
+    missing = [row for row in rows if row[0] is None]
     # Ties go newest first: sort by version, then by value; Python's sort is stable, even
     # with reverse=True, so the first order survives among equal values.
-    present.sort(key=lambda item: -item[1].version)
+    present.sort(key=itemgetter(1))
     try:
-        present.sort(key=lambda item: item[0], reverse=descending)
+        present.sort(key=itemgetter(0), reverse=descending)
     except TypeError as exc:
         raise ConfigError(f"Cannot order by {order_by!r}: its values have mixed types ({exc}).") from exc
-    missing.sort(key=lambda item: -item[1].version)
-    return [v for _, v in present] + [v for _, v in missing]
+    missing.sort(key=itemgetter(1))
+    return [row[2] for row in present] + [row[2] for row in missing]
 
 
 def _parse(order_by: object) -> tuple[bool, tuple[str, ...]]:
@@ -176,7 +219,8 @@ def _parse(order_by: object) -> tuple[bool, tuple[str, ...]]:
     )
 
 
-def _value(version: ModelVersion, key: tuple[str, ...]) -> Any:
+def _getter(key: tuple[str, ...]) -> Callable[[Any], Any]:
     if len(key) == 2:
-        return getattr(version, key[0]).get(key[1])
-    return getattr(version, key[0])
+        field, name = key
+        return lambda version: getattr(version, field).get(name)
+    return attrgetter(key[0])

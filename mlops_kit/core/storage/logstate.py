@@ -185,6 +185,13 @@ class LogState(Generic[S, M]):
                 self._write_snapshot()
             return seq, record
 
+    def write_snapshot(self) -> None:
+        """Catch up, then write the snapshot now (for a log appended to without :meth:`append`)."""
+        with self._lock:
+            self._catch_up()
+            if self.snapshot_key is not None:
+                self._write_snapshot()
+
     # -- internals ---------------------------------------------------------------
 
     def _catch_up(self) -> None:
