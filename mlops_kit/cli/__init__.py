@@ -5,6 +5,7 @@ from mlops_kit.cli import (  # noqa: F401  (they register their commands)
     _deploy,
     _doctor,
     _endpoints,
+    _export,
     _gc,
     _loop,
     _models,

@@ -11,6 +11,9 @@ from mlops_kit.deploy._serve import serve
 from mlops_kit.deploy._served import ModelFailed as ModelFailed
 from mlops_kit.deploy._served import load_served as load_served
 from mlops_kit.deploy._served import output_columns as output_columns
+
+# For servers that are not ours (mlops_kit.integrations), not public: the same log and counts.
+from mlops_kit.deploy._recorder import Recorder as Recorder
 from mlops_kit.deploy._strategies import Canary, Replace, Shadow
 
 __all__ = [
