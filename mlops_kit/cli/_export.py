@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -130,6 +131,8 @@ def mlserver(
     stale = folder / names["candidate"] / "model-settings.json"
     if "candidate" not in refs and stale.exists() and _ours(stale, RUNTIME):
         stale.unlink()  # a candidate exported earlier must not come back
+        with contextlib.suppress(OSError):
+            stale.parent.rmdir()  # only if nothing else is in it
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(content, indent=2) + "\n")

@@ -69,7 +69,9 @@ class Recorder:
         self.served: Served | None = None  # the version answering now: the log's column types
         self._tail = 0
         self._read_tail()
-        self.stats = Stats(storage, endpoint, self.clock, since=lambda: self._tail, flush_interval=flush_interval)
+        self.stats = Stats(
+            storage, endpoint, self.clock, since=lambda: self._tail, flush_interval=flush_interval
+        )
         self.log: PredictionLog | None = None
         if log_predictions:
             self.log = PredictionLog(

@@ -21,13 +21,21 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlops_kit.deploy._served import Served
-    from mlops_kit.registry import Registry
 
 __all__ = ["Options", "Serving"]
 
-_log = logging.getLogger("mlops_kit.integrations.mlserver")
+_log = logging.getLogger("mlserver.mlops_kit")  # under MLServer's logger: printed the way it prints its own
 _KNOWN = frozenset(
-    {"storage", "ref", "endpoint", "poll_interval", "flush_interval", "log_predictions", "trusted", "storage_options"}
+    {
+        "storage",
+        "ref",
+        "endpoint",
+        "poll_interval",
+        "flush_interval",
+        "log_predictions",
+        "trusted",
+        "storage_options",
+    }
 )
 
 
@@ -76,12 +84,16 @@ class Options:
         endpoint = extra.get("endpoint") or parse_ref(ref).name
         trusted = extra.get("trusted", ())
         if not isinstance(trusted, list | tuple) or not all(isinstance(t, str) for t in trusted):
-            raise ConfigError(f"parameters.extra.trusted of {model!r} must be a list of 'module.Class' names.")
+            raise ConfigError(
+                f"parameters.extra.trusted of {model!r} must be a list of 'module.Class' names."
+            )
         numbers = {}
         for key in ("poll_interval", "flush_interval"):
             value = extra.get(key, 5.0)
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ConfigError(f"parameters.extra.{key} of {model!r} must be a number of seconds > 0, got {value!r}.")
+                raise ConfigError(
+                    f"parameters.extra.{key} of {model!r} must be a number of seconds > 0, got {value!r}."
+                )
             numbers[key] = float(value)
         options = extra.get("storage_options", {})
         if not isinstance(options, dict):
@@ -107,10 +119,11 @@ class Serving:
     """
 
     def __init__(self, options: Options) -> None:
-        import mlops_kit as mk
+        from mlops_kit.core.storage import storage
+        from mlops_kit.registry import Registry
 
         self.options = options
-        self.registry: Registry = mk.Registry(mk.storage(options.storage, **options.storage_options))
+        self.registry = Registry(storage(options.storage, **options.storage_options))
         self.follows = "@" in options.ref
         self.served: Served = self._load(options.ref)
         self.recorder = Recorder(
@@ -152,7 +165,13 @@ class Serving:
             try:
                 self.check_alias()
             except Exception as exc:  # keep serving the version we have; try again at the next poll
-                _log.error("%s: could not load the version its alias points to now: %s", self.options.ref, exc)
+                _log.error(
+                    "%s: could not load the version its alias points to now, still serving %s: %s: %s",
+                    self.options.ref,
+                    self.served.label,
+                    type(exc).__name__,
+                    exc,
+                )
 
     def predict(self, frame: pd.DataFrame, method: str, request_id: str | None) -> tuple[Any, str]:
         """The model's ``method`` on ``frame``, counted and logged; the output and the version.

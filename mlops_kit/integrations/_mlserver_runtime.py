@@ -92,7 +92,7 @@ def runtime_class() -> type[Any]:
                         f"{len(names)}: {names}. Send one tensor per column, or a [rows, {len(names)}] tensor."
                     )
                 return pd.DataFrame(array, columns=names or None)
-            frame = self.decode_request(payload, default_codec=PandasCodec)
+            frame: pd.DataFrame = self.decode_request(payload, default_codec=PandasCodec)
             for column in frame.columns:
                 values = frame[column]
                 if values.dtype == object and len(values) and isinstance(values.iloc[0], bytes):

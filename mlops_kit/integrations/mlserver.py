@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RUNTIME", "RegistryRuntime", "model_settings", "server_settings"]
+__all__ = ["RUNTIME", "RegistryRuntime", "model_settings", "server_settings"]  # noqa: F822  # RegistryRuntime: made by __getattr__
 
 RUNTIME = "mlops_kit.integrations.mlserver.RegistryRuntime"
 
