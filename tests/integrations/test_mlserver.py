@@ -6,7 +6,6 @@ by Triton's clients; what it served is read back through our deployer and monito
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass

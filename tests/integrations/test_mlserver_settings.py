@@ -108,6 +108,8 @@ def test_the_runtime_without_mlserver_names_the_extra(monkeypatch: pytest.Monkey
 
     monkeypatch.setitem(sys.modules, "mlserver", None)  # as if not installed
     _mlserver_runtime.runtime_class.cache_clear()
-    with pytest.raises(MissingExtraError, match=r"on MLServer needs mlserver: pip install 'mlops-kit\[mlserver\]'"):
+    with pytest.raises(
+        MissingExtraError, match=r"on MLServer needs mlserver: pip install 'mlops-kit\[mlserver\]'"
+    ):
         _ = mlserver.RegistryRuntime
     _mlserver_runtime.runtime_class.cache_clear()
