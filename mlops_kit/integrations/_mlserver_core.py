@@ -95,6 +95,9 @@ class Options:
                     f"parameters.extra.{key} of {model!r} must be a number of seconds > 0, got {value!r}."
                 )
             numbers[key] = float(value)
+        log_predictions = extra.get("log_predictions", True)
+        if not isinstance(log_predictions, bool):
+            raise ConfigError(f"parameters.extra.log_predictions of {model!r} must be true or false.")
         options = extra.get("storage_options", {})
         if not isinstance(options, dict):
             raise ConfigError(f"parameters.extra.storage_options of {model!r} must be an object.")
@@ -102,7 +105,7 @@ class Options:
             storage=str(storage),
             ref=ref,
             endpoint=str(endpoint),
-            log_predictions=bool(extra.get("log_predictions", True)),
+            log_predictions=log_predictions,
             trusted=tuple(trusted),
             storage_options=options,
             **numbers,
@@ -173,38 +176,44 @@ class Serving:
                     exc,
                 )
 
-    def predict(self, frame: pd.DataFrame, method: str, request_id: str | None) -> tuple[Any, str]:
-        """The model's ``method`` on ``frame``, counted and logged; the output and the version.
+    def predict(
+        self, served: Served, frame: pd.DataFrame, methods: list[str], request_id: str | None
+    ) -> list[Any]:
+        """The outputs of ``served``'s ``methods`` on ``frame``; the request counted and logged once.
 
         Raises
         ------
         SchemaError
             The input does not fit the signature (counted as the client's error).
+        ConfigError
+            The model has no such method (counted as the client's error).
         ModelFailed
             The model raised (counted as an error).
         """
         from mlops_kit.core.errors import SchemaError
         from mlops_kit.deploy import ModelFailed
 
-        served = self.served
         start = time.perf_counter()
-        if not served.has(method):
-            raise ConfigError(f"Model {served.label} ({served.mv.model_class}) has no {method} method.")
         try:
+            missing = [m for m in methods if not served.has(m)]
+            if missing:
+                raise ConfigError(
+                    f"Model {served.label} ({served.mv.model_class}) has no {missing[0]} method."
+                )
             inputs = served.checker.prepare(frame)
-        except SchemaError:
+        except (SchemaError, ConfigError):
             self.recorder.failed(served.label, len(frame), client=True)
             raise
         try:
-            output = served.call(method, inputs)
+            outputs = [served.call(method, inputs) for method in methods]
         except ModelFailed:
             self.recorder.failed(served.label, len(frame), client=False)
             raise
         latency = (time.perf_counter() - start) * 1000.0
         self.recorder.record(
-            served.label, frame, output, method=method, latency_ms=latency, request_id=request_id
+            served.label, frame, outputs[0], method=methods[0], latency_ms=latency, request_id=request_id
         )
-        return output, served.label
+        return outputs
 
     def close(self) -> None:
         """Stop following the alias and flush the log and counts."""

@@ -60,19 +60,21 @@ def runtime_class() -> type[Any]:
             unknown = [n for n in names if n not in OUTPUTS]
             if unknown:
                 raise InferenceError(f"Outputs {unknown} are not served; ask for {sorted(OUTPUTS)}.")
+            served = serving.served  # one version for the whole request, even if the alias moves
             try:
-                frame = self._frame(payload, serving.served.checker.names)
-                outputs = []
-                version = serving.label
-                for name in names:
-                    output, version = serving.predict(frame, OUTPUTS[name], payload.id)
-                    outputs.append(NumpyCodec.encode_output(name, _array(output)))
+                try:
+                    frame = self._frame(payload, served.checker.names)
+                except SchemaError:
+                    serving.recorder.failed(served.label, 0, client=True)
+                    raise
+                answers = serving.predict(served, frame, [OUTPUTS[n] for n in names], payload.id)
             except (SchemaError, ConfigError) as exc:
                 raise InferenceError(str(exc)) from exc
             except ModelFailed as exc:
                 raise MLServerError(str(exc), status_code=500) from exc
+            outputs = [NumpyCodec.encode_output(n, _array(a)) for n, a in zip(names, answers)]
             return InferenceResponse(
-                id=payload.id, model_name=self.name, model_version=version, outputs=outputs
+                id=payload.id, model_name=self.name, model_version=served.label, outputs=outputs
             )
 
         def _frame(self, payload: InferenceRequest, names: list[str]) -> pd.DataFrame:

@@ -29,7 +29,8 @@ from mlops_kit.cli import main
 from tests.conftest import free_port
 from tests.integrations._mlserver_proc import MLServer, eventually
 
-pytestmark = pytest.mark.slow
+# The first test of a session on a clean machine builds MLServer's venv (minutes).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 FEATURES = ["age", "spend", "plan"]
 
 
@@ -166,6 +167,11 @@ def test_rest_and_grpc_answers_are_the_registry_models_predictions(served: Serve
     }
     answer = httpx.post(f"{served.server.http}/v2/models/churn/infer", json=body, timeout=30).json()
     assert answer["outputs"][0]["data"] == served.registry.load("churn:1").predict(rows.head(3)).tolist()
+    body["outputs"] = [{"name": "predict_proba"}]
+    answer = httpx.post(f"{served.server.http}/v2/models/churn/infer", json=body, timeout=30).json()
+    proba = served.registry.load("churn:1").predict_proba(rows.head(3))
+    assert answer["outputs"][0]["shape"] == [3, 2]
+    np.testing.assert_allclose(np.reshape(answer["outputs"][0]["data"], (3, 2)), proba, rtol=1e-12)
 
 
 def test_input_that_does_not_fit_the_signature_is_a_400_naming_the_columns(served: Served) -> None:

@@ -90,6 +90,7 @@ def mlserver_body(rows: pd.DataFrame) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the first test of a session on a clean machine builds MLServer's venv
 def test_serve_processes_and_an_mlserver_replica_write_one_log_the_loop_promotes_from(tmp_path: Path) -> None:
     url = str(tmp_path / "store")
     registry = mk.Registry(mk.storage(url))
