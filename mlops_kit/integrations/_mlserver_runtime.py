@@ -93,12 +93,16 @@ def runtime_class() -> type[Any]:
                         f"Input {inputs[0].name!r} has {array.shape[1]} columns; the model takes "
                         f"{len(names)}: {names}. Send one tensor per column, or a [rows, {len(names)}] tensor."
                     )
-                return pd.DataFrame(array, columns=names or None)
+                columns = names or [f"{inputs[0].name}_{i}" for i in range(array.shape[1])]
+                return pd.DataFrame(array, columns=columns)
             frame: pd.DataFrame = self.decode_request(payload, default_codec=PandasCodec)
             for column in frame.columns:
                 values = frame[column]
-                if values.dtype == object and len(values) and isinstance(values.iloc[0], bytes):
-                    frame[column] = values.str.decode("utf-8")
+                if values.dtype == object and len(values) and isinstance(values.iloc[0], bytes | str):
+                    if isinstance(values.iloc[0], bytes):
+                        values = values.str.decode("utf-8")
+                    # pandas' string dtype: the signature's check then looks at the dtype, not each value
+                    frame[column] = values.astype("str")
             return frame
 
     RegistryRuntime.__module__ = "mlops_kit.integrations.mlserver"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -33,17 +34,30 @@ class MLServer:
         """Everything MLServer printed so far."""
         return self.output.read_text(errors="replace")
 
+    def models(self) -> list[str]:
+        """The names of the models in the folder."""
+        return [json.loads(p.read_text())["name"] for p in sorted(self.folder.glob("*/model-settings.json"))]
+
     def wait(self, timeout: float = 120.0) -> bool:
-        """Wait until every model is ready (True) or the process exited (False)."""
+        """Wait until every model of the folder is ready (True) or the process exited (False).
+
+        Each model is asked: the server says it is ready before its models start loading.
+        """
         deadline = time.monotonic() + timeout
+        waiting = self.models()
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
             try:
-                if httpx.get(f"{self.http}/v2/health/ready", timeout=2).status_code == 200:
-                    return True
+                while (
+                    waiting
+                    and httpx.get(f"{self.http}/v2/models/{waiting[0]}/ready", timeout=2).status_code == 200
+                ):
+                    waiting.pop(0)
             except httpx.TransportError:
                 pass
+            if not waiting:
+                return True
             time.sleep(0.2)
         raise AssertionError(f"MLServer not ready after {timeout}s:\n{self.log()[-3000:]}")
 
