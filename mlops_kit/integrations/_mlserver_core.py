@@ -68,7 +68,12 @@ class Options:
                 f"model-settings.json of {model!r}: unknown parameters.extra {unknown}; "
                 f"known: {sorted(_KNOWN)}."
             )
-        storage = extra.pop("storage", None) or uri
+        # Two spellings: uri = the store, extra.ref = the model (mlops-kit export mlserver), or
+        # extra.storage = the store, uri = the model (the KServe export's image).
+        storage = extra.pop("storage", None)
+        if storage and not extra.get("ref"):
+            extra["ref"] = uri
+        storage = storage or uri
         if not storage:
             raise ConfigError(
                 f"model-settings.json of {model!r} names no store: set parameters.uri to its URL "

@@ -113,3 +113,15 @@ def test_the_runtime_without_mlserver_names_the_extra(monkeypatch: pytest.Monkey
     ):
         _ = mlserver.RegistryRuntime
     _mlserver_runtime.runtime_class.cache_clear()
+
+
+def test_options_in_the_kserve_exports_spelling() -> None:
+    options = Options.parse(
+        "churn:3", {"storage": "s3://bucket/mlops", "storage_options": {"anon": False}}, "m"
+    )
+    assert (options.storage, options.ref, options.endpoint, dict(options.storage_options)) == (
+        "s3://bucket/mlops",
+        "churn:3",
+        "churn",
+        {"anon": False},
+    )
