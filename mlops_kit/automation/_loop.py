@@ -12,14 +12,14 @@ from mlops_kit.automation._notes import StepNotes
 from mlops_kit.automation._protocols import DeployerLike, MonitorLike, PipelineLike, check_like
 from mlops_kit.automation._rows import drift_sentence, features, summary
 from mlops_kit.automation._settings import Rollout, rollout_settings
-from mlops_kit.core.arguments import StorageLike, check_page, check_storage
+from mlops_kit.core.arguments import StorageLike, check_storage
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.dtypes import check_frame
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
 from mlops_kit.core.listing import NameList, RecordList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.storage import resolve_storage
-from mlops_kit.core.storage.logs import last_seq, read_page
+from mlops_kit.core.storage.logs import read_named_page
 from mlops_kit.datasets import Dataset, DatasetLink, DatasetVersion
 from mlops_kit.deploy import EndpointStatus
 from mlops_kit.registry import Registry
@@ -258,12 +258,12 @@ class ContinuousTraining:
             If no loop of that name recorded a decision.
         """
         name = check_name(name, "loop name")
-        limit, offset = check_page(limit, offset)
         store = resolve_storage(check_storage(storage))
-        log = decisions_log(name)
-        page = read_page(store, log, Decision, limit=limit, offset=offset, newest_first=newest_first)
-        if not page and (offset == 0 or last_seq(store, log) == 0):
-            raise NotFoundError(f"No loop named {name!r} recorded a decision in {store.url}.")
+        missing = f"No loop named {name!r} recorded a decision in {store.url}."
+        page = read_named_page(
+            store, decisions_log(name), Decision, limit=limit, offset=offset,
+            newest_first=newest_first, missing=missing,
+        )  # fmt: skip
         return RecordList(e.record for e in page)
 
     def decisions(self) -> RecordList[Decision]:

@@ -6,6 +6,8 @@ from mlops_kit.cli import (  # noqa: F401  (they register their commands)
     _doctor,
     _endpoints,
     _export,
+    _export_kserve,
+    _export_mlserver,
     _gc,
     _loop,
     _models,

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from mlops_kit.core.storage import Storage
+    pass
 
-__all__ = ["DEFAULT_LIMIT", "clip", "limit_options", "names_with_log", "note_clipped"]
+__all__ = ["DEFAULT_LIMIT", "clip", "limit_options", "note_clipped"]
 
 DEFAULT_LIMIT = 50
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,16 +48,8 @@ def clip(
     return list(rows[-limit:]) if newest == "last" else list(rows[:limit])
 
 
-def names_with_log(store: Storage, top: str, log: str) -> list[str]:
-    """The NAMEs with keys under ``top/NAME/log/`` (monitors with reports, loops with decisions)."""
-    found = set()
-    for key in store.list(f"{top}/"):
-        parts = key.split("/")
-        if len(parts) > 3 and parts[2] == log:
-            found.add(parts[1])
-    return sorted(found)
-
-
-def note_clipped(limit: int, total: int, what: str, which: str) -> None:
-    """Say on stderr that only ``limit`` of ``total`` rows are shown."""
-    click.echo(f"showing the {which} {limit} of {total} {what}; --limit N or --all for more", err=True)
+def note_clipped(limit: int, total: int | None, what: str, which: str) -> None:
+    """Say on stderr that only ``limit`` of ``total`` rows are shown (``None``: more, uncounted)."""
+    of = "" if total is None else f" of {total}"
+    more = " (there are more)" if total is None else ""
+    click.echo(f"showing the {which} {limit}{of} {what}{more}; --limit N or --all for more", err=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlops_kit.cli._app import emit, json_option, main, state
-from mlops_kit.cli._listing import clip, limit_options, names_with_log
+from mlops_kit.cli._listing import clip, limit_options
 from mlops_kit.core.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -29,13 +29,13 @@ def loop() -> None:
 @click.pass_context
 def decisions(ctx: click.Context, name: str, limit: int, show_all: bool, as_json: bool) -> None:
     """The decisions of loop NAME (by default the loop is named after its endpoint), oldest first."""
-    from mlops_kit.automation import Decision
+    from mlops_kit.automation import ContinuousTraining, Decision
     from mlops_kit.core.names import check_name
 
     store = state(ctx).storage
     entries = store.read_log(f"{_TOP}/{check_name(name, 'loop name')}/{_LOG}", Decision)
     if not entries:
-        known = names_with_log(store, _TOP, _LOG)
+        known = list(ContinuousTraining.names(store))
         raise NotFoundError(
             f"Loop {name!r} has no decisions in {store.url}; loops with decisions: {known or 'none'}."
         )

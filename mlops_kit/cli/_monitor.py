@@ -10,7 +10,7 @@ import click
 from mlops_kit.cli._app import emit, json_option, main, state
 from mlops_kit.cli._errors import ExitCode
 from mlops_kit.cli._files import read_frame
-from mlops_kit.cli._listing import clip, limit_options, names_with_log
+from mlops_kit.cli._listing import clip, limit_options
 from mlops_kit.core.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def history(ctx: click.Context, name: str, limit: int, show_all: bool, as_json: 
     store = state(ctx).storage
     entries = store.read_log(f"{_PREFIX}/{check_name(name, 'monitor name')}/reports", DriftReport)
     if not entries:
-        known = names_with_log(store, _PREFIX, "reports")
+        known = list(Monitor.names(store))
         raise NotFoundError(
             f"Monitor {name!r} has no stored reports in {store.url}; monitors with reports: "
             f"{known or 'none'}. A monitor keeps its reports when built with name=... and storage=..."

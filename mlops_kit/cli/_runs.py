@@ -2,58 +2,73 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 import click
 
 from mlops_kit.cli._app import emit, json_option, main, one_line, state
-from mlops_kit.cli._listing import clip, limit_options
+from mlops_kit.cli._listing import limit_options, note_clipped
 
 if TYPE_CHECKING:
     from mlops_kit.pipeline import RunRecord, StepRecord
+    from mlops_kit.tracking import AnyRun, TrackedRun
 
 
 @main.group()
 def runs() -> None:
-    """Recorded pipeline runs: status, params, metrics and steps."""
+    """Tracked runs and pipeline runs: status, params, metrics, steps and artifacts."""
 
 
 @runs.command("ls")
-@click.argument("pipeline", required=False)
+@click.argument("experiment", required=False)
 @limit_options
 @json_option
 @click.pass_context
-def ls(ctx: click.Context, pipeline: str | None, limit: int, show_all: bool, as_json: bool) -> None:
-    """List runs newest first, of every pipeline or of PIPELINE."""
+def ls(ctx: click.Context, experiment: str | None, limit: int, show_all: bool, as_json: bool) -> None:
+    """List runs newest first: tracked runs and pipeline runs, of every experiment or of
+    EXPERIMENT (a pipeline's runs are in the experiment named like the pipeline)."""
     from mlops_kit.core.errors import NotFoundError
-    from mlops_kit.pipeline import Pipeline, RunList
+    from mlops_kit.pipeline import Pipeline
+    from mlops_kit.tracking import experiments
+    from mlops_kit.tracking import runs as list_runs
 
     store = state(ctx).storage
-    found = RunList.read(store, pipeline=pipeline)
-    if pipeline is not None and not found:
-        known = Pipeline.names(store)
+    found = list(list_runs(store, experiment, limit=None if show_all else limit + 1))
+    if experiment is not None and not found:
+        known = sorted({*experiments(store), *Pipeline.names(store)})
         raise NotFoundError(
-            f"No runs of pipeline {pipeline!r} in {store.url}; pipelines with runs: {known or 'none'}."
+            f"No runs of experiment or pipeline {experiment!r} in {store.url}; those with runs: {known or 'none'}."
         )
-    shown = clip(found, limit, show_all, "runs", newest="first")
+    if not show_all and len(found) > limit:
+        found = found[:limit]
+        note_clipped(limit, None, "runs", "newest")  # counting them all would read them all
     if as_json:
-        emit([run.model_dump(mode="json", exclude={"steps"}) for run in shown], True)
+        emit([run.model_dump(mode="json", exclude={"steps"}) for run in found], True)
         return
     emit(
         [
             {
                 "id": run.id,
-                "pipeline": run.pipeline,
+                "experiment": _experiment(run),
+                "kind": "tracked" if _tracked(run) else "pipeline",
                 "status": run.status,
                 "duration": duration(run.duration_s),
                 "params": dict(run.params),
                 "metrics": dict(run.metrics),
             }
-            for run in shown
+            for run in found
         ],
         False,
-        ["id", "pipeline", "status", "duration", "params", "metrics"],
+        ["id", "experiment", "kind", "status", "duration", "params", "metrics"],
     )
+
+
+def _tracked(run: AnyRun) -> TypeGuard[TrackedRun]:
+    return getattr(run, "kind", "pipeline") == "tracked"  # no import of tracking at start-up
+
+
+def _experiment(run: AnyRun) -> str:
+    return run.experiment if _tracked(run) else run.pipeline  # type: ignore[union-attr]
 
 
 @runs.command("show")
@@ -62,11 +77,23 @@ def ls(ctx: click.Context, pipeline: str | None, limit: int, show_all: bool, as_
 @json_option
 @click.pass_context
 def show(ctx: click.Context, run_id: str, tracebacks: bool, as_json: bool) -> None:
-    """Show run RUN_ID (or a unique prefix of it) and its steps."""
+    """Show run RUN_ID (or a unique prefix of it): a pipeline run with its steps, a
+    tracked run with its artifacts."""
     run = _find(ctx, run_id)
     if as_json:
         emit(run.model_dump(mode="json"), True)
         return
+    if _tracked(run):
+        emit(_tracked_summary(run), False)
+        if run.artifacts:
+            click.echo()
+            rows = [
+                {"artifact": a.name, "bytes": a.size, "type": a.media_type, "sha256": a.blob[:12]}
+                for a in run.artifacts.values()
+            ]
+            emit(rows, False, ["artifact", "bytes", "type", "sha256"])
+        return
+    run = cast("RunRecord", run)
     emit(_summary(run), False)
     click.echo()
     emit(
@@ -80,15 +107,15 @@ def show(ctx: click.Context, run_id: str, tracebacks: bool, as_json: bool) -> No
                 click.echo(f"\ntraceback of step {s.name!r}:\n{s.traceback.rstrip()}")
 
 
-def _find(ctx: click.Context, run_id: str) -> RunRecord:
+def _find(ctx: click.Context, run_id: str) -> AnyRun:
     from mlops_kit.core.errors import NotFoundError
-    from mlops_kit.pipeline import RunList
+    from mlops_kit.tracking import runs as list_runs
 
     store = state(ctx).storage
-    every = RunList.read(store)
+    every = list(list_runs(store))
     matches = [r for r in every if r.id == run_id] or [r for r in every if r.id.startswith(run_id)]
     if len(matches) == 1:
-        return matches[0].record
+        return matches[0]
     if matches:
         raise click.BadParameter(
             f"{run_id!r} starts {len(matches)} run ids ({', '.join(r.id for r in matches[:3])}, ...); "
@@ -99,6 +126,24 @@ def _find(ctx: click.Context, run_id: str) -> RunRecord:
     raise NotFoundError(
         f"No run {run_id!r} in {store.url}; the newest runs: {newest}. List them with 'mlops-kit runs ls'."
     )
+
+
+def _tracked_summary(run: TrackedRun) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "run": run.id,
+        "experiment": run.experiment,
+        "status": run.status,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at if run.ended_at is not None else f"({run.status})",
+        "duration": duration(run.duration_s),
+        "params": dict(run.params),
+        "metrics": dict(run.metrics),
+        "tags": dict(run.tags),
+        "created_by": run.created_by,
+    }
+    if run.error:
+        fields["error"] = one_line(run.error)
+    return fields
 
 
 def _summary(run: RunRecord) -> dict[str, Any]:
@@ -157,7 +202,7 @@ def duration(seconds: float | None) -> str:
 @json_option
 @click.pass_context
 def compare(ctx: click.Context, run_ids: tuple[str, ...], differences: bool, as_json: bool) -> None:
-    """Compare runs side by side: status, duration, params, metrics and input fingerprints.
+    """Compare runs side by side: status, duration, params, metrics, tags and input fingerprints.
 
     Each RUN_ID is an id or a unique prefix of one; give two or more.
     """
@@ -176,18 +221,18 @@ def compare(ctx: click.Context, run_ids: tuple[str, ...], differences: bool, as_
     emit(table_rows, False, ["field", *labels, "same"])
 
 
-def _comparison(found: list[RunRecord]) -> list[dict[str, Any]]:
+def _comparison(found: list[AnyRun]) -> list[dict[str, Any]]:
     """One row per field any of the runs has; ``None`` where a run lacks it."""
     fields: dict[str, list[Any]] = {
-        "pipeline": [r.pipeline for r in found],
+        "experiment": [_experiment(r) for r in found],
         "status": [r.status for r in found],
         "started_at": [r.started_at for r in found],
         "duration_s": [r.duration_s for r in found],
     }
-    for group in ("params", "metrics", "inputs"):
-        keys = sorted({k for r in found for k in getattr(r, group)})
+    for group in ("params", "metrics", "inputs", "tags"):
+        keys = sorted({k for r in found for k in getattr(r, group, {})})
         for key in keys:
-            fields[f"{group}.{key}"] = [getattr(r, group).get(key) for r in found]
+            fields[f"{group}.{key}"] = [getattr(r, group, {}).get(key) for r in found]
     return [
         {"field": name, "values": values, "same": all(v == values[0] for v in values)}
         for name, values in fields.items()

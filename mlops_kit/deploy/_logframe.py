@@ -10,6 +10,7 @@ reads as one table with one type per column.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import sys
@@ -25,7 +26,17 @@ from mlops_kit.deploy._served import output_columns
 if TYPE_CHECKING:
     from mlops_kit.deploy._predlog import Entry
 
-__all__ = ["META", "META_DTYPES", "empty_frame", "encode", "estimate_bytes", "log_name", "to_frame", "unify"]
+__all__ = [
+    "META",
+    "META_DTYPES",
+    "combine",
+    "empty_frame",
+    "encode",
+    "estimate_bytes",
+    "log_name",
+    "to_frame",
+    "unify",
+]
 
 META = ("time", "request_id", "version", "shadow_version", "latency_ms")
 META_DTYPES = {
@@ -145,6 +156,18 @@ def encode(frame: pd.DataFrame) -> bytes:
 def empty_frame() -> pd.DataFrame:
     """The log with no rows: the meta columns with their types."""
     return pd.DataFrame({name: pd.Series(dtype=META_DTYPES[name]) for name in META})
+
+
+def combine(frames: list[pd.DataFrame], since: dt.datetime | None) -> pd.DataFrame:
+    """The non-empty ``frames`` of a log as one frame, with their types unified, rows from ``since`` on."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_frame()
+    frames = unify(frames)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if since is not None:
+        frame = frame[frame["time"] >= pd.Timestamp(since)].reset_index(drop=True)
+    return frame
 
 
 def unify(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from mlops_kit.core.clock import Clock, current_user
 from mlops_kit.deploy._deadletters import read_dead_letters, write_dead_letter
-from mlops_kit.deploy._logframe import empty_frame, encode, estimate_bytes, to_frame, unify
+from mlops_kit.deploy._logframe import combine, encode, estimate_bytes, to_frame
 from mlops_kit.deploy._records import PredictionBatch
 from mlops_kit.deploy._state import dead_letters_log, predictions_log
 
@@ -329,14 +329,7 @@ class PredictionLog:
             buffered = [*self._entries, *pending]
         if buffered:
             frames.extend(self._frames(buffered))
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return empty_frame()
-        frames = unify(frames)
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        if since is not None:
-            frame = frame[frame["time"] >= pd.Timestamp(since)].reset_index(drop=True)
-        return frame
+        return combine(frames, since)
 
     def _frames(self, entries: list[Entry]) -> list[pd.DataFrame]:
         """Unflushed entries as frames; one that cannot be converted is left out (its flush

@@ -45,18 +45,12 @@ def stored_predictions(
     :meth:`LocalDeployer.predictions`)."""
     import pandas as pd
 
-    from mlops_kit.deploy._logframe import empty_frame, unify
+    from mlops_kit.deploy._logframe import combine
 
     prefix = predictions_log(endpoint)
     batches = _wanted(storage, prefix, since, limit)
     frames = [pd.read_parquet(io.BytesIO(storage.get_blob(b.blob))) for b in batches]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return empty_frame()
-    frames = unify(frames)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if since is not None:
-        frame = frame[frame["time"] >= pd.Timestamp(since)]
+    frame = combine(frames, since)
     if limit is not None:
         # Batches of several processes may overlap in time: order rows by time, keep the newest.
         frame = frame.sort_values("time", kind="stable").tail(limit)

@@ -1,1 +1,1 @@
-"""Integrations: registry models served by engines teams already run (MLServer, KServe), behind optional extras."""
+"""Registry models on engines teams already run: MLServer and KServe (each behind its own extra)."""

@@ -6,15 +6,15 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.core.arguments import StorageLike, check_page, check_storage
+from mlops_kit.core.arguments import StorageLike, check_storage
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
-from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
+from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.core.listing import NameList
 from mlops_kit.core.names import check_name
 from mlops_kit.core.profile import Profile
 from mlops_kit.core.storage import LogEntry, Storage, resolve_storage
 from mlops_kit.core.storage.catalog import Catalog
-from mlops_kit.core.storage.logs import last_seq, read_page
+from mlops_kit.core.storage.logs import read_named_page
 from mlops_kit.monitor import _config, _performance, _tracking
 from mlops_kit.monitor._assemble import Batch, assemble
 from mlops_kit.monitor._calibration import Calibrator, check_calibrate
@@ -482,12 +482,12 @@ class Monitor:
         [True, False]
         """
         name = check_name(name, "monitor name")
-        limit, offset = check_page(limit, offset)
         store = resolve_storage(check_storage(storage))
-        log = f"{_PREFIX}/{name}/reports"
-        page = read_page(store, log, DriftReport, limit=limit, offset=offset, newest_first=newest_first)
-        if not page and (offset == 0 or last_seq(store, log) == 0):
-            raise NotFoundError(f"No monitor named {name!r} stored a report in {store.url}.")
+        missing = f"No monitor named {name!r} stored a report in {store.url}."
+        page = read_named_page(
+            store, f"{_PREFIX}/{name}/reports", DriftReport, limit=limit, offset=offset,
+            newest_first=newest_first, missing=missing,
+        )  # fmt: skip
         return ReportList((e.record for e in page), [e.seq for e in page])
 
     def reports(self) -> ReportList:

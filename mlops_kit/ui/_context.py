@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.ui._links import href
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from mlops_kit.registry import Registry
 
 __all__ = ["UI", "BadRequest", "Paging", "label", "ui_of"]
+
+T = TypeVar("T")
 
 PAGE_SIZE = 50
 MOST_PER_PAGE = 500
@@ -42,6 +45,11 @@ class Paging:
         limit = _int_arg(request, "limit", default, 1, MOST_PER_PAGE)
         offset = _int_arg(request, "offset", 0, 0, None)
         return cls(limit, offset)
+
+    def slice(self, request: Request, items: Sequence[T]) -> tuple[list[T], dict[str, str | None]]:
+        """This page of ``items`` (names, read whole: they are few and cheap) and its links."""
+        shown = list(items[self.offset : self.offset + self.limit])
+        return shown, self.links(request, more=self.offset + self.limit < len(items))
 
     def links(self, request: Request, *, more: bool) -> dict[str, str | None]:
         """URLs of the previous and next pages (``None`` at either end)."""

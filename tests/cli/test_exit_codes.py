@@ -58,6 +58,7 @@ def _success(command: str, built: Built, tmp_path: Path) -> list[str]:
         "endpoints rollback": ["endpoints", "rollback", "churn"],
         "endpoints status": ["endpoints", "status", "churn"],
         "endpoints undeploy": ["endpoints", "undeploy", "solo"],
+        "export kserve": ["export", "kserve", "churn", "--out", str(tmp_path / "kserve")],
         "export mlserver": ["export", "mlserver", "churn", "--out", str(tmp_path / "mlserver")],
         "gc": ["gc", "--dry-run"],
         "loop decisions": ["loop", "decisions", "solo"],

@@ -14,15 +14,15 @@ def test_ls_lists_every_pipeline_newest_first(cli: Cli, built: Built) -> None:
     result = cli("runs", "ls")
     assert result.code == 0
     lines = result.out.splitlines()
-    assert lines[0].split() == ["ID", "PIPELINE", "STATUS", "DURATION", "PARAMS", "METRICS"]
+    assert lines[0].split() == ["ID", "EXPERIMENT", "KIND", "STATUS", "DURATION", "PARAMS", "METRICS"]
     rows = [line.split() for line in lines[1:]]
-    assert [(r[0], r[1], r[2]) for r in rows] == [
-        (built.failed_run, "explain", "failed"),
-        (built.train_runs[0], "train", "succeeded"),
-        (built.train_runs[1], "train", "succeeded"),
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        (built.failed_run, "explain", "pipeline", "failed"),
+        (built.train_runs[0], "train", "pipeline", "succeeded"),
+        (built.train_runs[1], "train", "pipeline", "succeeded"),
     ]
-    assert rows[1][3:] == [rows[1][3], "s", "C=2", "auc=0.82"]  # duration, params, metrics
-    assert rows[2][5:] == ["C=0.5", "auc=0.805"]
+    assert rows[1][4:] == [rows[1][4], "s", "C=2", "auc=0.82"]  # duration, params, metrics
+    assert rows[2][6:] == ["C=0.5", "auc=0.805"]
 
 
 def test_ls_one_pipeline_limit_and_json(cli: Cli, built: Built) -> None:
@@ -89,9 +89,9 @@ def test_show_json_is_the_whole_record(cli: Cli, built: Built) -> None:
 @pytest.mark.parametrize(
     ("args", "message", "code"),
     [
-        (["runs", "ls", "nope"], "NotFoundError: No runs of pipeline 'nope' in ", 1),
-        (["runs", "ls", "nope"], "pipelines with runs: ['explain', 'train'].", 1),
-        (["runs", "ls", "../x"], "InvalidNameError: Invalid pipeline name '../x'", 1),
+        (["runs", "ls", "nope"], "NotFoundError: No runs of experiment or pipeline 'nope' in ", 1),
+        (["runs", "ls", "nope"], "those with runs: ['explain', 'train'].", 1),
+        (["runs", "ls", "../x"], "InvalidNameError: Invalid experiment name '../x'", 1),
         (["runs", "show", "20990101T000000"], "NotFoundError: No run '20990101T000000' in ", 1),
         (["runs", "show", "2"], "Error: Invalid value for RUN_ID: '2' starts 3 run ids (", 2),
         (
@@ -124,3 +124,34 @@ def test_no_runs_yet(cli: Cli, tmp_path) -> None:
 )
 def test_durations_read_well(seconds: float | None, text: str) -> None:
     assert duration(seconds) == text
+
+
+def test_tracked_runs_are_listed_shown_and_compared_with_pipeline_runs(
+    cli: Cli, built: Built, tmp_path
+) -> None:
+    import shutil
+
+    import mlops_kit as mk
+
+    store = tmp_path / "copy"
+    shutil.copytree(built.path, store)
+    with mk.start_run(
+        "tuning", storage=mk.storage(str(store)), params={"C": 2.0}, tags={"team": "crm"}
+    ) as run:
+        run.log_metric("auc", 0.9)
+        run.log_artifact(b"id,score\n", name="scores.csv")
+    listed = cli("--storage", str(store), "runs", "ls")
+    first = listed.out.splitlines()[1].split()
+    assert first[:4] == [run.id, "tuning", "tracked", "finished"]
+    assert first[-2:] == ["C=2", "auc=0.9"]
+    assert [
+        r["id"] for r in json.loads(cli("--storage", str(store), "runs", "ls", "tuning", "--json").out)
+    ] == [run.id]
+    shown = cli("--storage", str(store), "runs", "show", run.id)
+    head, artifacts = shown.out.split("\n\n")
+    fields = key_values(head)
+    assert (fields["experiment"], fields["status"], fields["tags"]) == ("tuning", "finished", "team=crm")
+    assert artifacts.splitlines()[1].split()[:3] == ["scores.csv", "9", "text/csv"]
+    compared = cli("--storage", str(store), "runs", "compare", run.id, built.train_runs[0], "--json").out
+    rows = {r["field"]: r["values"] for r in json.loads(compared)["rows"]}
+    assert rows["experiment"] == ["tuning", "train"] and rows["params.C"] == [2.0, 2.0]

@@ -64,9 +64,9 @@ def test_runs_compare_puts_runs_side_by_side(cli: Cli, built: Built) -> None:
     rows = {r["field"]: r for r in data["rows"]}
     assert rows["params.C"] == {"field": "params.C", "values": [2.0, 0.5], "same": False}
     assert rows["metrics.auc"]["values"] == pytest.approx([0.82, 0.805])
-    assert rows["pipeline"]["same"] is True
+    assert rows["experiment"]["same"] is True
     only = json.loads(cli("runs", "compare", new, old, "--differences", "--json").out)["rows"]
-    assert "pipeline" not in {r["field"] for r in only} and "params.C" in {r["field"] for r in only}
+    assert "experiment" not in {r["field"] for r in only} and "params.C" in {r["field"] for r in only}
     header = cli("runs", "compare", new, old).out.splitlines()[0].split()
     assert header == ["FIELD", new.rsplit("-", 1)[1].upper(), old.rsplit("-", 1)[1].upper(), "SAME"]
     assert one_line_error(cli("runs", "compare", new), code=2).endswith(
@@ -131,6 +131,7 @@ def test_listings_take_a_limit(cli: Cli, args: list[str], what: str, newest: str
         return
     result = cli(*args, "--json", "-n", "1")
     which = "first" if what in ("models", "endpoints") else "newest"
-    assert result.err == f"showing the {which} 1 of {len(every)} {what}; --limit N or --all for more\n"
+    counted = f"of {len(every)} {what}" if args[:2] != ["runs", "ls"] else f"{what} (there are more)"
+    assert result.err == f"showing the {which} 1 {counted}; --limit N or --all for more\n"
     shown = json.loads(result.out)
     assert shown == ([every[0]] if args[:2] == ["runs", "ls"] or which == "first" else [every[-1]])

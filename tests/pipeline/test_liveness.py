@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import mlops_kit as mk
 from mlops_kit.core.errors import ConfigError
 from mlops_kit.pipeline import RunList
 from mlops_kit.testing import FakeClock
+from tests.deploy.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,14 +34,6 @@ mk.Pipeline([train], name="train").run(inputs={"x": 1}, storage=sys.argv[1], hea
 """
 
 
-def _wait_for(condition: object, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.02)
-
-
 @pytest.mark.slow
 def test_a_process_killed_mid_run_leaves_an_unfinished_pipeline_run(tmp_path: Path) -> None:
     url = str(tmp_path / "store")
@@ -52,7 +44,7 @@ def test_a_process_killed_mid_run_leaves_an_unfinished_pipeline_run(tmp_path: Pa
         assert proc.stdout.readline().strip() == "training"
         store = mk.storage(url)
         [alive] = RunList.read(store)
-        _wait_for(lambda: store.exists(f"pipelines/train/heartbeats/{alive.id}"), "the first heartbeat")
+        wait_for(lambda: store.exists(f"pipelines/train/heartbeats/{alive.id}"), what="the first heartbeat")
         assert RunList.read(store)[0].status == "running"
     finally:
         os.kill(proc.pid, signal.SIGKILL)
@@ -87,7 +79,7 @@ def test_heartbeats_keep_a_long_pipeline_run_running(tmp_path: Path) -> None:
         writer.advance(dt.timedelta(hours=5))  # five hours into the step
         [run] = RunList.read(store, clock=FakeClock("2026-01-01T00:00:00Z"))
         beat = f"pipelines/long/heartbeats/{run.id}"
-        _wait_for(lambda: store.exists(beat) and b"T05:00:00" in store.read(beat), "a heartbeat at 05:00")
+        wait_for(lambda: store.exists(beat) and b"T05:00:00" in store.read(beat), what="a heartbeat at 05:00")
 
         def status_at(when: str) -> str:
             return RunList.read(store, clock=FakeClock(when))[0].status

@@ -512,3 +512,26 @@ def read_page(
     upto = max(0, (last_seq(storage, prefix) if last is None else last) - offset)
     after = 0 if limit is None else max(0, upto - limit)
     return storage.read_log(prefix, model, after=after, upto=upto)[::-1]
+
+
+def read_named_page(
+    storage: Storage,
+    prefix: str,
+    model: type[M],
+    *,
+    limit: int | None,
+    offset: int,
+    newest_first: bool,
+    missing: str,
+) -> list[LogEntry[M]]:
+    """:func:`read_page` of a named thing's log; ``NotFoundError(missing)`` if it has no entry.
+
+    A page past the end of an existing log is empty, not an error.
+    """
+    from mlops_kit.core.arguments import check_page
+
+    limit, offset = check_page(limit, offset)
+    page = read_page(storage, prefix, model, limit=limit, offset=offset, newest_first=newest_first)
+    if not page and (offset == 0 or last_seq(storage, prefix) == 0):
+        raise NotFoundError(missing)
+    return page

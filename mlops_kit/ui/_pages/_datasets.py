@@ -27,7 +27,7 @@ def datasets(request: Request) -> Response:
     ui = ui_of(request)
     paging = Paging.of(request)
     names = list(Dataset.names(ui.storage))
-    shown = names[paging.offset : paging.offset + paging.limit]
+    shown, links = paging.slice(request, names)
     rows = [(n, Dataset(n, ui.storage).versions(limit=1, newest_first=True)) for n in shown]
     return ui.render(
         request,
@@ -36,7 +36,7 @@ def datasets(request: Request) -> Response:
         section="datasets",
         rows=[(n, v[0] if v else None) for n, v in rows],
         total=len(names),
-        links=paging.links(request, more=paging.offset + paging.limit < len(names)),
+        links=links,
     )
 
 

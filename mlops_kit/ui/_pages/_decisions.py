@@ -34,7 +34,7 @@ def loops(request: Request) -> Response:
     ui = ui_of(request)
     paging = Paging.of(request)
     names = list(ContinuousTraining.names(ui.storage))
-    shown = names[paging.offset : paging.offset + paging.limit]
+    shown, links = paging.slice(request, names)
     rows = [
         (n, ContinuousTraining.stored_decisions(ui.storage, n, limit=1, newest_first=True)[0]) for n in shown
     ]
@@ -44,7 +44,7 @@ def loops(request: Request) -> Response:
         title="Decisions",
         section="decisions",
         rows=rows,
-        links=paging.links(request, more=paging.offset + paging.limit < len(names)),
+        links=links,
         **_helpers(request),
     )
 

@@ -29,7 +29,7 @@ def monitors(request: Request) -> Response:
     ui = ui_of(request)
     paging = Paging.of(request)
     names = list(Monitor.names(ui.storage))
-    shown = names[paging.offset : paging.offset + paging.limit]
+    shown, links = paging.slice(request, names)
     rows: list[tuple[str, DriftReport | None, int | None]] = []
     for name in shown:
         try:
@@ -44,7 +44,7 @@ def monitors(request: Request) -> Response:
         title="Monitoring",
         section="monitoring",
         rows=rows,
-        links=paging.links(request, more=paging.offset + paging.limit < len(names)),
+        links=links,
     )
 
 
