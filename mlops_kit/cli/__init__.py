@@ -7,6 +7,7 @@ from mlops_kit.cli import (  # noqa: F401  (they register their commands)
     _endpoints,
     _export,
     _export_kserve,
+    _export_mlserver,
     _gc,
     _loop,
     _models,

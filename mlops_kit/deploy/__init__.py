@@ -4,6 +4,9 @@ from mlops_kit.core.exports import publish
 from mlops_kit.deploy._base import Deployer
 from mlops_kit.deploy._deployer import DeploymentError, LocalDeployer
 from mlops_kit.deploy._endpoint import Endpoint
+
+# For servers that are not ours (mlops_kit.integrations), not public: the same log and counts.
+from mlops_kit.deploy._recorder import Recorder as Recorder
 from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus, PredictionBatch, VersionStats
 from mlops_kit.deploy._serve import serve
 

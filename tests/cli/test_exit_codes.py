@@ -59,6 +59,7 @@ def _success(command: str, built: Built, tmp_path: Path) -> list[str]:
         "endpoints status": ["endpoints", "status", "churn"],
         "endpoints undeploy": ["endpoints", "undeploy", "solo"],
         "export kserve": ["export", "kserve", "churn", "--out", str(tmp_path / "kserve")],
+        "export mlserver": ["export", "mlserver", "churn", "--out", str(tmp_path / "mlserver")],
         "gc": ["gc", "--dry-run"],
         "loop decisions": ["loop", "decisions", "solo"],
         "models alias rm": ["models", "alias", "rm", "churn", "staging"],
