@@ -5,8 +5,10 @@ Run in a fresh subprocess, whose peak RSS (``ru_maxrss``) is its own. The data i
 Arrow table, the Parquet encoder's buffers) peaks at about 1.4 GB (measured: 1,041 MB for
 6M rows, it grows with the rows); streaming parts of 2**19 rows keeps about two parts in
 flight whatever the rows (measured: about 370 MB from an iterator, 410 MB from a folder).
-The bound, 500 MB, includes the interpreter with pandas, pyarrow and mlops_kit imported
-(about 115 MB) and is below the data's own size.
+Two checks: the peak does not grow with the rows (8M rows peak within 200 MB of 2M rows:
+materializing them would add about 460 MB), and it stays under 1 GB, far below the 1.4 GB
+of the whole frame. (A run beside heavy disk writing once peaked at 759 MB: the
+allocator's caches vary with the machine, so the bound leaves room for them.)
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROWS, COLUMNS, CHUNK = 8_000_000, 10, 250_000
-BOUND_MB = 500
+BOUND_MB = 1000
+GROWTH_MB = 200
 DATA_MB = ROWS * COLUMNS * 8 / 2**20
 
 SAVE = textwrap.dedent(
@@ -45,9 +48,9 @@ SAVE = textwrap.dedent(
 )
 
 
-def peak_of_save(source: str, store: str) -> tuple[int, int, str, int]:
+def peak_of_save(source: str, store: str, rows: int = ROWS) -> tuple[int, int, str, int]:
     out = subprocess.run(
-        [sys.executable, "-c", SAVE, str(ROWS), str(COLUMNS), str(CHUNK), source, store],
+        [sys.executable, "-c", SAVE, str(rows), str(COLUMNS), str(CHUNK), source, store],
         capture_output=True,
         text=True,
         check=True,
@@ -56,10 +59,11 @@ def peak_of_save(source: str, store: str) -> tuple[int, int, str, int]:
 
 
 def test_saving_8m_rows_streamed_stays_far_below_materializing_them(tmp_path):
-    assert DATA_MB > BOUND_MB  # the data alone would not fit under the bound
     rows, parts, from_iterator, peak = peak_of_save("iterator", str(tmp_path / "a"))
     assert (rows, parts) == (ROWS, 16)  # parts of 2**19 rows
     assert peak < BOUND_MB, f"peak RSS {peak} MB for {DATA_MB:.0f} MB of data"
+    *_, quarter = peak_of_save("iterator", str(tmp_path / "q"), ROWS // 4)
+    assert peak < quarter + GROWTH_MB, f"peak RSS {peak} MB for 8M rows, {quarter} MB for 2M rows"
 
     folder = tmp_path / "parquet"
     folder.mkdir()

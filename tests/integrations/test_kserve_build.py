@@ -51,8 +51,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         "pip",
         "wheel",
         "-q",
-        "--no-deps",
-        "--no-build-isolation",
+        "--no-deps",  # isolated: the build gets the setuptools pyproject.toml asks for
         source,
         "-w",
         context / "wheels",
