@@ -28,14 +28,15 @@ from _proc import rss_kib
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_frame(rows: int):  # type: ignore[no-untyped-def]
+def make_frame(rows: int, seed: int = 0, first_id: int = 0):  # type: ignore[no-untyped-def]
+    """Ten columns of every kind a dataset holds; ids from ``first_id``."""
     import numpy as np
     import pandas as pd
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     return pd.DataFrame(
         {
-            "id": np.arange(rows, dtype=np.int64),
+            "id": np.arange(first_id, first_id + rows, dtype=np.int64),
             "age": rng.integers(18, 90, rows),
             "visits": rng.integers(0, 1000, rows).astype("int32"),
             "spend": rng.gamma(2.0, 30.0, rows),

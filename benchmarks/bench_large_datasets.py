@@ -37,24 +37,10 @@ FILE_ROWS = 1_000_000
 
 
 def frame(rows: int, seed: int):  # type: ignore[no-untyped-def]
-    import numpy as np
-    import pandas as pd
+    """File ``seed`` of the data set: bench_datasets' columns, ids continuing across files."""
+    from bench_datasets import make_frame
 
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "id": np.arange(seed * FILE_ROWS, seed * FILE_ROWS + rows, dtype=np.int64),
-            "age": rng.integers(18, 90, rows),
-            "visits": rng.integers(0, 1000, rows).astype("int32"),
-            "spend": rng.gamma(2.0, 30.0, rows),
-            "score": rng.normal(size=rows),
-            "ratio": rng.random(rows).astype("float32"),
-            "active": rng.random(rows) < 0.3,
-            "city": pd.Series(rng.choice(["paris", "lyon", "nantes", "lille", "nice"], rows), dtype="str"),
-            "plan": pd.Categorical(rng.choice(["basic", "plus", "pro"], rows)),
-            "seen": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 10**8, rows), "s"),
-        }
-    )
+    return make_frame(rows, seed=seed, first_id=seed * FILE_ROWS)
 
 
 def generate(folder: Path, rows: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -318,3 +319,23 @@ def test_guessing_the_token_is_stopped_after_a_few_tries(story_copy: Path, clien
 def test_actions_without_a_usable_token_are_a_config_error(options: dict, says: str) -> None:
     with pytest.raises(mk.ConfigError, match=says):
         mk.ui_app(mk.MemoryStorage(), **options)
+
+
+def test_a_session_ends_after_12_hours_and_when_the_server_restarts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What docs/ui.md promises of the session cookie, on the guard itself."""
+    from starlette.requests import Request
+
+    from mlops_kit.ui import _security
+
+    def request(cookie: str) -> Request:
+        header = f"{_security.COOKIE}={cookie}".encode()
+        return Request({"type": "http", "method": "GET", "path": "/", "headers": [(b"cookie", header)]})
+
+    guard = _security.Guard(allow_actions=True, token=TOKEN)
+    cookie = guard.cookie_value("Ada")
+    assert guard.session(request(cookie)).name == "Ada"  # type: ignore[union-attr]
+    restarted = _security.Guard(allow_actions=True, token=TOKEN)  # same token, a new process
+    assert restarted.session(request(cookie)) is None
+    later = time.time() + _security.SESSION_SECONDS + 1
+    monkeypatch.setattr(_security.time, "time", lambda: later)
+    assert guard.session(request(cookie)) is None
