@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from mlops_kit.core.extras import require
+from mlops_kit.core.storage.blobs import view_blob
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,7 +67,7 @@ class BlobHandler(pafs.FileSystemHandler):  # type: ignore[misc]  # pyarrow ship
     def open_input_file(self, path: str) -> pa.NativeFile:
         if path not in self.sizes:
             raise FileNotFoundError(f"{path} is not a blob of {self.version}")
-        return pa.BufferReader(self.storage.get_blob(path.removesuffix(_SUFFIX)))  # verified
+        return pa.BufferReader(pa.py_buffer(view_blob(self.storage, path.removesuffix(_SUFFIX))))
 
     def open_input_stream(self, path: str) -> pa.NativeFile:
         return self.open_input_file(path)
@@ -98,8 +99,7 @@ def version_of(dataset: Any) -> DatasetVersion | None:
 def _arrow_schema(storage: Storage, version: DatasetVersion) -> pa.Schema:
     import pyarrow.parquet as pq
 
-    with storage.open_blob(version.blobs[0].blob) as file:
-        return pq.read_schema(file)
+    return pq.read_schema(pa.BufferReader(pa.py_buffer(view_blob(storage, version.blobs[0].blob))))
 
 
 def read_part(digest: str, storage: Storage, columns: list[str] | None = None) -> pd.DataFrame:

@@ -13,6 +13,7 @@ histogram (see :mod:`mlops_kit.datasets._quantiles`).
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Written", "write_parts"]
 
+_WRITERS = 2
 _ROW_GROUP = 1 << 17  # the encoder buffers one row group: small groups keep that small
 
 
@@ -56,9 +58,11 @@ def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
     profile: Profile | None = None
     index: list[Any] | None = None
     parts: list[DatasetPart] = []
-    pending: Future[DatasetPart] | None = None
+    pending: deque[Future[DatasetPart]] = deque()
     first: Profile | None = None
-    with ThreadPoolExecutor(1) as pool:  # Parquet encoding runs in C++ without the GIL
+    # Parquet encoding runs in C++ without the GIL: two writers keep both cores busy while
+    # this thread profiles the next piece (at most three pieces in memory).
+    with ThreadPoolExecutor(_WRITERS) as pool:
         for piece in _pieces(tables, part_rows):
             if hasher is None:
                 hasher = ContentHasher(piece.schema, threads=1)  # small pieces: threads cost more
@@ -66,9 +70,9 @@ def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
             piece = _positional(piece) if not index else piece
             frame = piece.to_pandas(split_blocks=True)  # zero-copy where the types allow
             piece_schema = Schema.infer(frame)  # rejects unsupported types before the first write
-            if pending is not None:
-                parts.append(pending.result())
-            pending = pool.submit(_write, storage, piece)
+            if len(pending) == _WRITERS:
+                parts.append(pending.popleft().result())
+            pending.append(pool.submit(_write, storage, piece))
             hasher.update(piece)
             # Counted at the first piece's quantiles, the pieces' quantile counts merge exactly.
             piece_profile = Profile.of(frame, against=first)
@@ -76,8 +80,7 @@ def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
             del frame
             schema = piece_schema if schema is None else merge_schemas(schema, piece_schema)
             profile = piece_profile if profile is None else profile.merge(piece_profile)
-        if pending is not None:
-            parts.append(pending.result())
+        parts.extend(future.result() for future in pending)
     if hasher is None or schema is None or profile is None:
         raise SchemaError("The data to save has no pieces.")
     fingerprint = hasher.hexdigest(index or range_index(hasher.rows))

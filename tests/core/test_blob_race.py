@@ -72,3 +72,18 @@ def test_open_blob_hands_out_the_verified_bytes(make_any_storage) -> None:  # ty
         # The key is replaced after the check: what we read is still what was verified.
         store.write(blob_key(digest), b"foreign bytes")
         assert f.read() == b"genuine bytes"
+
+
+def test_view_blob_gives_the_verified_bytes_and_refuses_tampered_ones(make_any_storage) -> None:  # type: ignore[no-untyped-def]
+    from mlops_kit.core.storage.blobs import view_blob
+
+    store = make_any_storage()
+    digest = store.put_blob(b"genuine bytes")
+    view = view_blob(store, digest)
+    # Replacing the key afterwards (as every writer does) leaves the verified view alone.
+    store.write(blob_key(digest), b"foreign bytes")
+    assert bytes(view) == b"genuine bytes"
+    with pytest.raises(mk.IntegrityError):
+        view_blob(store, digest)
+    with pytest.raises(mk.NotFoundError):
+        view_blob(store, "0" * 64)

@@ -126,9 +126,10 @@ def test_single_blob_versions_still_load_and_read_lazily():
         pd.testing.assert_frame_equal(ds.to_dask().compute(), df)
 
 
-def test_to_arrow_is_lazy_and_verifies_each_blob_when_it_is_read():
+@pytest.mark.parametrize("backend", ["memory", "local"])
+def test_to_arrow_is_lazy_and_verifies_each_blob_when_it_is_read(backend, tmp_path):
     df = frame()
-    store = MemoryStorage()
+    store = MemoryStorage() if backend == "memory" else mk.storage(str(tmp_path / "store"))  # local: mapped
     ds = mk.Dataset("d", store)
     v = ds.save(iter(slices(df)), part_rows=1000)
     lazy = ds.to_arrow()

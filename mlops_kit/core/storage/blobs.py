@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
+import mmap
 import os
 import re
 import tempfile
@@ -169,6 +171,29 @@ def open_blob(storage: Storage, digest: str) -> Iterator[BinaryIO]:
         _verify(storage, digest, actual)
         file.seek(0)
         yield file
+
+
+def view_blob(storage: Storage, digest: str) -> bytes | mmap.mmap:
+    """A blob's bytes, verified: memory-mapped where the storage keeps it in a local file.
+
+    Mapping spares the copy that :func:`get_blob` makes (half the cost of a verified read of
+    a large local blob); the mapping is of the file opened for the check, so a key replaced
+    afterwards is a different file and never shows through. Other backends get bytes.
+    """
+    key = blob_key(digest)
+    try:
+        file = storage.open(key)
+    except NotFoundError:
+        raise NotFoundError(f"Blob {digest} is missing from {storage.url}.") from None
+    with file:
+        try:
+            view = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # no local file, or empty
+            view = None
+    if view is None:
+        return get_blob(storage, digest)
+    _verify(storage, digest, hashlib.sha256(view).hexdigest())
+    return view
 
 
 def _verify(storage: Storage, expected: str, actual: str) -> None:
