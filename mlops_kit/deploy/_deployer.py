@@ -20,6 +20,7 @@ from mlops_kit.deploy import _live
 from mlops_kit.deploy._base import Deployer
 from mlops_kit.deploy._health import stored_totals
 from mlops_kit.deploy._records import DeploymentEvent, EndpointStatus
+from mlops_kit.deploy._roster import Roster
 from mlops_kit.deploy._served import ModelFailed, Served, load_served
 from mlops_kit.deploy._state import (
     EndpointState,
@@ -253,7 +254,7 @@ class LocalDeployer(Deployer):
                 reason=reason,
             )
 
-        self._append(name, build)
+        self._roster().changing(name, lambda: self._append(name, build))
         return self.endpoint(name)
 
     def promote(self, endpoint: str, *, reason: str = "") -> DeploymentEvent:
@@ -325,7 +326,9 @@ class LocalDeployer(Deployer):
                 raise NotFoundError(f"Endpoint {endpoint!r} serves nothing; there is nothing to undeploy.")
             return self._event("undeploy", endpoint, state, reason=reason)
 
-        return self._append(self._existing(endpoint), build)
+        name = self._existing(endpoint)
+        event: DeploymentEvent = self._roster().changing(name, lambda: self._append(name, build))
+        return event
 
     # -- queries -------------------------------------------------------------------
 
@@ -388,22 +391,13 @@ class LocalDeployer(Deployer):
     def endpoints(self, *, limit: int | None = None, offset: int = 0) -> NameList:
         """The endpoints that serve a model now, sorted; ``.to_frame()`` adds what each serves.
 
-        ``limit`` and ``offset`` take a page: names come from the storage's catalog of
-        endpoints and only as many endpoints are read as the page needs (each one's
-        state, to leave out the undeployed).
+        ``limit`` and ``offset`` take a page. The names come from the storage's roster of
+        serving endpoints (a log kept by deploys and undeploys, with snapshots): a few
+        reads however many endpoints there are; ``.to_frame()`` reads each listed one.
         """
         limit, offset = check_page(limit, offset)
-        names: list[str] = []
-        skipped = 0
-        for name in endpoint_names(self.storage):
-            if limit is not None and len(names) == limit:
-                break
-            if self._state(name).primary is None:
-                continue
-            if skipped < offset:
-                skipped += 1
-                continue
-            names.append(name)
+        serving = self._roster().serving()
+        names = serving[offset:] if limit is None else serving[offset : offset + limit]
         return NameList(names, lambda name: _status_row(self.status(name)))
 
     def history(
@@ -493,6 +487,13 @@ class LocalDeployer(Deployer):
                 "Create one with deployer.deploy('model@alias', endpoint=...)."
             )
         return name
+
+    def _roster(self) -> Roster:
+        return Roster(self.storage, self._serving_of, lambda: endpoint_names(self.storage))
+
+    def _serving_of(self, name: str) -> tuple[bool, int]:
+        state = self._state(name)
+        return state.primary is not None, state.tail
 
     def _state(self, name: str) -> EndpointState:
         return endpoint_log(self.storage, name).read(lambda state: state)  # immutable: safe to share
