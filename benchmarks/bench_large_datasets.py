@@ -1,6 +1,6 @@
 """Data larger than memory: versioning a partitioned Parquet data set, and a drift report over Dask.
 
-    python benchmarks/bench_large_datasets.py --rows 10000000 [--skip-drift]
+    python benchmarks/bench_large_datasets.py --rows 10000000 [--skip-drift] [--repeat 3]
 
 1. Generates ``--rows`` rows x 10 columns (mixed dtypes, like ``bench_datasets.py``) as
    Parquet files of 1M rows under ``.bench/large/<rows>/source`` (kept between runs).
@@ -208,6 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--skip-drift", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="alternating rounds of save and load")
     parser.add_argument("--reference-rows", type=int, default=1_000_000)
     parser.add_argument("--child", nargs=argparse.REMAINDER)
     args = parser.parse_args()
@@ -228,12 +229,12 @@ def main() -> None:
             }
         )
     )
-    for tool in ("pyarrow", "mlops_kit"):
-        out = str(base / f"out-{tool}")
-        print(json.dumps({"save": tool, **fresh("save", tool, str(source), out)}))
-        print(json.dumps({"load": tool, **fresh("load", tool, out)}))
-        shutil.rmtree(out, ignore_errors=True) if tool == "pyarrow" else None
-    shutil.rmtree(base / "out-mlops_kit", ignore_errors=True)
+    for round_ in range(1, args.repeat + 1):  # alternating rounds: the machine's load moves between them
+        for tool in ("pyarrow", "mlops_kit"):
+            out = str(base / f"out-{tool}")
+            print(json.dumps({"round": round_, "save": tool, **fresh("save", tool, str(source), out)}))
+            print(json.dumps({"round": round_, "load": tool, **fresh("load", tool, out)}), flush=True)
+            shutil.rmtree(out, ignore_errors=True)
     if not args.skip_drift:
         for tool in ("by_hand", "mlops_kit"):
             print(json.dumps({"drift": tool, **fresh("drift", tool, str(source), str(args.reference_rows))}))

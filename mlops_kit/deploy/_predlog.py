@@ -262,6 +262,7 @@ class PredictionLog:
                     first_at=entries[0].time,
                     last_at=entries[-1].time,
                     by=current_user(),
+                    flushed_at=self.clock.now(),
                 )
                 self.storage.append(self.prefix, batch)
                 self._kinds.update(kinds)

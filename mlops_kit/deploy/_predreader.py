@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["check_since", "stored_predictions"]
 
 _PAGE = 64  # batch records read per request when walking back from the end of the log
+_SKEW = dt.timedelta(minutes=1)  # writers' clocks and append delays agree within this
 
 
 def check_since(since: object) -> dt.datetime | None:
@@ -61,25 +62,36 @@ def _wanted(
     storage: Storage, prefix: str, since: dt.datetime | None, limit: int | None
 ) -> list[PredictionBatch]:
     """The batches that can hold a wanted row, oldest first."""
-    if limit is None:
-        every = [e.record for e in storage.read_log(prefix, PredictionBatch)]
-        return [b for b in every if since is None or b.last_at >= since]
+    if limit is None and since is None:
+        return [e.record for e in storage.read_log(prefix, PredictionBatch)]
     chosen: list[PredictionBatch] = []
     rows = 0
-    # A batch that ends before the cutoff holds no wanted row; batches are appended as they
-    # are flushed, so the walk back stops at the first one.
-    cutoff = since
+    cutoff = since  # wanted rows are at or after it
     upto = last_seq(storage, prefix)
     while upto > 0:
         after = max(0, upto - _PAGE)
         for entry in reversed(storage.read_log(prefix, PredictionBatch, after=after, upto=upto)):
             batch = entry.record
-            if cutoff is not None and batch.last_at < cutoff:
+            if cutoff is not None and _older_before(batch, cutoff):
                 return chosen[::-1]
+            if cutoff is not None and batch.last_at < cutoff:
+                continue  # a slow writer's batch, appended late: older ones may still be wanted
             chosen.append(batch)
             rows += batch.n_rows
-            if rows >= limit:  # the newest `limit` rows are all at or after this
+            if limit is not None and rows >= limit:  # the newest `limit` rows are all at or after this
                 bound = min(b.first_at for b in chosen)
                 cutoff = bound if cutoff is None else max(cutoff, bound)
         upto = after
     return chosen[::-1]
+
+
+def _older_before(batch: PredictionBatch, cutoff: dt.datetime) -> bool:
+    """Whether every batch before ``batch`` in the log holds only rows before ``cutoff``.
+
+    Batches of several writers (replicas) arrive out of time order: a writer flushing
+    every few seconds appends rows older than the batch before it. Every earlier batch
+    was appended before this one, so its rows are no newer than this one's append
+    (``flushed_at``; ``last_at`` for batches written before it was recorded), give or
+    take the writers' clock skew and append delay, taken as at most ``_SKEW``.
+    """
+    return (batch.flushed_at or batch.last_at) + _SKEW < cutoff

@@ -87,6 +87,9 @@ class PredictionBatch(Record):
     first_at: dt.datetime
     last_at: dt.datetime
     by: str
+    # The writer's clock just before the append: every batch before it in the log was
+    # appended earlier, so holds rows no newer than this (readers walk back to it).
+    flushed_at: dt.datetime | None = None
 
 
 class DeadLetter(Record):

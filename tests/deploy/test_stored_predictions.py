@@ -143,3 +143,63 @@ def test_history_pages_from_either_end() -> None:
     assert [e.version for e in dep.history("ep", limit=1, offset=1)] == [2]
     with pytest.raises(ConfigError, match="offset="):
         dep.history("ep", offset=-1)
+
+
+def _batch(store: mk.MemoryStorage, minutes: list[int], flushed: int) -> None:
+    """A batch whose rows are at ``minutes`` after START, appended when its writer's clock read ``flushed``."""
+    from mlops_kit.deploy._records import PredictionBatch
+
+    times = pd.DatetimeIndex([START + dt.timedelta(minutes=m) for m in minutes]).as_unit("us")
+    frame = pd.DataFrame({"time": times, "version": "m:1", "minute": minutes})
+    blob = store.put_blob(frame.to_parquet())
+    at = [START + dt.timedelta(minutes=m) for m in (minutes[0], minutes[-1], flushed)]
+    store.append(
+        "deployments/ep/predictions",
+        PredictionBatch(
+            blob=blob, n_rows=len(minutes), first_at=at[0], last_at=at[1], by="w", flushed_at=at[2]
+        ),
+    )
+
+
+def test_batches_of_replicas_appended_out_of_time_order_lose_no_newest_row() -> None:
+    store = mk.MemoryStorage()
+    reg = make_registry(store, versions=1)
+    mk.LocalDeployer(reg).deploy("m:1", endpoint="ep").close()
+    # A replica flushes minute 9 at once; a stalled one flushes minutes 1-2 later; a third,
+    # flushing every few minutes, appends minutes 5-6 last. The newest row is minute 9.
+    _batch(store, [9], flushed=9)
+    _batch(store, [1, 2], flushed=9)
+    _batch(store, [5, 6], flushed=10)
+    dep = mk.LocalDeployer(mk.Registry(store))
+    assert dep.predictions("ep", limit=1)["minute"].tolist() == [9]
+    assert dep.predictions("ep", limit=2)["minute"].tolist() == [6, 9]
+    since = START + dt.timedelta(minutes=3)
+    assert sorted(dep.predictions("ep", since=since)["minute"]) == [5, 6, 9]
+
+
+@pytest.mark.parametrize("requests", [40, 400])
+def test_reading_since_a_time_walks_back_from_the_end_of_the_log(requests: int) -> None:
+    from tests.core.test_catalog import fresh
+    from tests.core.test_logpacks import counted
+
+    store = mk.MemoryStorage()
+    dep = served(store, requests=requests)
+    every = dep.predictions("ep")
+    since = every.time.iloc[-3].to_pydatetime()  # the last three requests
+    view = fresh(store)
+    calls = counted(view)
+    spans: list[tuple[int, int | None]] = []
+    read_log = view.read_log
+
+    def spying(prefix: str, *args: Any, after: int = 0, upto: int | None = None, **kw: Any) -> Any:
+        if prefix.endswith("/predictions"):
+            spans.append((after, upto))
+        return read_log(prefix, *args, after=after, upto=upto, **kw)
+
+    view.read_log = spying  # type: ignore[method-assign]
+    recent = mk.LocalDeployer(mk.Registry(view)).predictions("ep", since=since)
+    assert recent.reset_index(drop=True).equals(every[every.time >= since].reset_index(drop=True))
+    assert len(recent) == 3
+    # A page of batch records from the end of the log, never the whole log; a few requests.
+    assert spans and min(after for after, _ in spans) >= requests - 64, spans
+    assert sum(calls.values()) <= 20, calls
