@@ -11,8 +11,6 @@ import json
 import sys
 
 import pandas as pd
-from mlserver.codecs import PandasCodec
-from mlserver.types import InferenceRequest
 
 from mlops_kit.core.schema import Schema
 from mlops_kit.deploy._inputs import InputChecker
@@ -67,6 +65,9 @@ def cases() -> dict[str, dict[str, object]]:
 
 
 def main() -> None:
+    from mlserver.codecs import PandasCodec  # only in MLServer's venv: the suite collects this file
+    from mlserver.types import InferenceRequest
+
     checker = InputChecker(Schema.infer(EXAMPLE), "m:1")
     for name, case in cases().items():
         request = InferenceRequest.model_validate(case)
