@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
@@ -94,29 +95,37 @@ class Recorder:
     def record(
         self,
         label: str,
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | Mapping[str, Any],
         output: Any,
         *,
         method: str = "predict",
         latency_ms: float,
         request_id: str | None = None,
     ) -> None:
-        """Count and log one answered request of ``label`` (``"model:version"``)."""
-        self.stats.record(label, len(frame), latency_ms, ok=True)
-        if self.log is not None:
-            self.log.add(
-                Entry(
-                    time=self.clock.now(),
-                    request_id=request_id or new_request_id(),
-                    n_rows=len(frame),
-                    # Columns as arrays: the log sizes them in O(columns), never scanning values.
-                    inputs={name: frame[name].to_numpy() for name in frame.columns},
-                    method=method,
-                    output=output,
-                    version=label,
-                    latency_ms=latency_ms,
-                )
+        """Count and log one answered request of ``label`` (``"model:version"``); ``frame`` is
+        the request's table, or its columns (equally long lists or arrays), kept as they are."""
+        # a DataFrame is no Mapping
+        rows = len(next(iter(frame.values()), ())) if isinstance(frame, Mapping) else len(frame)
+        self.stats.record(label, rows, latency_ms, ok=True)
+        if self.log is None:
+            return
+        if isinstance(frame, Mapping):
+            inputs = dict(frame)  # the caller's columns, referenced: converted only when flushed
+        else:
+            # Columns as arrays: the log sizes them in O(columns), never scanning values.
+            inputs = {name: frame[name].to_numpy() for name in frame.columns}
+        self.log.add(
+            Entry(
+                time=self.clock.now(),
+                request_id=request_id or new_request_id(),
+                n_rows=rows,
+                inputs=inputs,
+                method=method,
+                output=output,
+                version=label,
+                latency_ms=latency_ms,
             )
+        )
 
     def failed(self, label: str, rows: int, *, client: bool) -> None:
         """Count one request of ``label`` refused for bad input (``client``) or failed by the model."""

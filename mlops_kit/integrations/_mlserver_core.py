@@ -182,9 +182,17 @@ class Serving:
                 )
 
     def predict(
-        self, served: Served, frame: pd.DataFrame, methods: list[str], request_id: str | None
+        self,
+        served: Served,
+        frame: pd.DataFrame | Mapping[str, list[Any]],
+        methods: list[str],
+        request_id: str | None,
     ) -> list[Any]:
         """The outputs of ``served``'s ``methods`` on ``frame``; the request counted and logged once.
+
+        ``frame`` is a table, or columns that passed ``served.checker.plain`` (parsed
+        lists): their table is made in the signature's types at once, and the log keeps
+        the lists.
 
         Raises
         ------
@@ -199,20 +207,25 @@ class Serving:
         from mlops_kit.deploy import ModelFailed
 
         start = time.perf_counter()
+        # a DataFrame is no Mapping: a Mapping is plain columns
+        rows = len(next(iter(frame.values()), ())) if isinstance(frame, Mapping) else len(frame)
         try:
             missing = [m for m in methods if not served.has(m)]
             if missing:
                 raise ConfigError(
                     f"Model {served.label} ({served.mv.model_class}) has no {missing[0]} method."
                 )
-            inputs = served.checker.prepare(frame)
+            if isinstance(frame, Mapping):
+                inputs = served.checker.plain_frame(frame)
+            else:
+                inputs = served.checker.prepare(frame)
         except (SchemaError, ConfigError):
-            self.recorder.failed(served.label, len(frame), client=True)
+            self.recorder.failed(served.label, rows, client=True)
             raise
         try:
             outputs = [served.call(method, inputs) for method in methods]
         except ModelFailed:
-            self.recorder.failed(served.label, len(frame), client=False)
+            self.recorder.failed(served.label, rows, client=False)
             raise
         latency = (time.perf_counter() - start) * 1000.0
         self.recorder.record(

@@ -27,6 +27,8 @@ input example (the same health check as our own servers). Inputs are decoded wit
 MLServer's codecs: a request with ``content_type: pd`` or one tensor per column (by
 the signature's names), or one ``[rows, columns]`` tensor in the signature's order;
 they are checked against the signature (a mismatch is a 400 naming the columns).
+A request of plain columns (the signature's, in order, typed as its kinds, values a
+JSON client writes) skips pandas' codec: its table, the same one, is made at once.
 Outputs are ``predict`` (the default) and ``predict_proba``, as with MLServer's
 scikit-learn runtime. ``mlops-kit export mlserver ENDPOINT --out DIR`` writes the
 settings of an endpoint's versions.

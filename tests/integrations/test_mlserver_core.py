@@ -91,3 +91,39 @@ def test_a_pinned_version_does_not_follow_anything(store: str) -> None:
         assert s._thread is None and s.label == "price:1"
     finally:
         s.close()
+
+
+def test_plain_columns_are_answered_counted_and_logged_as_their_table_would_be(tmp_path: Path) -> None:
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    example = pd.DataFrame(
+        {"age": [30, 41, 52, 18], "spend": [1.5, 2.0, 9.0, 4.5], "plan": ["a", "b", "a", "c"]}
+    )
+    model = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["plan"]), remainder="passthrough"), LinearRegression()
+    ).fit(example, [1.0, 2.0, 3.0, 4.0])
+    url = str(tmp_path / "store")
+    registry = mk.Registry(mk.storage(url))
+    registry.register("spend", model, input_example=example)
+    mk.LocalDeployer(registry).deploy("spend:1").close()
+    columns = {"age": [33, 60], "spend": [3, 7.5], "plan": ["b", "c"]}  # JSON ints in a float column
+    s = Serving(Options.parse(url, {"ref": "spend:1"}, "spend"))
+    try:
+        assert s.served.checker.plain(columns)
+        plain = s.predict(s.served, columns, ["predict"], "plain")
+        table = s.predict(s.served, pd.DataFrame(columns), ["predict"], "table")
+        np.testing.assert_array_equal(plain[0], table[0])
+        np.testing.assert_array_equal(plain[0], model.predict(pd.DataFrame(columns)))
+    finally:
+        s.close()
+    dep = mk.LocalDeployer(mk.Registry(mk.storage(url)))
+    log = dep.predictions("spend").set_index("request_id")
+    names = ["version", "age", "spend", "plan", "prediction"]
+    pd.testing.assert_frame_equal(
+        log.loc[["plain"], names].reset_index(drop=True), log.loc[["table"], names].reset_index(drop=True)
+    )
+    assert log["spend"].dtype == np.float64 and log["age"].dtype == np.int64
+    stats = dep.status("spend").versions["spend:1"]
+    assert (stats.requests, stats.rows, stats.errors, stats.client_errors) == (2, 4, 0, 0)
