@@ -1,8 +1,9 @@
 """Materializers: how a step's output is stored as a blob and read back.
 
 Built in: pandas DataFrames as Parquet, numpy arrays as ``.npy``, JSON-able values
-(``None``, booleans, numbers, strings, and lists/dicts of them) as JSON, and
-anything else with cloudpickle. Users register their own for a type; the most
+(``None``, booleans, numbers, strings, and lists/dicts of them) as JSON, lazy pyarrow
+datasets and Dask DataFrames as Parquet parts (:mod:`mlops_kit.pipeline._lazy_outputs`),
+and anything else with cloudpickle. Users register their own for a type; the most
 specific registered type of a value (along its MRO) wins. A materializer that
 cannot store a particular value (a DataFrame with non-string column names for
 Parquet, say) hands over to the next candidate, and cloudpickle comes last.
@@ -31,6 +32,7 @@ __all__ = [
     "NumpyMaterializer",
     "ParquetMaterializer",
     "PickleMaterializer",
+    "StorageMaterializer",
     "candidates",
     "load_output",
     "materializer_named",
@@ -85,6 +87,54 @@ class Materializer(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class StorageMaterializer(Materializer):
+    """A materializer that writes a value straight to storage, as many blobs if it likes.
+
+    For values larger than memory (lazy datasets, Dask DataFrames): :meth:`save_to`
+    stores the data itself and returns a small manifest, which the cache stores as the
+    output's blob; :meth:`load_from` turns the manifest back into a value, typically a
+    lazy one over the stored blobs. Where no storage is at hand (a Dask worker whose
+    storage lives in the driver's memory), :meth:`portable` names a single-blob
+    materializer to use instead; without one, the next candidate is tried.
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> class Chunks(list):
+    ...     pass
+    >>> class ChunksMaterializer(StorageMaterializer):
+    ...     name = "example-chunks"
+    ...     def save_to(self, value, storage):
+    ...         return "\n".join(storage.put_blob(chunk) for chunk in value).encode()
+    ...     def load_from(self, manifest, storage):
+    ...         return Chunks(storage.get_blob(d) for d in manifest.decode().split())
+    >>> register_materializer(Chunks, ChunksMaterializer())
+    >>> pieces = mk.step(lambda: Chunks([b"ab", b"cd"]), name="pieces")
+    >>> pipe, store = mk.Pipeline([pieces], name="chunks"), mk.MemoryStorage()
+    >>> _ = pipe.run(storage=store, progress=False)
+    >>> pipe.runs(store)[0].outputs["pieces"]
+    [b'ab', b'cd']
+    """
+
+    @abc.abstractmethod
+    def save_to(self, value: Any, storage: Storage) -> bytes:
+        """Store ``value`` in ``storage`` and return the manifest that :meth:`load_from` reads."""
+
+    @abc.abstractmethod
+    def load_from(self, manifest: bytes, storage: Storage) -> Any:
+        """The value a manifest written by :meth:`save_to` describes."""
+
+    def portable(self) -> Materializer | None:
+        """The single-blob materializer for where no storage is at hand (default: none)."""
+        return None
+
+    def save(self, value: Any, file: IO[bytes]) -> None:
+        raise PipelineError(f"Materializer {self.name!r} writes to a storage: use save_to().")
+
+    def load(self, file: IO[bytes]) -> Any:
+        raise PipelineError(f"Materializer {self.name!r} reads from a storage: use load_from().")
 
 
 class ParquetMaterializer(Materializer):
@@ -147,30 +197,6 @@ class JsonMaterializer(Materializer):
 
     def load(self, file: IO[bytes]) -> Any:
         return json.loads(file.read())
-
-
-class ArrowDatasetMaterializer(Materializer):
-    """pyarrow datasets (lazy handles) by their rows, streamed batch by batch into one Parquet file.
-
-    A filtered dataset cannot be pickled, and pickling an unfiltered one would pickle its
-    file system; the rows are what a cached result must keep. They load back as an
-    in-memory ``pyarrow.dataset.Dataset`` (the same API, the rows now in memory).
-    """
-
-    name = "arrow-dataset"
-
-    def save(self, value: Any, file: IO[bytes]) -> None:
-        import pyarrow.parquet as pq
-
-        with pq.ParquetWriter(file, value.schema) as writer:
-            for batch in value.to_batches():
-                writer.write_batch(batch)
-
-    def load(self, file: IO[bytes]) -> Any:
-        import pyarrow.dataset as pads
-        import pyarrow.parquet as pq
-
-        return pads.dataset(pq.read_table(file))
 
 
 class PickleMaterializer(Materializer):
@@ -258,6 +284,9 @@ def register_materializer(cls: type | str, materializer: Materializer) -> None:
                 "give yours a different name."
             )
         _by_name[materializer.name] = materializer
+        portable = materializer.portable() if isinstance(materializer, StorageMaterializer) else None
+        if portable is not None:
+            _by_name.setdefault(portable.name, portable)
         if isinstance(cls, str):
             _pending[cls] = materializer
         else:
@@ -312,7 +341,6 @@ def materializer_named(name: str) -> Materializer:
 
 register_materializer("pandas.DataFrame", ParquetMaterializer())
 register_materializer("numpy.ndarray", NumpyMaterializer())
-register_materializer("pyarrow._dataset.Dataset", ArrowDatasetMaterializer())
 for _json_type in (type(None), bool, int, float, str, list, dict):
     register_materializer(_json_type, JsonMaterializer())
 
@@ -322,6 +350,8 @@ def load_output(storage: Storage, ref: OutputRecord) -> Any:
     if ref.blob is None or ref.materializer is None:
         raise NotFoundError("This output was not stored.")
     materializer = materializer_named(ref.materializer)
+    if isinstance(materializer, StorageMaterializer):
+        return materializer.load_from(storage.get_blob(ref.blob), storage)
     if ref.size is not None and ref.size > STREAM_ABOVE:
         with storage.open_blob(ref.blob) as file:
             return materializer.load(file)
