@@ -156,8 +156,11 @@ def _put_entry(
 
 def _store_value(storage: Storage, slot: Slot) -> OutputRecord | None:
     value = slot.value
-    large = _estimated_size(value) > _materializers.STREAM_ABOVE
-    for materializer in candidates(value):
+    materializers = candidates(value)
+    large = not isinstance(materializers[0], StorageMaterializer) and (
+        _estimated_size(value) > _materializers.STREAM_ABOVE
+    )
+    for materializer in materializers:
         try:
             if isinstance(materializer, StorageMaterializer):  # writes its own blobs, gives a manifest
                 data = materializer.save_to(value, storage)
@@ -185,7 +188,10 @@ def _estimated_size(value: Any) -> int:
     if type(value).__module__.startswith("pandas") and hasattr(value, "memory_usage"):
         usage = value.memory_usage(index=True, deep=False)
         return int(getattr(usage, "sum", lambda: usage)())
-    nbytes = getattr(value, "nbytes", None)  # numpy arrays
+    try:
+        nbytes = getattr(value, "nbytes", None)  # numpy arrays
+    except Exception:  # a lazy collection that cannot tell (dask)
+        return 0
     return nbytes if isinstance(nbytes, int) else 0
 
 
