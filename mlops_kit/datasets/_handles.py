@@ -48,7 +48,9 @@ def fingerprint_of(data: Any) -> str:
     if identity is not None and not getattr(data, "_scan_options", None):
         return hashlib.sha256(f"{identity}:{data.schema}".encode()).hexdigest()
     hasher = ContentHasher(data.schema)
-    for batch in data.to_batches():
+    # A threaded scan runs ahead of a slower consumer (the hasher) without bound: that, not
+    # the data, would set the peak. One thread reading two batches ahead keeps it flat.
+    for batch in data.to_batches(batch_readahead=2, fragment_readahead=1, use_threads=False):
         hasher.update(batch)
     return hasher.hexdigest(stored_index(data.schema) or range_index(hasher.rows))
 

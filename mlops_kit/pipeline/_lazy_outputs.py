@@ -29,7 +29,7 @@ __all__ = ["ArrowDatasetMaterializer", "ArrowPartsMaterializer", "DaskPartsMater
 
 PART_ROWS = 1 << 19
 _FORMAT = 1
-_READAHEAD = 2  # pyarrow's default read-ahead (4 files x 16 batches), not the data, would set the peak
+_READAHEAD = 2
 
 
 class ArrowDatasetMaterializer(Materializer):
@@ -136,9 +136,9 @@ def _part_meta() -> pd.DataFrame:
 
 
 def _batches(dataset: Any) -> Any:
-    if hasattr(dataset, "get_fragments"):
-        return dataset.to_batches(batch_readahead=_READAHEAD, fragment_readahead=1)
-    return dataset.to_batches()
+    # A threaded scan runs ahead of a slower consumer (the Parquet writer) without bound:
+    # that, not the data, would set the peak. One thread reading two batches ahead keeps it flat.
+    return dataset.to_batches(batch_readahead=_READAHEAD, fragment_readahead=1, use_threads=False)
 
 
 def _manifest(fingerprint: str | None, schema: pa.Schema, parts: list[DatasetPart]) -> bytes:

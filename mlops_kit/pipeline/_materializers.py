@@ -107,7 +107,7 @@ class StorageMaterializer(Materializer):
     >>> class ChunksMaterializer(StorageMaterializer):
     ...     name = "example-chunks"
     ...     def save_to(self, value, storage):
-    ...         return "\n".join(storage.put_blob(chunk) for chunk in value).encode()
+    ...         return " ".join(storage.put_blob(chunk) for chunk in value).encode()
     ...     def load_from(self, manifest, storage):
     ...         return Chunks(storage.get_blob(d) for d in manifest.decode().split())
     >>> register_materializer(Chunks, ChunksMaterializer())
