@@ -159,7 +159,9 @@ def read_part(digest: str, storage: Storage, columns: list[str] | None = None) -
     return frame
 
 
-def dask_over_parts(storage: Storage, digests: Sequence[str], meta: pd.DataFrame, columns: list[str] | None = None) -> Any:
+def dask_over_parts(
+    storage: Storage, digests: Sequence[str], meta: pd.DataFrame, columns: list[str] | None = None
+) -> Any:
     """A Dask DataFrame with one partition per Parquet blob, each verified when a worker reads it."""
     dd = require("dask.dataframe", extra="dask", purpose="a Dask DataFrame over stored blobs")
     if columns is not None:

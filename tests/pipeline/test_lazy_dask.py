@@ -7,6 +7,8 @@ import warnings
 from collections import Counter
 from typing import Any
 
+import dask
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,9 +18,6 @@ from mlops_kit.core.errors import IntegrityError
 from mlops_kit.core.storage.blobs import blob_key
 from mlops_kit.pipeline._datafp import fingerprint
 from mlops_kit.pipeline._lazy_outputs import _parse
-
-import dask
-import dask.dataframe as dd
 
 CALLS: Counter[str] = Counter()
 ROWS = 2000

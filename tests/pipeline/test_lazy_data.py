@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import mlops_kit as mk
-from mlops_kit.core.storage.blobs import blob_key
 from mlops_kit.core.errors import IntegrityError
+from mlops_kit.core.storage.blobs import blob_key
 from mlops_kit.datasets import fingerprint_of
 from mlops_kit.pipeline import OutputRecord
 from mlops_kit.pipeline._cache import encode_outputs, entry_key
@@ -200,7 +200,9 @@ def test_an_entry_written_by_the_single_blob_arrow_materializer_still_loads() ->
     buffer = io.BytesIO()
     materializer_named("arrow-dataset").save(pads.dataset(table), buffer)
     data = buffer.getvalue()
-    ref = OutputRecord(fingerprint="f", blob=store.put_blob(data), materializer="arrow-dataset", size=len(data))
+    ref = OutputRecord(
+        fingerprint="f", blob=store.put_blob(data), materializer="arrow-dataset", size=len(data)
+    )
     loaded = load_output(store, ref)
     assert isinstance(loaded, pads.Dataset) and loaded.to_table().equals(table)
 
