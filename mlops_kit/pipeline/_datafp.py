@@ -93,7 +93,7 @@ def _typed(h: Any, value: Any) -> bool:
         return _numpy(h, value)
     if module == "pandas":
         return _pandas(h, value)
-    if module == "dask" and hasattr(value, "map_partitions") and hasattr(value, "_meta"):
+    if module == "dask" and hasattr(value, "map_partitions") and hasattr(value, "divisions"):
         return _dask(h, value)
     if module == "pyarrow" and (hasattr(value, "get_fragments") or hasattr(value, "num_rows")):
         return _arrow(h, value)
@@ -166,7 +166,12 @@ def _dask(h: Any, value: Any) -> bool:
     meta = fingerprint(value._meta)
     if meta is None:
         return False
-    digests = compute(value.map_partitions(_partition_digest, meta=pd.Series([], dtype=object, name="fp")))
+    try:
+        digests = compute(
+            value.map_partitions(_partition_digest, meta=pd.Series([], dtype=object, name="fp"))
+        )
+    except Exception as exc:  # a partition that fails to compute: the step that reads it fails, uncached
+        raise _Unfingerprintable from exc
     if any(not d for d in digests.tolist()):
         raise _Unfingerprintable
     h.update(_type_tag(value) + f"{meta}:{value.npartitions}:{value.divisions!r}\0".encode())

@@ -192,3 +192,17 @@ def test_dask_parts_keep_a_non_default_index() -> None:
     pipe.run(inputs={"data": dd.from_pandas(df, npartitions=2)}, storage=store, progress=False)
     back = pipe.runs(store)[0].outputs["same"].compute()
     pd.testing.assert_frame_equal(back, df, check_dtype=False)
+
+
+def broken_part(k: int) -> pd.DataFrame:
+    if k == 1:
+        raise RuntimeError("partition 1 cannot be read")
+    return frame(k * ROWS)
+
+
+def test_an_input_whose_partition_fails_leaves_the_step_uncached_and_the_step_reports_the_error() -> None:
+    broken = dd.from_map(broken_part, range(2), meta=frame().iloc[:0], enforce_metadata=False)
+    assert fingerprint(broken) is None
+    pipe = mk.Pipeline([total], name="broken")
+    with pytest.warns(mk.pipeline.CacheWarning), pytest.raises(mk.PipelineError, match="partition 1"):
+        pipe.run(inputs={"data": broken}, storage=mk.MemoryStorage(), progress=False)
