@@ -1,4 +1,4 @@
-"""The materializer interfaces: one blob per value, or many blobs and a manifest."""
+"""The materializer interfaces: one blob per value, or many blobs and a manifest.
 
 The built-in materializers and the registry that picks one for a value live in
 :mod:`mlops_kit.pipeline._materializers`.
