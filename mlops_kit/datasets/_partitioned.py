@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from mlops_kit.core.storage import Storage
 
-__all__ = ["Written", "write_parts"]
+__all__ = ["StoredParts", "Written", "store_parts", "write_parts"]
 
 _WRITERS = 2
 _ROW_GROUP = 1 << 17  # the encoder buffers one row group: small groups keep that small
@@ -87,6 +87,50 @@ def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
     if len(parts) > 1:  # the first piece's quantiles may not fit the rest (rows sorted by a column)
         profile = with_quantiles(storage, parts, profile)
     return Written(fingerprint=fingerprint, schema=schema, profile=profile, parts=parts)
+
+
+@dataclass
+class StoredParts:
+    """What :func:`store_parts` wrote: the content fingerprint, the Arrow schema, the parts."""
+
+    fingerprint: str
+    schema: pa.Schema
+    parts: list[DatasetPart]
+
+    @property
+    def n_rows(self) -> int:
+        return sum(p.n_rows for p in self.parts)
+
+
+def store_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) -> StoredParts:
+    """Store ``tables`` as Parquet blobs of at most ``part_rows`` rows, hashing but not profiling them.
+
+    The lighter sibling of :func:`write_parts` for values that are not dataset versions
+    (a pipeline step's output): no pandas conversion, schema inference or profile, so
+    the cost is reading, hashing and encoding. The fingerprint is the one
+    :func:`write_parts` (and ``fingerprint_of``) gives the same rows.
+    """
+    hasher: ContentHasher | None = None
+    index: list[Any] | None = None
+    schema: pa.Schema | None = None
+    parts: list[DatasetPart] = []
+    pending: Future[DatasetPart] | None = None
+    with ThreadPoolExecutor(1) as pool:  # encoding one piece while the next is hashed
+        for piece in _pieces(tables, part_rows):
+            if hasher is None:
+                hasher = ContentHasher(piece.schema, threads=1)
+                index = stored_index(piece.schema)
+            piece = _positional(piece) if not index else piece
+            schema = schema or piece.schema
+            if pending is not None:
+                parts.append(pending.result())
+            pending = pool.submit(_write, storage, piece)
+            hasher.update(piece)
+        if pending is not None:
+            parts.append(pending.result())
+    if hasher is None or schema is None:
+        raise SchemaError("The data to store has no pieces.")
+    return StoredParts(hasher.hexdigest(index or range_index(hasher.rows)), schema, parts)
 
 
 def _pieces(tables: Iterator[pa.Table], part_rows: int) -> Iterator[pa.Table]:

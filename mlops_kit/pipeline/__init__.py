@@ -2,12 +2,14 @@
 
 from mlops_kit.core.exports import publish
 from mlops_kit.pipeline._dask import DaskRunner
+from mlops_kit.pipeline._lazy_outputs import register_lazy_outputs
 from mlops_kit.pipeline._materializers import (
     JsonMaterializer,
     Materializer,
     NumpyMaterializer,
     ParquetMaterializer,
     PickleMaterializer,
+    StorageMaterializer,
     register_materializer,
 )
 
@@ -56,11 +58,14 @@ __all__ = [
     "SequentialRunner",
     "Step",
     "StepRecord",
+    "StorageMaterializer",
     "ThreadRunner",
     "log_metric",
     "register_materializer",
     "step",
 ]
+
+register_lazy_outputs()
 
 # Last: every name above is bound.
 publish(__name__, __all__, globals())

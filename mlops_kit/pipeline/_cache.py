@@ -1,8 +1,9 @@
 """The step cache, and a step's life against it: look up, load inputs, call, store.
 
 A cache entry lives under ``cache/steps/<hh>/<key>`` and is a small (optionally signed)
-record naming, for each output, the blob holding its bytes, the materializer that
-wrote them and the value's fingerprint. Blobs are written before the entry, so a
+record naming, for each output, the blob holding its bytes (for a lazy value, a
+manifest of the many blobs its materializer wrote), the materializer that wrote them
+and the value's fingerprint. Blobs are written before the entry, so a
 crash in between leaves only unreferenced blobs, never an entry without its data.
 """
 
@@ -15,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from mlops_kit.core.clock import Clock
 from mlops_kit.core.errors import IntegrityError, NotFoundError, PipelineError, StorageError
 from mlops_kit.pipeline import _materializers
-from mlops_kit.pipeline._materializers import candidates
+from mlops_kit.pipeline._materializers import Materializer, StorageMaterializer, candidates
 from mlops_kit.pipeline._records import CacheEntry, OutputRecord
 from mlops_kit.pipeline._task import UNSET, Outcome, Slot, StepMeta, StepTask, cache_key, execute
 
@@ -85,7 +86,7 @@ def encode_outputs(outcome: Outcome) -> dict[str, tuple[str, bytes]] | None:
     """The outputs as ``{name: (materializer, bytes)}``, for a driver to store; ``None`` if one fails."""
     encoded = {}
     for name, slot in outcome.slots.items():
-        for materializer in candidates(slot.value):
+        for materializer in _portable(candidates(slot.value)):
             buffer = io.BytesIO()
             try:
                 materializer.save(slot.value, buffer)
@@ -96,6 +97,19 @@ def encode_outputs(outcome: Outcome) -> dict[str, tuple[str, bytes]] | None:
         else:
             return None
     return encoded
+
+
+def _portable(materializers: list[Materializer]) -> list[Materializer]:
+    """The materializers that write one blob: a storage-writing one gives its portable stand-in."""
+    found = []
+    for materializer in materializers:
+        if isinstance(materializer, StorageMaterializer):
+            portable = materializer.portable()
+            if portable is None:
+                continue
+            materializer = portable
+        found.append(materializer)
+    return found
 
 
 def store_encoded(
@@ -142,10 +156,16 @@ def _put_entry(
 
 def _store_value(storage: Storage, slot: Slot) -> OutputRecord | None:
     value = slot.value
-    large = _estimated_size(value) > _materializers.STREAM_ABOVE
-    for materializer in candidates(value):
+    materializers = candidates(value)
+    large = not isinstance(materializers[0], StorageMaterializer) and (
+        _estimated_size(value) > _materializers.STREAM_ABOVE
+    )
+    for materializer in materializers:
         try:
-            if large:
+            if isinstance(materializer, StorageMaterializer):  # writes its own blobs, gives a manifest
+                data = materializer.save_to(value, storage)
+                digest, size = storage.put_blob(data), len(data)
+            elif large:
                 with storage.blob_writer() as writer:
                     materializer.save(value, cast("IO[bytes]", writer))
                 digest, size = writer.digest, writer.size
@@ -168,7 +188,10 @@ def _estimated_size(value: Any) -> int:
     if type(value).__module__.startswith("pandas") and hasattr(value, "memory_usage"):
         usage = value.memory_usage(index=True, deep=False)
         return int(getattr(usage, "sum", lambda: usage)())
-    nbytes = getattr(value, "nbytes", None)  # numpy arrays
+    try:
+        nbytes = getattr(value, "nbytes", None)  # numpy arrays
+    except Exception:  # a lazy collection that cannot tell (dask)
+        return 0
     return nbytes if isinstance(nbytes, int) else 0
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
     from mlops_kit.pipeline._state import RunState
 
-__all__ = ["DaskRunner"]
+__all__ = ["DaskRunner", "process_local"]
 
 
 class DaskRunner(Runner):
@@ -93,7 +93,7 @@ class DaskRunner(Runner):
 
         client = self._get_client()
         graph, run_id, clock, storage = state.graph, state.run_id, state.clock, state.storage
-        shared = storage is not None and not _process_local(storage)
+        shared = storage is not None and not process_local(storage)
         # Ship the storage and the run's input values once; tasks refer to them by future.
         remote_storage = client.scatter(storage, hash=False) if storage is not None else None
         names = list(state.slots)
@@ -240,7 +240,7 @@ def _fetch(future: Any, name: str, storage: Storage | None) -> Any:
     return slot.get(storage)
 
 
-def _process_local(storage: Storage) -> bool:
+def process_local(storage: Storage) -> bool:
     """Whether writes made in another process would be lost (a MemoryStorage, maybe wrapped)."""
     seen = 0
     while hasattr(storage, "inner") and seen < 10:

@@ -4,7 +4,10 @@ A fingerprint is a sha256 hex digest that changes whenever the value's type, sha
 dtypes, column names, index or content change. Two values with equal content but
 different types (``1`` and ``1.0``, an ``int64`` and an ``int32`` column) get
 different fingerprints, so a cache never hands back a result computed from
-different data. Values with no typed rule are fingerprinted through their
+different data. A Dask DataFrame or Series is hashed by content where it lives: one
+task per partition returns the digest of its rows (the pandas rule below), and the
+digests, in partition order, are combined with the meta; only digests reach this
+process. Values with no typed rule are fingerprinted through their
 cloudpickle bytes; a value that cannot be pickled has no fingerprint (``None``),
 and the step that sees it is not cached.
 """
@@ -16,7 +19,7 @@ import struct
 import sys
 from typing import Any
 
-__all__ = ["fingerprint"]
+__all__ = ["compute", "fingerprint"]
 
 _MAX_DEPTH = 50
 
@@ -90,6 +93,8 @@ def _typed(h: Any, value: Any) -> bool:
         return _numpy(h, value)
     if module == "pandas":
         return _pandas(h, value)
+    if module == "dask" and hasattr(value, "map_partitions") and hasattr(value, "divisions"):
+        return _dask(h, value)
     if module == "pyarrow" and (hasattr(value, "get_fragments") or hasattr(value, "num_rows")):
         return _arrow(h, value)
     if "pydantic" in sys.modules:
@@ -152,6 +157,52 @@ def _arrow(h: Any, value: Any) -> bool:
         return False  # record batches, arrays, ...: pickled
     h.update(_type_tag(value) + fingerprint_of(value).encode())
     return True
+
+
+def _dask(h: Any, value: Any) -> bool:
+    """A Dask DataFrame or Series by its partitions' digests, each computed where the partition is."""
+    import pandas as pd
+
+    meta = fingerprint(value._meta)
+    if meta is None:
+        return False
+    try:
+        digests = compute(
+            value.map_partitions(_partition_digest, meta=pd.Series([], dtype=object, name="fp"))
+        )
+    except Exception as exc:  # a partition that fails to compute: the step that reads it fails, uncached
+        raise _Unfingerprintable from exc
+    if any(not d for d in digests.tolist()):
+        raise _Unfingerprintable
+    h.update(_type_tag(value) + f"{meta}:{value.npartitions}:{value.divisions!r}\0".encode())
+    h.update("".join(digests.tolist()).encode())
+    return True
+
+
+def _partition_digest(frame: Any) -> Any:
+    """One partition's fingerprint, as a one-row Series (runs where the partition is)."""
+    import pandas as pd
+
+    return pd.Series([fingerprint(frame) or ""], dtype=object, name="fp")
+
+
+def compute(collection: Any) -> Any:
+    """Compute a Dask collection on the scheduler in use; from inside a Dask task, without a deadlock.
+
+    A task that waits for tasks it submits holds a worker thread: ``worker_client``
+    gives it back to the pool while waiting.
+    """
+    if "distributed" in sys.modules:
+        import distributed
+
+        try:
+            distributed.get_worker()
+        except ValueError:  # not in a task: the default scheduler (a client if one is current)
+            pass
+        else:
+            with distributed.worker_client() as client:
+                return client.compute(collection).result()
+    return collection.compute()
 
 
 def _index_header(index: Any) -> tuple[Any, ...]:

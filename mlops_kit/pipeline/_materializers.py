@@ -1,8 +1,9 @@
 """Materializers: how a step's output is stored as a blob and read back.
 
 Built in: pandas DataFrames as Parquet, numpy arrays as ``.npy``, JSON-able values
-(``None``, booleans, numbers, strings, and lists/dicts of them) as JSON, and
-anything else with cloudpickle. Users register their own for a type; the most
+(``None``, booleans, numbers, strings, and lists/dicts of them) as JSON, lazy pyarrow
+datasets and Dask DataFrames as Parquet parts (:mod:`mlops_kit.pipeline._lazy_outputs`),
+and anything else with cloudpickle. Users register their own for a type; the most
 specific registered type of a value (along its MRO) wins. A materializer that
 cannot store a particular value (a DataFrame with non-string column names for
 Parquet, say) hands over to the next candidate, and cloudpickle comes last.
@@ -10,15 +11,15 @@ Parquet, say) hands over to the next candidate, and cloudpickle comes last.
 
 from __future__ import annotations
 
-import abc
 import importlib
 import io
 import json
 import sys
 import threading
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any
 
 from mlops_kit.core.errors import ConfigError, NotFoundError, PipelineError
+from mlops_kit.pipeline._materializer_base import Materializer, StorageMaterializer
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
@@ -31,6 +32,7 @@ __all__ = [
     "NumpyMaterializer",
     "ParquetMaterializer",
     "PickleMaterializer",
+    "StorageMaterializer",
     "candidates",
     "load_output",
     "materializer_named",
@@ -39,52 +41,6 @@ __all__ = [
 
 
 STREAM_ABOVE = 32 << 20  # values above this many bytes stream through a temporary file
-
-
-class Materializer(abc.ABC):
-    """Stores one kind of value as bytes and reads it back.
-
-    Subclasses set a unique ``name`` (it is recorded with every stored output, so
-    the reading process must have registered the same materializer) and implement
-    :meth:`save` and :meth:`load`.
-
-    Examples
-    --------
-    >>> import io
-    >>> from mlops_kit.pipeline import Materializer, register_materializer
-    >>> class Point:
-    ...     def __init__(self, x, y):
-    ...         self.x, self.y = x, y
-    >>> class PointMaterializer(Materializer):
-    ...     name = "example-point"
-    ...     def save(self, value, file):
-    ...         file.write(f"{value.x},{value.y}".encode())
-    ...     def load(self, file):
-    ...         return Point(*map(float, file.read().split(b",")))
-    >>> register_materializer(Point, PointMaterializer())
-    >>> m = PointMaterializer()
-    >>> buffer = io.BytesIO()
-    >>> m.save(Point(1, 2), buffer)
-    >>> m.load(io.BytesIO(buffer.getvalue())).y
-    2.0
-    """
-
-    name: ClassVar[str] = ""
-
-    def accepts(self, value: Any) -> bool:
-        """Whether this materializer can store ``value`` (default: always)."""
-        return True
-
-    @abc.abstractmethod
-    def save(self, value: Any, file: IO[bytes]) -> None:
-        """Write ``value`` to the binary file ``file``."""
-
-    @abc.abstractmethod
-    def load(self, file: IO[bytes]) -> Any:
-        """Read a value written by :meth:`save` from the binary file ``file``."""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
 
 
 class ParquetMaterializer(Materializer):
@@ -147,30 +103,6 @@ class JsonMaterializer(Materializer):
 
     def load(self, file: IO[bytes]) -> Any:
         return json.loads(file.read())
-
-
-class ArrowDatasetMaterializer(Materializer):
-    """pyarrow datasets (lazy handles) by their rows, streamed batch by batch into one Parquet file.
-
-    A filtered dataset cannot be pickled, and pickling an unfiltered one would pickle its
-    file system; the rows are what a cached result must keep. They load back as an
-    in-memory ``pyarrow.dataset.Dataset`` (the same API, the rows now in memory).
-    """
-
-    name = "arrow-dataset"
-
-    def save(self, value: Any, file: IO[bytes]) -> None:
-        import pyarrow.parquet as pq
-
-        with pq.ParquetWriter(file, value.schema) as writer:
-            for batch in value.to_batches():
-                writer.write_batch(batch)
-
-    def load(self, file: IO[bytes]) -> Any:
-        import pyarrow.dataset as pads
-        import pyarrow.parquet as pq
-
-        return pads.dataset(pq.read_table(file))
 
 
 class PickleMaterializer(Materializer):
@@ -258,6 +190,9 @@ def register_materializer(cls: type | str, materializer: Materializer) -> None:
                 "give yours a different name."
             )
         _by_name[materializer.name] = materializer
+        portable = materializer.portable() if isinstance(materializer, StorageMaterializer) else None
+        if portable is not None:
+            _by_name.setdefault(portable.name, portable)
         if isinstance(cls, str):
             _pending[cls] = materializer
         else:
@@ -312,7 +247,6 @@ def materializer_named(name: str) -> Materializer:
 
 register_materializer("pandas.DataFrame", ParquetMaterializer())
 register_materializer("numpy.ndarray", NumpyMaterializer())
-register_materializer("pyarrow._dataset.Dataset", ArrowDatasetMaterializer())
 for _json_type in (type(None), bool, int, float, str, list, dict):
     register_materializer(_json_type, JsonMaterializer())
 
@@ -322,6 +256,8 @@ def load_output(storage: Storage, ref: OutputRecord) -> Any:
     if ref.blob is None or ref.materializer is None:
         raise NotFoundError("This output was not stored.")
     materializer = materializer_named(ref.materializer)
+    if isinstance(materializer, StorageMaterializer):
+        return materializer.load_from(storage.get_blob(ref.blob), storage)
     if ref.size is not None and ref.size > STREAM_ABOVE:
         with storage.open_blob(ref.blob) as file:
             return materializer.load(file)
