@@ -161,12 +161,7 @@ def open_blob(storage: Storage, digest: str) -> Iterator[BinaryIO]:
     # Hash and hand out the same open file: bytes swapped into the key after the check
     # are a different file (keys are replaced, never written in place), so they never
     # reach the caller.
-    key = blob_key(digest)
-    try:
-        file = storage.open(key)
-    except NotFoundError:
-        raise NotFoundError(f"Blob {digest} is missing from {storage.url}.") from None
-    with file:
+    with _open(storage, digest) as file:
         actual = hashlib.file_digest(file, "sha256").hexdigest()  # type: ignore[arg-type]
         _verify(storage, digest, actual)
         file.seek(0)
@@ -180,12 +175,7 @@ def view_blob(storage: Storage, digest: str) -> bytes | mmap.mmap:
     a large local blob); the mapping is of the file opened for the check, so a key replaced
     afterwards is a different file and never shows through. Other backends get bytes.
     """
-    key = blob_key(digest)
-    try:
-        file = storage.open(key)
-    except NotFoundError:
-        raise NotFoundError(f"Blob {digest} is missing from {storage.url}.") from None
-    with file:
+    with _open(storage, digest) as file:
         try:
             view = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # no local file, or empty
@@ -194,6 +184,13 @@ def view_blob(storage: Storage, digest: str) -> bytes | mmap.mmap:
         return get_blob(storage, digest)
     _verify(storage, digest, hashlib.sha256(view).hexdigest())
     return view
+
+
+def _open(storage: Storage, digest: str) -> BinaryIO:
+    try:
+        return storage.open(blob_key(digest))
+    except NotFoundError:
+        raise NotFoundError(f"Blob {digest} is missing from {storage.url}.") from None
 
 
 def _verify(storage: Storage, expected: str, actual: str) -> None:
