@@ -106,7 +106,7 @@ def run_drift(tool: str, source: str, reference_rows: int) -> dict[str, object]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             host="127.0.0.1",
             memory_limit="4GB",
         ) as cluster,

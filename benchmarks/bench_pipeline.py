@@ -187,7 +187,7 @@ def noop(x):
     return x
 
 if __name__ == "__main__":
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \\
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \\
             Client(cluster) as client:
         pipe = mk.Pipeline([getattr(chain_steps, f"s{{i}}") for i in range(N)], name="chain")
         runner = mk.DaskRunner(client)
