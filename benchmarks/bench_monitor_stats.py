@@ -114,10 +114,11 @@ def _mlops_kit_calibrated() -> Callable:
 
 def _exact() -> Callable:
     import numpy as np
+    import pandas as pd
     from scipy import stats
 
     def one(a, b) -> float:
-        if a.dtype == object:
+        if a.dtype == object or pd.api.types.is_string_dtype(a.dtype):  # pandas 3 infers "str"
             keys = sorted(set(a) | set(b))
             table = np.array(
                 [a.value_counts().reindex(keys, fill_value=0), b.value_counts().reindex(keys, fill_value=0)]
@@ -140,8 +141,8 @@ def _evidently() -> Callable:
     from bench_monitor import evidently_drifted
 
     def run(ref, cur) -> bool:
-        num = [c for c in ref.columns if ref[c].dtype != object]
-        cat = [c for c in ref.columns if ref[c].dtype == object]
+        cat = [c for c in ref.columns if ref[c].dtype == object or ref[c].dtype.kind in "OUT"]
+        num = [c for c in ref.columns if c not in cat]
         definition = DataDefinition(numerical_columns=num, categorical_columns=cat)
         snapshot = Report([DataDriftPreset()]).run(
             Dataset.from_pandas(cur, data_definition=definition),
@@ -276,6 +277,7 @@ def main() -> None:
         help="the sizes the peers run (the 1M-row cell takes them minutes per check)",
     )
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, of: " + ", ".join(TOOLS))
+    parser.add_argument("--cells", help="comma-separated cells to run (default: every cell)")
     parser.add_argument("--worker")
     parser.add_argument("--plan")
     args = parser.parse_args()
@@ -283,6 +285,8 @@ def main() -> None:
         print(json.dumps(worker(args.worker, [tuple(p) for p in json.loads(args.plan)])))
         return
     plan = plan_for(args.quick, args.scale)
+    if args.cells:
+        plan = [p for p in plan if p[0] in args.cells.split(",")]
     results = {}
     for tool in args.tools.split(","):
         if tool in PEER_OF and args.skip_peers:
