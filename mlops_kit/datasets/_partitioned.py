@@ -53,37 +53,23 @@ class Written:
 
 def write_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) -> Written:
     """Store ``tables`` as Parquet blobs of at most ``part_rows`` rows each."""
-    hasher: ContentHasher | None = None
     schema: Schema | None = None
     profile: Profile | None = None
-    index: list[Any] | None = None
-    parts: list[DatasetPart] = []
-    pending: deque[Future[DatasetPart]] = deque()
     first: Profile | None = None
-    # Parquet encoding runs in C++ without the GIL: two writers keep both cores busy while
-    # this thread profiles the next piece (at most three pieces in memory).
-    with ThreadPoolExecutor(_WRITERS) as pool:
-        for piece in _pieces(tables, part_rows):
-            if hasher is None:
-                hasher = ContentHasher(piece.schema, threads=1)  # small pieces: threads cost more
-                index = stored_index(piece.schema)
-            piece = _positional(piece) if not index else piece
+    # Two writers keep both cores busy while this thread profiles the next piece.
+    with _PartWriter(storage, _WRITERS) as writer:
+        for piece in writer.pieces(tables, part_rows):
             frame = piece.to_pandas(split_blocks=True)  # zero-copy where the types allow
             piece_schema = Schema.infer(frame)  # rejects unsupported types before the first write
-            if len(pending) == _WRITERS:
-                parts.append(pending.popleft().result())
-            pending.append(pool.submit(_write, storage, piece))
-            hasher.update(piece)
+            writer.write(piece)
             # Counted at the first piece's quantiles, the pieces' quantile counts merge exactly.
             piece_profile = Profile.of(frame, against=first)
             first = first or piece_profile
             del frame
             schema = piece_schema if schema is None else merge_schemas(schema, piece_schema)
             profile = piece_profile if profile is None else profile.merge(piece_profile)
-        parts.extend(future.result() for future in pending)
-    if hasher is None or schema is None or profile is None:
-        raise SchemaError("The data to save has no pieces.")
-    fingerprint = hasher.hexdigest(index or range_index(hasher.rows))
+    fingerprint, _, parts = writer.result()
+    assert schema is not None and profile is not None  # result() refused no pieces
     if len(parts) > 1:  # the first piece's quantiles may not fit the rest (rows sorted by a column)
         profile = with_quantiles(storage, parts, profile)
     return Written(fingerprint=fingerprint, schema=schema, profile=profile, parts=parts)
@@ -110,27 +96,59 @@ def store_parts(storage: Storage, tables: Iterator[pa.Table], part_rows: int) ->
     the cost is reading, hashing and encoding. The fingerprint is the one
     :func:`write_parts` (and ``fingerprint_of``) gives the same rows.
     """
-    hasher: ContentHasher | None = None
-    index: list[Any] | None = None
-    schema: pa.Schema | None = None
-    parts: list[DatasetPart] = []
-    pending: Future[DatasetPart] | None = None
-    with ThreadPoolExecutor(1) as pool:  # encoding one piece while the next is hashed
+    with _PartWriter(storage, 1) as writer:  # encoding one piece while the next is hashed
+        for piece in writer.pieces(tables, part_rows):
+            writer.write(piece)
+    return StoredParts(*writer.result())
+
+
+class _PartWriter:
+    """Writes pieces as Parquet blobs in background threads (Parquet encoding runs in C++
+    without the GIL), hashing each into the content fingerprint; at most ``writers`` writes
+    are in flight, so at most ``writers + 1`` pieces are in memory."""
+
+    def __init__(self, storage: Storage, writers: int) -> None:
+        self.storage, self.writers = storage, writers
+        self.hasher: ContentHasher | None = None
+        self.index: list[Any] | None = None
+        self.schema: pa.Schema | None = None
+        self.parts: list[DatasetPart] = []
+        self._pending: deque[Future[DatasetPart]] = deque()
+        self._pool = ThreadPoolExecutor(writers)
+
+    def __enter__(self) -> _PartWriter:
+        return self
+
+    def __exit__(self, failed: object, *exc: object) -> None:
+        try:
+            if failed is None:
+                self.parts.extend(future.result() for future in self._pending)
+        finally:
+            self._pool.shutdown()  # waits for writes in flight either way
+
+    def pieces(self, tables: Iterator[pa.Table], part_rows: int) -> Iterator[pa.Table]:
+        """``tables`` regrouped into pieces of ``part_rows`` rows, each ready to write."""
         for piece in _pieces(tables, part_rows):
-            if hasher is None:
-                hasher = ContentHasher(piece.schema, threads=1)
-                index = stored_index(piece.schema)
-            piece = _positional(piece) if not index else piece
-            schema = schema or piece.schema
-            if pending is not None:
-                parts.append(pending.result())
-            pending = pool.submit(_write, storage, piece)
-            hasher.update(piece)
-        if pending is not None:
-            parts.append(pending.result())
-    if hasher is None or schema is None:
-        raise SchemaError("The data to store has no pieces.")
-    return StoredParts(hasher.hexdigest(index or range_index(hasher.rows)), schema, parts)
+            if self.hasher is None:
+                self.hasher = ContentHasher(piece.schema, threads=1)  # small pieces: threads cost more
+                self.index = stored_index(piece.schema)
+            piece = _positional(piece) if not self.index else piece
+            self.schema = self.schema or piece.schema
+            yield piece
+
+    def write(self, piece: pa.Table) -> None:
+        """Write ``piece`` in the background and hash it here."""
+        assert self.hasher is not None
+        if len(self._pending) == self.writers:
+            self.parts.append(self._pending.popleft().result())
+        self._pending.append(self._pool.submit(_write, self.storage, piece))
+        self.hasher.update(piece)
+
+    def result(self) -> tuple[str, pa.Schema, list[DatasetPart]]:
+        """The content fingerprint, the Arrow schema and the parts, once every write is done."""
+        if self.hasher is None or self.schema is None:
+            raise SchemaError("The data to save has no pieces.")
+        return self.hasher.hexdigest(self.index or range_index(self.hasher.rows)), self.schema, self.parts
 
 
 def _pieces(tables: Iterator[pa.Table], part_rows: int) -> Iterator[pa.Table]:
