@@ -26,7 +26,7 @@ from mlops_kit.core.record import FrozenMap, Record
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MAX_CATEGORIES", "ColumnProfile", "Profile"]
+__all__ = ["MAX_CATEGORIES", "ColumnProfile", "Profile", "category_counts", "keyed_counts"]
 
 MAX_CATEGORIES = 1000
 Kind = Literal["numeric", "categorical"]
@@ -253,10 +253,25 @@ def _merge_numeric(a: ColumnProfile, b: ColumnProfile) -> dict[str, Any]:
     }
 
 
+def category_counts(series: pd.Series) -> dict[str, int]:
+    """Every category of ``series`` with its count, keyed as profiles key them (nulls left out).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> category_counts(pd.Series(["b", "a", "b", None, 1]))
+    {'b': 2, 'a': 1, '1': 1}
+    """
+    return keyed_counts(series.value_counts(dropna=True, sort=False))
+
+
+def keyed_counts(value_counts: pd.Series) -> dict[str, int]:
+    """A ``value_counts()`` result keyed as profiles key categories (pandas or Dask made)."""
+    return {str(k): int(v) for k, v in zip(value_counts.index, value_counts.to_numpy(), strict=True) if v}
+
+
 def _categorical(series: pd.Series, dtype: DType) -> ColumnProfile:
-    counts = series.value_counts(dropna=True, sort=False)
-    as_dict = {str(k): int(v) for k, v in zip(counts.index, counts.to_numpy(), strict=True) if v}
-    kept, dropped = _top(as_dict)
+    kept, dropped = _top(category_counts(series))
     nulls = int(series.isna().sum())
     return ColumnProfile(
         dtype=dtype, kind="categorical", count=len(series) - nulls, nulls=nulls, counts=kept, other=dropped

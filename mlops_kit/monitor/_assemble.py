@@ -31,17 +31,23 @@ def _adjusted(pending: Sequence[Pending], correction: str | None) -> dict[int, d
     """Corrected p-values per column (by ``id``) and test.
 
     With a correction, every hypothesis test of the check joins it: distribution, null-rate
-    and unseen-category tests of every column (and window). Without one, a column's tests
-    share its alpha (Bonferroni within the column), so a column is a false alarm at most
-    ``alpha`` of the time however many checks it runs.
+    and unseen-category tests of every column (and window), each weighted by its share of
+    its column's alpha (``Pending.shares``). Without one, a column's tests split its alpha
+    by those shares (a weighted Bonferroni within the column), so a column is a false
+    alarm at most ``alpha`` of the time however many checks it runs.
     """
     if correction is None:
         return {
-            id(p): {name: min(value * len(p.tests), 1.0) for name, value in p.tests.items()}
+            id(p): {name: min(value / p.shares[name], 1.0) for name, value in p.tests.items()}
             for p in pending
             if len(p.tests) > 1
         }
-    tests = [(id(p), name, value) for p in pending for name, value in p.tests.items()]
+    # Weighted: a test holding share s of a column with k tests counts as s * k tests' worth.
+    tests = [
+        (id(p), name, min(value / (p.shares[name] * len(p.tests)), 1.0))
+        for p in pending
+        for name, value in p.tests.items()
+    ]
     out: dict[int, dict[str, float]] = {}
     for (key, name, _), value in zip(tests, adjust([t[2] for t in tests], correction) or []):
         out.setdefault(key, {})[name] = value

@@ -205,15 +205,28 @@ class CategoryTable:
     unseen: dict[str, int]
 
 
-def category_table(reference: ColumnProfile, current: ColumnProfile) -> CategoryTable:
-    """Align two categorical profiles; list current categories the reference never saw."""
+def category_table(
+    reference: ColumnProfile,
+    current: ColumnProfile,
+    full: tuple[dict[str, int], dict[str, int]] | None = None,
+) -> CategoryTable:
+    """Align two categorical profiles; list current categories the reference never saw.
+
+    ``full`` is every category's count on both sides, for profiles that kept only their
+    most frequent ones: the table is then exact.
+    """
     ref_counts, cur_counts = dict(reference.counts or {}), dict(current.counts or {})
+    exact = not (reference.other or current.other)
+    if full is not None:
+        (ref_counts, cur_counts), exact = full, True
     # A category beyond the reference's MAX_CATEGORIES may hide in its "other" bucket,
-    # so "unseen" is only certain when the reference kept every category.
+    # so "unseen" is only certain when every reference category is known.
     unseen = (
-        {k: n for k, n in sorted(cur_counts.items()) if k not in ref_counts} if not reference.other else {}
+        {k: n for k, n in sorted(cur_counts.items()) if k not in ref_counts}
+        if full is not None or not reference.other
+        else {}
     )
-    if not (reference.other or current.other):
+    if exact:
         labels = sorted(set(ref_counts) | set(cur_counts))
         ref = [ref_counts.get(k, 0) for k in labels]
         cur = [cur_counts.get(k, 0) for k in labels]

@@ -19,7 +19,16 @@ from mlops_kit.monitor._base import DriftMethod, MethodResult
 from mlops_kit.monitor._binning import CategoryTable
 from mlops_kit.monitor._pair import ColumnPair
 
-__all__ = ["ChiSquare", "UnseenTest", "ZTest", "cohen_w", "seen_counts", "unseen_test"]
+__all__ = [
+    "ChiSquare",
+    "UnseenTest",
+    "ZTest",
+    "cohen_w",
+    "cohen_w_noise",
+    "seen_counts",
+    "unseen_test",
+    "whole_table",
+]
 
 
 class ChiSquare(DriftMethod):
@@ -48,13 +57,27 @@ class ChiSquare(DriftMethod):
     threshold = 0.05
 
     def compute(self, pair: ColumnPair) -> MethodResult:
-        from scipy import stats
+        return _homogeneity(*seen_counts(pair.table))
 
-        ref, cur, note = seen_counts(pair.table)
-        if len(ref) < 2 or not cur.sum():
-            return MethodResult(0.0, 1.0, note or "one category on both sides")
-        result = stats.chi2_contingency(np.vstack([ref, cur]), correction=False)
-        return MethodResult(float(result.statistic), float(result.pvalue), note)
+
+def whole_table(table: CategoryTable) -> MethodResult:
+    """The chi-square test over every category of both samples, current-only ones included.
+
+    What auto runs on a table too sparse for an effect size (``cohen_w_noise``): there the
+    current-only categories are part of the comparison, not a separate check.
+    """
+    occupied = (table.reference + table.current) > 0
+    note = "too sparse for an effect size: chi-square over every category of both samples"
+    return _homogeneity(table.reference[occupied], table.current[occupied], note)
+
+
+def _homogeneity(ref: np.ndarray, cur: np.ndarray, note: str) -> MethodResult:
+    from scipy import stats
+
+    if np.count_nonzero(ref + cur) < 2 or not cur.sum() or not ref.sum():
+        return MethodResult(0.0, 1.0, "; ".join(n for n in (note, "one category on both sides") if n))
+    result = stats.chi2_contingency(np.vstack([ref, cur]), correction=False)
+    return MethodResult(float(result.statistic), float(result.pvalue), note)
 
 
 def seen_counts(table: CategoryTable) -> tuple[np.ndarray, np.ndarray, str]:
@@ -135,6 +158,29 @@ def cohen_w(table: CategoryTable) -> float:
     w2 = float(np.sum((q[occupied] - p[occupied]) ** 2 / m[occupied]))
     bias = (int(occupied.sum()) - 1) * (1 / n1 + 1 / n2)
     return math.sqrt(max(w2 - bias, 0.0))
+
+
+def cohen_w_noise(table: CategoryTable) -> float:
+    """How far ``cohen_w(table) ** 2`` strays under no drift: its standard deviation.
+
+    The bias-corrected ``w**2`` is the chi-square statistic scaled by ``1/n1 + 1/n2``, so
+    its spread is ``sqrt(2 (k - 1)) (1/n1 + 1/n2)``. Where it exceeds the minimum effect
+    (``w**2`` at ``w = 0.1``: 0.01), the sample cannot tell that effect from zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlops_kit.monitor._binning import CategoryTable
+    >>> table = CategoryTable(("a", "b", "c"), np.array([300, 300, 400]), np.array([300, 300, 400]), {})
+    >>> round(cohen_w_noise(table), 4)   # 3 categories, 1,000 values a side
+    0.004
+    """
+    ref, cur, _ = seen_counts(table)
+    n1, n2 = int(ref.sum()), int(cur.sum())
+    occupied = int(np.count_nonzero(ref + cur))
+    if not n1 or not n2 or occupied < 2:
+        return 0.0
+    return math.sqrt(2 * (occupied - 1)) * (1 / n1 + 1 / n2)
 
 
 class UnseenTest(NamedTuple):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 
 from mlops_kit.core.errors import ConfigError
-from mlops_kit.monitor._categorical import cohen_w, unseen_test
+from mlops_kit.monitor._categorical import cohen_w, cohen_w_noise, unseen_test, whole_table
 from mlops_kit.monitor._columns import ColumnDrift, ColumnSummary, Role, finite_or_none
 from mlops_kit.monitor._display import display_distribution
 from mlops_kit.monitor._methods import METHODS, DriftMethod, MethodResult, auto_method
@@ -33,6 +33,7 @@ ALPHA = 0.05  # the significance level of columns whose method is a distance (no
 # One effect-size scale and one default: Cohen's d for numeric columns (Wasserstein in stds),
 # Cohen's w for categories, Cohen's h for null rates. 0.1 std is the numeric default.
 DEFAULT_MIN_EFFECT = 0.1
+DISTRIBUTION_SHARE = 0.9  # of a column's alpha, when it also tests its null rate or unseen values
 MIN_VALUES = 10  # below this many values on a side, a column's result says "not enough data"
 _UNSEEN_LISTED = 20
 
@@ -78,6 +79,21 @@ class Pending:
             out["unseen"] = self.unseen_p
         return out
 
+    @property
+    def shares(self) -> dict[str, float]:
+        """Each test's share of the column's alpha (they sum to 1).
+
+        The distribution test is the column's question and keeps ``DISTRIBUTION_SHARE``
+        of it; the null-rate and unseen checks split the rest. An even split would cost
+        the distribution test half its power on small samples, where the secondary
+        checks only see large changes at any level.
+        """
+        tests = self.tests
+        if "distribution" not in tests or len(tests) == 1:
+            return {name: 1 / len(tests) for name in tests}
+        rest = (1 - DISTRIBUTION_SHARE) / (len(tests) - 1)
+        return {name: DISTRIBUTION_SHARE if name == "distribution" else rest for name in tests}
+
 
 def evaluate(
     pair: ColumnPair,
@@ -122,6 +138,19 @@ def evaluate(
         effect = result.statistic
     else:
         effect = METHODS["wasserstein"].compute(pair).statistic if pair.current.count else math.nan
+    # Too sparse for an effect size (many categories, few values each): auto's chi-square
+    # decides alone, over every category of both samples as the exact test does, so the
+    # unseen check would count the current-only categories twice.
+    sparse = (
+        method is None
+        and min_effect is None
+        and chosen.name == "chisquare"
+        and bool(pair.current.count)
+        and cohen_w_noise(pair.table) > DEFAULT_MIN_EFFECT**2
+    )
+    if sparse:
+        whole = whole_table(pair.table)
+        result = whole._replace(note="; ".join(n for n in (_too_few(pair), whole.note) if n))
     unseen = (
         dict(sorted(pair.table.unseen.items(), key=lambda kv: (-kv[1], kv[0])))
         if pair.kind == "categorical"
@@ -129,7 +158,7 @@ def evaluate(
     )
     judged = (
         unseen_test(pair.reference, sum(unseen.values()), pair.current.count)
-        if pair.kind == "categorical"
+        if pair.kind == "categorical" and not sparse
         else None
     )
     threshold = chosen.threshold if threshold is None else threshold
@@ -142,7 +171,7 @@ def evaluate(
             result = result._replace(note="; ".join(n for n in (result.note, done) if n))
     explicit_test = method is not None and chosen.uses_p_value
     if min_effect is None:
-        by_effect = pair.kind == "categorical" or (pair.heavy_tailed and not pair.is_small)
+        by_effect = (pair.kind == "categorical" and not sparse) or (pair.heavy_tailed and not pair.is_small)
         distribution_min = DEFAULT_MIN_EFFECT if method is None and by_effect else 0.0
         null_min = 0.0 if explicit_test else DEFAULT_MIN_EFFECT
     else:

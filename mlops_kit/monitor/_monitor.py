@@ -11,7 +11,7 @@ from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.errors import ConfigError, SchemaError
 from mlops_kit.core.listing import NameList
 from mlops_kit.core.names import check_name
-from mlops_kit.core.profile import Profile
+from mlops_kit.core.profile import Profile, category_counts
 from mlops_kit.core.storage import LogEntry, Storage, resolve_storage
 from mlops_kit.core.storage.catalog import Catalog
 from mlops_kit.core.storage.logs import read_named_page
@@ -342,7 +342,13 @@ class Monitor:
             # Pulling a Dask column to the client is only worth it for methods that require raw data.
             if not data.dask or (method is not None and method.requires_values):
                 cur_values = lambda: data.values(name, cur.dtype)  # noqa: E731
-        pair = ColumnPair(name, ref, cur, ref_values, cur_values)
+        counts = None
+        if ref.kind == "categorical" and (ref.other or cur.other) and self._reference.has_raw:
+            counts = lambda: (  # noqa: E731
+                category_counts(self._reference.frame(list(self._roles))[name]),
+                data.category_counts(name),
+            )
+        pair = ColumnPair(name, ref, cur, ref_values, cur_values, counts)
         return evaluate(
             pair,
             role=role,

@@ -18,13 +18,14 @@ __all__ = ["SMALL_SAMPLE", "ColumnPair"]
 SMALL_SAMPLE = 1000  # at or below this many values, "auto" uses hypothesis tests
 
 ValuesFn = Callable[[], "np.ndarray | None"]
+CountsFn = Callable[[], "tuple[dict[str, int], dict[str, int]]"]
 
 
 class ColumnPair:
     """What a drift method gets: both profiles, their aligned counts, and raw values if any.
 
     Raw values are loaded only when a method asks for them (exact KS, Anderson-Darling,
-    energy distance) and only once. ``None`` means raw values are not available, for
+    energy distance, every category of a column its profile cut short) and only once. ``None`` means raw values are not available, for
     example when the reference is a bare :class:`~mlops_kit.Profile`; methods then fall
     back to the profile's histogram and say so in their note.
 
@@ -49,11 +50,13 @@ class ColumnPair:
         current: ColumnProfile,
         reference_values: ValuesFn | None = None,
         current_values: ValuesFn | None = None,
+        category_counts: CountsFn | None = None,
     ) -> None:
         self.name = name
         self.reference = reference
         self.current = current
         self._values_fns = (reference_values, current_values)
+        self._category_counts = category_counts
 
     @property
     def kind(self) -> str:
@@ -104,7 +107,14 @@ class ColumnPair:
 
     @cached_property
     def table(self) -> CategoryTable:
-        """The category counts of both samples, aligned."""
+        """The category counts of both samples, aligned.
+
+        A profile keeps its most frequent categories only; when one was cut and both
+        samples' raw values are at hand (``category_counts``), every category is counted.
+        """
+        truncated = bool(self.reference.other or self.current.other)
+        if truncated and self._category_counts is not None:
+            return category_table(self.reference, self.current, self._category_counts())
         return category_table(self.reference, self.current)
 
     @cached_property

@@ -7,6 +7,7 @@ asked for) and cached.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import threading
@@ -17,7 +18,14 @@ import numpy as np
 
 from mlops_kit.core.dtypes import check_frame
 from mlops_kit.core.errors import ConfigError, NotFoundError, SchemaError
-from mlops_kit.core.profile import ColumnProfile, Profile, numeric_values, profile_column
+from mlops_kit.core.profile import (
+    ColumnProfile,
+    Profile,
+    category_counts,
+    keyed_counts,
+    numeric_values,
+    profile_column,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -174,6 +182,21 @@ class Current:
         if self.dask:
             series = series.compute()
         return numeric_values(series, dtype)[0]
+
+    def category_counts(self, name: str) -> dict[str, int]:
+        """Every category of a column with its count; on Dask counted on the workers,
+        on a pyarrow dataset batch by batch (bounded memory)."""
+        if self.arrow:
+            import pyarrow.compute as pc
+
+            total: collections.Counter[str] = collections.Counter()
+            for batch in self.data.to_batches(columns=[name]):
+                found = pc.value_counts(batch.column(0).drop_null()).to_pylist()
+                total.update({str(row["values"]): int(row["counts"]) for row in found})
+            return dict(total)
+        if self.dask:
+            return keyed_counts(self.data[name].value_counts(dropna=True).compute())
+        return category_counts(self.data[name])
 
     def frame(self, columns: Sequence[str]) -> pd.DataFrame:
         if self.arrow:

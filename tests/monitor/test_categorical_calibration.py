@@ -45,8 +45,10 @@ def test_high_cardinality_columns_are_quiet_on_the_same_distribution(k, n):
             np.r_[np.zeros(n), np.ones(n)], np.r_[ref.c.to_numpy(), cur.c.to_numpy()]
         ).to_numpy()
         exact += stats.chi2_contingency(table, correction=False).pvalue < ALPHA
-        # Categories the reference never had are the unseen check's: the test compares the others.
-        expected = stats.chi2_contingency(table[:, table[0] > 0], correction=False)
+        # Categories the reference never had are the unseen check's: the test compares the others,
+        # except where the table is too sparse for an effect size: there every category counts.
+        sparse = "too sparse" in col.note
+        expected = stats.chi2_contingency(table if sparse else table[:, table[0] > 0], correction=False)
         assert col.method == "chisquare"
         assert col.p_value == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
         ours += col.drifted
@@ -183,7 +185,7 @@ def test_new_categories_beyond_the_prediction_are_flagged_and_reported():
     assert col.unseen == {"gold": 60}
     assert col.unseen_expected == pytest.approx(1 / 5001)  # no singletons in the reference
     assert col.unseen_p_value < 1e-10
-    assert col.p_adjusted == pytest.approx(min(2 * col.p_value, 1.0))  # two tests share the alpha
+    assert col.p_adjusted == pytest.approx(min(col.p_value / 0.9, 1.0))  # the distribution keeps 90%
 
 
 # -- item 6: a column with nulls --------------------------------------------------------

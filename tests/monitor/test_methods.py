@@ -231,15 +231,24 @@ def test_datetimes_are_tested_as_numbers():
 
 def test_high_cardinality_categories_beyond_the_profile_limit():
     # Profiles keep the 1,000 most frequent values of a column; the rest is one "(other)"
-    # count. Both sides are compared on the values both kept, all else lumped together.
+    # count. With the raw reference at hand, the check counts every value of both sides.
     rng = np.random.default_rng(13)
     names = np.array([f"sku-{i:05d}" for i in range(3000)])
-    mon = mk.Monitor(pd.DataFrame({"sku": names[rng.integers(0, 3000, 20_000)]}))
-    same = mon.check(pd.DataFrame({"sku": names[rng.integers(0, 3000, 20_000)]})).columns["sku"]
+    reference = pd.DataFrame({"sku": names[rng.integers(0, 3000, 20_000)]})
+    mon = mk.Monitor(reference)
+    current = pd.DataFrame({"sku": names[rng.integers(0, 3000, 20_000)]})
+    same = mon.check(current).columns["sku"]
     assert not same.drifted
-    assert same.unseen == {}  # a value may hide in the reference's "(other)": never claimed unseen
+    never = set(current.sku) - set(reference.sku)
+    assert same.unseen == {k: int((current.sku == k).sum()) for k in sorted(never)}
+    assert same.unseen_p_value is None  # no Good-Turing estimate from a truncated profile
     assert same.reference.n_categories == 1001  # 1,000 values plus "(other)"
     assert "(other)" in same.distribution.labels
     narrow = mon.check(pd.DataFrame({"sku": names[rng.integers(0, 100, 20_000)]})).columns["sku"]
     assert narrow.drifted
     assert narrow.effect_size > 0.3
+    # A bare Profile reference holds no raw values: both sides are compared on the values
+    # both profiles kept, all else lumped together, and no value is claimed unseen.
+    profiled = mk.Monitor(mk.Profile.of(reference)).check(current).columns["sku"]
+    assert not profiled.drifted
+    assert profiled.unseen == {}
