@@ -1,12 +1,13 @@
 """Confidence-based performance estimation for binary classifiers with probability scores.
 
 The calibration maps a score to the reference's share of positives at that score: isotonic
-regression on 1,000 labelled reference rows or more, Platt scaling below (it needs far
-fewer rows).
+regression on 1,000 labelled reference rows or more; below, Platt scaling refitted on
+bootstraps of the reference, each refit corrected locally by the shares of its isotonic
+blocks (so a score region that holds a handful of reference rows stays as unsure as they are).
 The window's unknown labels are then drawn from the calibrated probabilities, each draw
-with its own draw of every calibration block's share from its posterior (so the band carries
-both the window's label noise and the calibration's own uncertainty); the metrics of the
-draws give the estimate (their mean) and the band (their percentiles).
+with its own draw of the calibration (so the band carries both the window's label noise
+and the calibration's own uncertainty); the metrics of the draws give the estimate (their
+mean) and the band (their percentiles).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["CBPE"]
 
 _DRAWS = 500
-_REFITS = 100
+_REFITS = 250
 _ISOTONIC_ROWS = 1000
 _CHUNK = 2_000_000  # draws x rows at a time: bounded memory
 
@@ -37,7 +38,7 @@ class CBPE:
 
     method: Literal["cbpe", "dle"] = "cbpe"
 
-    def __init__(self, prediction: str, calibration: _Isotonic | _Sigmoid) -> None:
+    def __init__(self, prediction: str, calibration: _Isotonic | _LocalPlatt) -> None:
         self.prediction = prediction
         self.inputs: tuple[str, ...] = (prediction,)
         self.calibration = calibration
@@ -55,7 +56,7 @@ class CBPE:
             )
         positive = (truth == classes[-1]).astype(np.float64)
         # scikit-learn's advice: isotonic regression overfits below ~1,000 calibration rows.
-        kind = _Isotonic if len(scores) >= _ISOTONIC_ROWS else _Sigmoid
+        kind = _Isotonic if len(scores) >= _ISOTONIC_ROWS else _LocalPlatt
         return cls(prediction, kind.fit(scores, positive))
 
     def estimate(self, frame: pd.DataFrame, reference: Scores, tolerance: float) -> EstimatedPerformance:
@@ -121,37 +122,55 @@ class _Isotonic:
         return probabilities
 
 
-class _Sigmoid:
-    """Platt scaling on the scores' log-odds, refitted on bootstraps of the reference."""
+class _LocalPlatt:
+    """Platt scaling with local corrections, refitted on bootstraps of a small reference.
 
-    def __init__(self, slopes: np.ndarray, intercepts: np.ndarray) -> None:
-        self.slopes, self.intercepts = slopes, intercepts
+    Each refit draws a bootstrap of the reference, fits Platt scaling on it, and moves the
+    curve's log-odds within each of its isotonic blocks to a share drawn from the block's
+    Jeffreys posterior (the offsets interpolated between block centres). Two parameters
+    alone would carry the bulk's calibration into score regions where the reference has a
+    handful of rows: there the local share, and so the band, stays as unsure as those rows.
+    """
+
+    def __init__(self, fits: list[tuple[float, float, np.ndarray, np.ndarray]]) -> None:
+        self.fits = fits  # (slope, intercept, block centres in log-odds, log-odds offsets)
 
     @classmethod
-    def fit(cls, scores: np.ndarray, positive: np.ndarray) -> _Sigmoid:
+    def fit(cls, scores: np.ndarray, positive: np.ndarray) -> _LocalPlatt:
+        from sklearn.isotonic import IsotonicRegression
+
         x = _logit(scores)
         rng = np.random.default_rng(SEED)
-        slopes, intercepts = [], []
+        fits = []
         for i in range(_REFITS):
             idx = np.arange(len(x)) if i == 0 else rng.integers(0, len(x), len(x))
-            if positive[idx].min() == positive[idx].max():
+            idx = idx[np.argsort(x[idx], kind="stable")]
+            xs, y = x[idx], positive[idx]
+            if y.min() == y.max():
                 continue  # a bootstrap with one class says nothing about the slope
-            slope, intercept = _platt(x[idx], positive[idx])
-            slopes.append(slope)
-            intercepts.append(intercept)
-        if not slopes:
+            slope, intercept = _platt(xs, y)
+            curve = 1.0 / (1.0 + np.exp(-(slope * xs + intercept)))
+            fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit_transform(xs, y)
+            starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
+            totals = np.diff(np.r_[starts, len(xs)]).astype(np.float64)
+            hits = np.add.reduceat(y, starts)
+            shares = rng.beta(hits + 0.5, totals - hits + 0.5)
+            offsets = _logit(shares) - _logit(np.add.reduceat(curve, starts) / totals)
+            fits.append((slope, intercept, np.add.reduceat(xs, starts) / totals, offsets))
+        if not fits:
             raise ConfigError("Calibrating the scores needs both classes among the reference labels.")
-        return cls(np.array(slopes), np.array(intercepts))
+        return cls(fits)
 
     def sampler(self, scores: np.ndarray) -> Sampler:
         x = _logit(scores)
-        k = len(self.slopes)
+        k = len(self.fits)
 
         def probabilities(start: int, count: int) -> np.ndarray:
-            i = np.arange(start, start + count) % k
-            return cast(
-                np.ndarray, 1.0 / (1.0 + np.exp(-(self.slopes[i, None] * x + self.intercepts[i, None])))
-            )
+            out = np.empty((count, len(x)))
+            for row, i in enumerate(range(start, start + count)):
+                slope, intercept, centres, offsets = self.fits[i % k]
+                out[row] = 1.0 / (1.0 + np.exp(-(slope * x + intercept + np.interp(x, centres, offsets))))
+            return out
 
         return probabilities
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,23 +38,78 @@ def _diabetes_split(seed: int, feature: str = "bmi") -> tuple[pd.DataFrame, pd.D
     return frame.iloc[ref], frame[(x[feature] > x[feature].median()).to_numpy()]
 
 
+def _cbpe_windows(ref: pd.DataFrame, windows: list[pd.DataFrame], tolerance: float = 0.05):
+    """CBPE's estimate of each window beside its realized scores, as a monitor computes them
+    (called directly: a full check per window would also run every drift test)."""
+    from mlops_kit.monitor._estimation import fit_estimator
+    from mlops_kit.monitor._scoring import reference_classes, score
+
+    classes = reference_classes(ref.label, ref.score)
+    reference = score("classification", ref.label, ref.score, classes)
+    estimator = fit_estimator("classification", ref, "label", "score", [], classes)
+    for rows in windows:
+        estimate = estimator.estimate(rows.drop(columns="label"), reference, tolerance)
+        yield estimate, score("classification", rows.label, rows.score, classes).values
+
+
+# Each split moves the windows' scores where the reference (142 rows) has few: a coverage
+# that holds on one split is not a band that holds.
+_SPLITS = {
+    "mean smoothness": {},
+    "worst texture": {},
+    "mean radius": {},
+    "mean texture": {},
+    # Where these fall short (docs/monitor.md, Known limits). "mean symmetry": the score's
+    # calibration itself moved, which no estimator from the scores can follow (six draws pooled,
+    # the reference errs on 18% of its rows scored 0.5-0.9, the shifted half on 6%). ROC AUC on
+    # "mean fractal dimension": the AUC band of a 60-row window is too narrow even without a
+    # shift (74%, open), and the shifted half errs on 8 of 1,029 rows scored < 0.05 or > 0.95,
+    # the reference on none of 478. Floors: the measured coverage less 3 points (85.0% / 78.3%
+    # / 70.6%; with Platt scaling alone, before the local correction: 81.7% / 72.8% / 71.7%).
+    "mean symmetry": {"accuracy": 0.82, "f1": 0.75},
+    "mean fractal dimension": {"roc_auc": 0.67},
+}
+
+
 @pytest.mark.slow
-def test_cbpe_band_covers_the_realized_metric_under_covariate_shift():
+@pytest.mark.parametrize("feature", list(_SPLITS))
+def test_cbpe_band_covers_the_realized_metric_under_covariate_shift(feature):
     covered: dict[str, list[bool]] = {"accuracy": [], "f1": [], "roc_auc": []}
     for seed in range(6):  # six models and references: coverage is not one calibration's luck
-        ref, shifted = _cancer_split(seed)
-        mon = mk.Monitor(ref, target="label", prediction="score", estimate_performance=True)
-        for window in range(30):
-            rows = shifted.sample(60, random_state=window)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # scipy's exact KS on small ties
-                report = mon.check(rows)  # labelled: the realized metrics, and the estimate beside
-            estimate, realized = report.estimated_performance, report.performance.metrics
+        ref, shifted = _cancer_split(seed, feature)
+        windows = [shifted.sample(60, random_state=window) for window in range(30)]
+        for estimate, realized in _cbpe_windows(ref, windows):
             for name, hits in covered.items():
-                lo, hi = estimate.intervals[name]
-                hits.append(lo <= realized[name] <= hi)
+                if name in realized:  # ROC AUC needs both classes in the window
+                    lo, hi = estimate.intervals[name]
+                    hits.append(lo <= realized[name] <= hi)
     rates = {name: float(np.mean(hits)) for name, hits in covered.items()}
-    assert min(rates.values()) >= 0.9, rates
+    floors = {name: _SPLITS[feature].get(name, 0.9) for name in rates}
+    assert all(rates[name] >= floors[name] for name in rates), (rates, floors)
+
+
+@pytest.mark.slow
+def test_cbpe_rarely_estimates_decay_when_nothing_changed():
+    """Windows from the reference's own distribution: estimated decay at most 1.5x alpha (5%)
+    (measured: 2.2%), and the accuracy and F1 bands cover as under a shift (measured: 93.9%)."""
+    x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    decayed, covered = [], []
+    for seed in range(6):
+        rows = np.random.default_rng(seed).permutation(len(y))
+        train, ref, rest = rows[:142], rows[142:284], rows[284:]
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=1000)).fit(
+            x.iloc[train], y.iloc[train]
+        )
+        frame = pd.DataFrame({"label": y, "score": model.predict_proba(x)[:, 1]})
+        windows = [frame.iloc[rest].sample(60, random_state=window) for window in range(30)]
+        for tolerance in (0.0, 0.05):  # none (the test alone decides), and the default
+            for estimate, realized in _cbpe_windows(frame.iloc[ref], windows, tolerance):
+                decayed.append(estimate.decayed)
+                for name in ("accuracy", "f1"):
+                    lo, hi = estimate.intervals[name]
+                    covered.append(lo <= realized[name] <= hi)
+    assert np.mean(decayed) <= 0.075, np.mean(decayed)
+    assert np.mean(covered) >= 0.9, np.mean(covered)
 
 
 @pytest.mark.slow
