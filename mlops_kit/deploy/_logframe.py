@@ -327,12 +327,15 @@ def estimate_bytes(entry: Entry) -> int:
 
 
 def _frame_bytes(frame: pd.DataFrame) -> int:
-    size = int(frame.memory_usage(index=False, deep=False).sum()) + _COLUMN_BYTES * frame.shape[1]
+    # Column by column from the arrays' own sizes: DataFrame.memory_usage and .dtypes build
+    # Series, which cost more than the rest of a 1,000-row request's logging.
     n = len(frame)
-    if n:
-        for i, dtype in enumerate(frame.dtypes):
-            if dtype.kind == "O":
-                size += n * _sample([frame.iat[0, i], frame.iat[n // 2, i], frame.iat[n - 1, i]])
+    size = _COLUMN_BYTES * frame.shape[1]
+    for _, column in frame.items():
+        values = column.array
+        size += int(values.nbytes)
+        if n and column.dtype.kind == "O":
+            size += n * _sample([values[0], values[n // 2], values[n - 1]])
     return size
 
 
