@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Batcher"]
 
+_MAX_LINGER = 0.05  # seconds: the longest a round waits for more calls, however slow the model
+
 _Waiting = tuple["Call", "asyncio.Future[Outcome]"]
 _Result = tuple["asyncio.Future[Outcome]", "Outcome | None", "BaseException | None"]
 
@@ -79,6 +81,11 @@ class Batcher:
     def waiting(self) -> int:
         """Calls queued for a model call that has not started yet (for tests and tuning)."""
         return sum(len(queue.waiting) for queue in list(self._queues.values()))
+
+    @property
+    def running(self) -> int:
+        """Calls in the rounds of model calls under way (for tests and tuning)."""
+        return sum(queue.running for queue in list(self._queues.values()))
 
     async def run(self, call: Call) -> Outcome:
         """The outcome of ``call``, once a model call that includes it has run.
@@ -133,8 +140,9 @@ class Batcher:
                     future.cancel()
 
     async def _linger(self, queue: _Queue) -> None:
-        """Wait, at most as long as the last round of model calls took, until as many calls
-        wait as were running and waiting at once during that round (or ``max_rows`` rows).
+        """Wait, at most as long as the last round of model calls took (and 50 ms), until as
+        many calls wait as were running and waiting at once during that round (or
+        ``max_rows`` rows).
 
         Clients that each wait for their answer before sending again (batch jobs, load
         generators) come back one after the other; without this, the first of them would
@@ -148,7 +156,7 @@ class Batcher:
         target = queue.peak
         if len(queue.waiting) >= target or now - queue.last_end > queue.last_seconds:
             return
-        deadline = now + queue.last_seconds
+        deadline = now + min(queue.last_seconds, _MAX_LINGER)
         while len(queue.waiting) < target and sum(c.rows for c, _ in queue.waiting) < self.max_rows:
             remaining = deadline - loop.time()
             if remaining <= 0:
