@@ -7,6 +7,10 @@ reading requests while it is busy; those wait in a queue, and the next model cal
 takes all of them that go to the same version, method and column types, and each
 request gets its own rows of the output. A lone request runs at once: nothing waits
 for a batch to fill, so batching adds no latency at low load and grows with the load.
+The one wait: right after a round of model calls, if fewer calls wait than were in
+flight during it, the next round waits a little for the others (see
+:meth:`Batcher._linger`), so that clients that send again as soon as they are answered
+(batch jobs) keep sharing calls rather than alternate between one call and the rest.
 
 Each request is still routed, checked, counted and logged on its own (see
 :class:`~mlops_kit.deploy._live.Live`); only the model call is shared. If the model
