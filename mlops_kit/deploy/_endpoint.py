@@ -217,8 +217,8 @@ class Endpoint:
         request waits for others only right after a round of model calls that had
         more requests in flight (clients sending again as soon as they are answered),
         at most as long as that round took and 50 ms. Each request is still checked,
-        counted and logged on its own and gets its own rows of the output; if the model fails on
-        a batch, each request runs alone. This assumes, as for scikit-learn models,
+        counted and logged on its own and gets its own rows of the output; if the
+        model fails on a batch, each request runs alone. This assumes, as for scikit-learn models,
         that a row's prediction does not depend on the other rows of the call; for a
         model where it does, pass ``max_batch_rows=1``.
 
