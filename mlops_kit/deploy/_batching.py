@@ -7,6 +7,10 @@ reading requests while it is busy; those wait in a queue, and the next model cal
 takes all of them that go to the same version, method and column types, and each
 request gets its own rows of the output. A lone request runs at once: nothing waits
 for a batch to fill, so batching adds no latency at low load and grows with the load.
+The one wait: right after a round of model calls, if fewer calls wait than were in
+flight during it, the next round waits a little for the others (see
+:meth:`Batcher._linger`), so that clients that send again as soon as they are answered
+(batch jobs) keep sharing calls rather than alternate between one call and the rest.
 
 Each request is still routed, checked, counted and logged on its own (see
 :class:`~mlops_kit.deploy._live.Live`); only the model call is shared. If the model
@@ -35,16 +39,23 @@ if TYPE_CHECKING:
 
 __all__ = ["Batcher"]
 
+_MAX_LINGER = 0.05  # seconds: the longest a round waits for more calls, however slow the model
+
 _Waiting = tuple["Call", "asyncio.Future[Outcome]"]
 _Result = tuple["asyncio.Future[Outcome]", "Outcome | None", "BaseException | None"]
 
 
 @dataclass
 class _Queue:
-    """The calls waiting on one event loop."""
+    """The calls waiting on one event loop, and how the last round of model calls went."""
 
     waiting: list[_Waiting] = field(default_factory=list)
     drain: asyncio.Task[None] | None = None  # the task running model calls for this loop
+    arrived: asyncio.Future[None] | None = None  # set by the next call queued, while the drain lingers
+    running: int = 0  # calls in the round of model calls under way
+    peak: int = 0  # the most calls running and waiting at once since the last round began
+    last_seconds: float = 0.0  # how long the last round's model calls took
+    last_end: float = float("-inf")  # when it ended (loop time)
 
 
 class Batcher:
@@ -75,6 +86,11 @@ class Batcher:
         """Calls queued for a model call that has not started yet (for tests and tuning)."""
         return sum(len(queue.waiting) for queue in list(self._queues.values()))
 
+    @property
+    def running(self) -> int:
+        """Calls in the rounds of model calls under way (for tests and tuning)."""
+        return sum(queue.running for queue in list(self._queues.values()))
+
     async def run(self, call: Call) -> Outcome:
         """The outcome of ``call``, once a model call that includes it has run.
 
@@ -89,6 +105,9 @@ class Batcher:
             queue = self._queues[loop] = _Queue()
         future: asyncio.Future[Outcome] = loop.create_future()
         queue.waiting.append((call, future))
+        queue.peak = max(queue.peak, queue.running + len(queue.waiting))
+        if queue.arrived is not None and not queue.arrived.done():
+            queue.arrived.set_result(None)
         if queue.drain is None:
             queue.drain = loop.create_task(self._drain(queue))
         return await future
@@ -97,10 +116,14 @@ class Batcher:
         """Run model calls until nothing waits; requests that arrive meanwhile join the next one."""
         from starlette.concurrency import run_in_threadpool
 
+        loop = asyncio.get_running_loop()
         try:
             await asyncio.sleep(0)  # the requests read in this turn of the loop join the first call
             while queue.waiting:
+                await self._linger(queue)
                 waiting, queue.waiting = queue.waiting, []
+                queue.running = queue.peak = len(waiting)
+                started = loop.time()
                 for batch in self._batches(waiting):
                     try:
                         results = await run_in_threadpool(self._run, batch)
@@ -110,12 +133,45 @@ class Batcher:
                             _settle(results)
                             raise
                     _settle(results)
+                queue.running, queue.last_end = 0, loop.time()
+                queue.last_seconds = queue.last_end - started
         finally:
+            queue.running = 0
             queue.drain = None
             leftover, queue.waiting = queue.waiting, []
             for _, future in leftover:  # only if this task was cancelled: nothing may hang
                 if not future.done():
                     future.cancel()
+
+    async def _linger(self, queue: _Queue) -> None:
+        """Wait, at most as long as the last round of model calls took (and 50 ms), until as
+        many calls wait as were running and waiting at once during that round (or
+        ``max_rows`` rows).
+
+        Clients that each wait for their answer before sending again (batch jobs, load
+        generators) come back one after the other; without this, the first of them would
+        run alone while the others are still being read, and the rounds would alternate
+        between a few calls and the rest, each round paying the model's cost per call.
+        A round that ended longer ago than it lasted (traffic paused), or a queue that
+        holds as many calls as then, makes nobody wait.
+        """
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        target = queue.peak
+        if len(queue.waiting) >= target or now - queue.last_end > queue.last_seconds:
+            return
+        deadline = now + min(queue.last_seconds, _MAX_LINGER)
+        while len(queue.waiting) < target and sum(c.rows for c, _ in queue.waiting) < self.max_rows:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            arrived = queue.arrived = loop.create_future()
+            timer = loop.call_later(remaining, _wake, arrived)
+            try:
+                await arrived
+            finally:
+                timer.cancel()
+                queue.arrived = None
 
     def _batches(self, waiting: list[_Waiting]) -> list[list[_Waiting]]:
         """Groups of calls one model call can answer, in arrival order, each within ``max_rows``.
@@ -171,6 +227,11 @@ class Batcher:
             except Exception as exc:
                 results.append((future, None, exc))
         return results
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _settle(results: list[_Result]) -> None:

@@ -214,9 +214,11 @@ class Endpoint:
         Requests that wait for the model at the same time share one call to it
         (adaptive batching): a model call costs nearly the same for one row as for a
         few dozen, so under concurrent load this multiplies throughput. A lone
-        request never waits for others. Each request is still checked, counted and
-        logged on its own and gets its own rows of the output; if the model fails on
-        a batch, each request runs alone. This assumes, as for scikit-learn models,
+        request waits for others only right after a round of model calls that had
+        more requests in flight (clients sending again as soon as they are answered),
+        at most as long as that round took and 50 ms. Each request is still checked,
+        counted and logged on its own and gets its own rows of the output; if the
+        model fails on a batch, each request runs alone. This assumes, as for scikit-learn models,
         that a row's prediction does not depend on the other rows of the call; for a
         model where it does, pass ``max_batch_rows=1``.
 

@@ -102,30 +102,23 @@ def to_frame(
     inputs = _inputs_frame(entries)
     if cast is not None:
         inputs = cast(inputs)  # the signature's types: JSON strings back to datetimes, categories...
-    inputs.columns = _unique([log_name(c) for c in inputs.columns])
-    frame = pd.concat(
-        [
-            pd.DataFrame(meta, index=pd.RangeIndex(n)),
-            inputs,
-            pd.DataFrame({**outputs, **shadows}, index=pd.RangeIndex(n)),
-        ],
-        axis=1,
-    )
+    names = _unique([log_name(c) for c in inputs.columns])
+    # One table made from whole columns: cheaper than joining three frames side by side.
+    columns: dict[str, Any] = dict(meta)
+    for name, (_, series) in zip(names, inputs.items()):
+        columns[name] = series.array
+    columns.update(outputs)
+    columns.update(shadows)
     found: dict[str, str] = {}
-    converted: dict[str, pd.Series] = {}
-    for i, name in enumerate(frame.columns):
+    for name, values in columns.items():
         if name in META:
             continue
-        series = frame.iloc[:, i]
+        series = pd.Series(values, index=pd.RangeIndex(n), copy=False)
         kind = kind_of(series)
         stored = _merge((kinds or {}).get(name), kind)
         found[name] = stored
-        fixed = _as_kind(series, kind, stored)
-        if fixed is not series:
-            converted[name] = fixed
-    if converted:
-        frame = frame.assign(**converted)
-    return frame, found
+        columns[name] = _as_kind(series, kind, stored)
+    return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False), found
 
 
 def _versions(entries: list[Entry], sizes: list[int]) -> Any:
@@ -327,12 +320,15 @@ def estimate_bytes(entry: Entry) -> int:
 
 
 def _frame_bytes(frame: pd.DataFrame) -> int:
-    size = int(frame.memory_usage(index=False, deep=False).sum()) + _COLUMN_BYTES * frame.shape[1]
+    # Column by column from the arrays' own sizes: DataFrame.memory_usage and .dtypes build
+    # Series, which cost more than the rest of a 1,000-row request's logging.
     n = len(frame)
-    if n:
-        for i, dtype in enumerate(frame.dtypes):
-            if dtype.kind == "O":
-                size += n * _sample([frame.iat[0, i], frame.iat[n // 2, i], frame.iat[n - 1, i]])
+    size = _COLUMN_BYTES * frame.shape[1]
+    for _, column in frame.items():
+        values = column.array
+        size += int(values.nbytes)
+        if n and column.dtype.kind == "O":
+            size += n * _sample([values[0], values[n // 2], values[n - 1]])
     return size
 
 
