@@ -59,6 +59,7 @@ __all__ = [
     "parse",
     "read_entry",
     "read_log",
+    "seen_seq",
     "try_append",
 ]
 
@@ -403,6 +404,14 @@ def last_seq(storage: Storage, prefix: str) -> int:
             seq, probes = max(seq, _from_head(storage, prefix)), 0
     cache.saw(prefix, seq)
     return seq
+
+
+def seen_seq(storage: Storage, prefix: str) -> int:
+    """The newest entry number this process has appended or read (0 if none), without a request.
+
+    A lower bound of :func:`last_seq`: the log holds at least that entry.
+    """
+    return cache_of(storage).tails.get(prefix) or 0
 
 
 def _from_head(storage: Storage, prefix: str) -> int:
