@@ -143,11 +143,12 @@ def test_the_cli_lists_a_page_of_models_in_constant_reads(tmp_path) -> None:
 
     counts = []
     for count in (5, 60):
-        store = store_with(count, lambda: mk.storage(str(tmp_path / f"s{count}")))
+        folder = str(tmp_path / f"s{count}")
+        store = store_with(count, lambda folder=folder: mk.storage(folder))
         view = fresh(store)
         calls = counted(view)
         original = _storage.storage
-        _storage.storage = lambda url=None, **kw: view  # type: ignore[assignment]
+        _storage.storage = lambda url=None, view=view, **kw: view  # type: ignore[assignment]
         try:
             main.main(["--storage", view.url, "models", "ls", "--limit", "50"], standalone_mode=False)
         finally:
