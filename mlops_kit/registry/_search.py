@@ -117,8 +117,8 @@ class Searching:
         hidden = set(self.archived(name)) if not include_archived else set()
         if ordered is None:
             rows = [r for r in index_rows(self.storage, name) if r.version not in hidden and matches(r)]
-            found = [v for v in map(self._record, rows) if where is None or where(v)]
-            return order_versions(found, order_by)[:limit]
+            kept = [v for v in map(self._record, rows) if where is None or where(v)]
+            return order_versions(kept, order_by)[:limit]
         found: list[ModelVersion] = []
         for row in ordered:
             if limit is not None and len(found) >= limit:
