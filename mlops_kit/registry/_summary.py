@@ -43,6 +43,15 @@ class ModelSummary(BaseModel):
         Its aliases and the versions they point to.
     created_at : datetime
         When its newest version was registered.
+
+    Examples
+    --------
+    >>> import mlops_kit as mk
+    >>> reg = mk.Registry(mk.MemoryStorage())
+    >>> _ = reg.register("churn", "v1"), reg.register("churn", "v2"), reg.set_alias("churn", "prod", 1)
+    >>> summary = reg.summaries()[0]
+    >>> summary.name, summary.versions, summary.latest, summary.aliases
+    ('churn', 2, 2, {'prod': 1})
     """
 
     model_config = ConfigDict(frozen=True)
