@@ -30,7 +30,7 @@ from mlops_kit.registry._records import ModelVersion, Signature
 from mlops_kit.registry._search import Searching
 from mlops_kit.registry._signature import flavor_of, infer_signature, model_class, servable_parts, top_package
 from mlops_kit.registry._state import StateCache, model_catalog, model_names, versions_log
-from mlops_kit.registry._summary import ModelSummary, model_summaries, observe_versions, summarize
+from mlops_kit.registry._summary import Summarizing, model_summaries, observe_versions
 from mlops_kit.registry._summary import start as start_summaries
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["Registry"]
 
 
-class Registry(Lifecycle, Searching):
+class Registry(Lifecycle, Searching, Summarizing):
     """Versioned models in a storage, with aliases, an audit history and verified artifacts.
 
     Each :meth:`register` appends an immutable :class:`ModelVersion` (1, 2, ...):
@@ -423,31 +423,6 @@ class Registry(Lifecycle, Searching):
         names = model_names(self.storage)
         page = names[offset:] if limit is None else names[offset : offset + limit]
         return NameList(page, lambda name: {"versions": self._cache.last_version(name)})
-
-    def summaries(self, *, limit: int | None = None, offset: int = 0) -> RecordList[ModelSummary]:
-        """What a listing shows of each model (versions, latest, aliases, newest time), by name.
-
-        The names and summaries come from the registry's catalog and its summary log (a
-        snapshot and the few entries after each), kept exact by every writer around its
-        change; only a model with a writer in flight, or one that stopped half-way, is
-        read from its own logs. So a page costs the same at 10 or 10,000 models.
-
-        Parameters
-        ----------
-        limit, offset : int, optional
-            A page of the models in name order, as :meth:`models` pages them.
-
-        Examples
-        --------
-        >>> import mlops_kit as mk
-        >>> reg = mk.Registry(mk.MemoryStorage())
-        >>> _ = reg.register("fraud", 1), reg.register("churn", 1), reg.register("churn", 2)
-        >>> _ = reg.set_alias("churn", "production", 1), reg.archive("churn", 2)
-        >>> [(s.name, s.versions, s.latest, s.aliases) for s in reg.summaries()]
-        [('churn', 2, 1, {'production': 1}), ('fraud', 1, 1, {})]
-        """
-        names = self.models(limit=limit, offset=offset)
-        return RecordList(summarize(self.storage, self._cache, list(names)))
 
     def _latest(self, name: str) -> int:
         last = self._cache.last_version(name)

@@ -15,15 +15,25 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from mlops_kit.core.listing import RecordList
 from mlops_kit.core.storage.logs import seen_seq
 from mlops_kit.core.storage.summaries import Observation, Observations, Summaries
 from mlops_kit.registry._records import ModelVersion
 from mlops_kit.registry._state import ModelState, StateCache, model_names, versions_log
 
 if TYPE_CHECKING:
+    from mlops_kit.core.listing import NameList
     from mlops_kit.core.storage import Storage
 
-__all__ = ["ModelSummary", "model_summaries", "observe_events", "observe_versions", "start", "summarize"]
+__all__ = [
+    "ModelSummary",
+    "Summarizing",
+    "model_summaries",
+    "observe_events",
+    "observe_versions",
+    "start",
+    "summarize",
+]
 
 _LOG = "catalog/models-summaries"
 
@@ -121,3 +131,38 @@ def _summary(name: str, versions: Observation, events: Observation) -> ModelSumm
     return ModelSummary(
         name=name, versions=last, latest=latest, aliases=aliases, created_at=data["created_at"]
     )
+
+
+class Summarizing:
+    """The model summaries of :class:`~mlops_kit.Registry`."""
+
+    if TYPE_CHECKING:  # provided by Registry
+        storage: Storage
+        _cache: StateCache
+
+        def models(self, *, limit: int | None = None, offset: int = 0) -> NameList: ...
+
+    def summaries(self, *, limit: int | None = None, offset: int = 0) -> RecordList[ModelSummary]:
+        """What a listing shows of each model (versions, latest, aliases, newest time), by name.
+
+        The names and summaries come from the registry's catalog and its summary log (a
+        snapshot and the few entries after each), kept exact by every writer around its
+        change; only a model with a writer in flight, or one that stopped half-way, is
+        read from its own logs. So a page costs the same at 10 or 10,000 models.
+
+        Parameters
+        ----------
+        limit, offset : int, optional
+            A page of the models in name order, as :meth:`models` pages them.
+
+        Examples
+        --------
+        >>> import mlops_kit as mk
+        >>> reg = mk.Registry(mk.MemoryStorage())
+        >>> _ = reg.register("fraud", 1), reg.register("churn", 1), reg.register("churn", 2)
+        >>> _ = reg.set_alias("churn", "production", 1), reg.archive("churn", 2)
+        >>> [(s.name, s.versions, s.latest, s.aliases) for s in reg.summaries()]
+        [('churn', 2, 1, {'production': 1}), ('fraud', 1, 1, {})]
+        """
+        names = self.models(limit=limit, offset=offset)
+        return RecordList(summarize(self.storage, self._cache, list(names)))
