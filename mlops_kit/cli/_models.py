@@ -32,7 +32,6 @@ def models() -> None:
 @click.pass_context
 def ls(ctx: click.Context, name: str | None, limit: int, show_all: bool, as_json: bool) -> None:
     """List models (latest version, aliases), or the versions of model NAME."""
-    from mlops_kit.core.errors import NotFoundError
 
     reg = _registry(ctx)
     if name is not None:
@@ -52,22 +51,18 @@ def ls(ctx: click.Context, name: str | None, limit: int, show_all: bool, as_json
         ]
         emit(rows, as_json)
         return
-    rows = []
-    for each in clip(reg.models(), limit, show_all, "models", newest=None):
-        newest = reg.versions(each, limit=1, newest_first=True)[0]  # one record, not every version
-        try:
-            latest: int | None = reg.get(each).version
-        except NotFoundError:  # every version archived
-            latest = None
-        rows.append(
-            {
-                "name": each,
-                "latest": latest,
-                "versions": newest.version,  # numbers are 1, 2, ... with no gaps
-                "aliases": reg.aliases(each),
-                "created_at": newest.created_at,
-            }
-        )
+    shown = clip(reg.models(), limit, show_all, "models", newest=None)
+    # One read of the summary log for the page, not requests per model.
+    rows = [
+        {
+            "name": each.name,
+            "latest": each.latest,
+            "versions": each.versions,
+            "aliases": each.aliases,
+            "created_at": each.created_at,
+        }
+        for each in (reg.summaries(limit=len(shown)) if shown else [])
+    ]
     emit(rows, as_json, ["name", "latest", "versions", "aliases", "created_at"])
 
 

@@ -287,13 +287,16 @@ class Pipeline:
 
     # -- history -------------------------------------------------------------------
 
-    def runs(self, storage: StorageLike = None) -> RunList:
+    def runs(self, storage: StorageLike = None, *, limit: int | None = None, offset: int = 0) -> RunList:
         """The runs of this pipeline, newest first, each in its latest state.
 
         Parameters
         ----------
         storage : Storage, str or None
             Where to look; defaults to the pipeline's ``storage``.
+        limit, offset : int, optional
+            A page: skip the ``offset`` newest runs, return at most ``limit``. A page reads
+            the run log from its end, so it costs about the same however many runs there are.
 
         Returns
         -------
@@ -301,7 +304,9 @@ class Pipeline:
             A list of :class:`RunRecord`; ``.to_frame()`` compares their params and
             metrics side by side.
         """
-        return RunList.read(storage if storage is not None else self.storage, pipeline=self.name)
+        return RunList.read(
+            storage if storage is not None else self.storage, pipeline=self.name, limit=limit, offset=offset
+        )
 
     @staticmethod
     def names(storage: StorageLike = None) -> list[str]:

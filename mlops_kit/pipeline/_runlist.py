@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit.core.arguments import check_page
 from mlops_kit.core.clock import SYSTEM_CLOCK, Clock
 from mlops_kit.core.heartbeat import stale_message
 from mlops_kit.core.names import check_name
@@ -17,8 +19,8 @@ if TYPE_CHECKING:
 
     from mlops_kit.core.arguments import StorageLike
     from mlops_kit.core.storage import Storage
+from mlops_kit.core.storage import runorder
 from mlops_kit.core.storage.catalog import Catalog
-from mlops_kit.core.storage.logstate import Fold, LogState
 
 __all__ = ["RunList", "heartbeat_key", "judge", "pipeline_catalog", "pipeline_names", "runs_log"]
 
@@ -57,25 +59,27 @@ def pipeline_names(storage: Storage) -> list[str]:
     return pipeline_catalog(storage).names()
 
 
-def _record(runs: dict[str, RunRecord], seq: int, record: RunRecord) -> dict[str, RunRecord]:
-    runs[record.id] = record  # a run's final record follows its "running" one
-    return runs
-
-
-_RUNS: Fold[dict[str, RunRecord], RunRecord] = Fold("pipeline-runs", RunRecord, initial=dict, apply=_record)
-
-
 class RunList(list[RunResult]):
     """A list of runs (:class:`RunResult`), newest first, as returned by :meth:`Pipeline.runs`."""
 
     @classmethod
     def read(
-        cls, storage: StorageLike = None, *, pipeline: str | None = None, clock: Clock | None = None
+        cls,
+        storage: StorageLike = None,
+        *,
+        pipeline: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        clock: Clock | None = None,
     ) -> RunList:
         """The recorded runs of one pipeline, or of every pipeline, newest first, without their code.
 
         Each run appears once, in its latest state (``running`` until its end is
-        recorded; ``unfinished`` if its process stopped sending heartbeats).
+        recorded; ``unfinished`` if its process stopped sending heartbeats). Newest first
+        means in the reverse order their starts were recorded (across pipelines, by start
+        time): the order of start times, except for runs started concurrently, so a new
+        run appears at the top, never inside a page already seen. A page (``limit=``)
+        reads the runs' logs from their ends, only as far as it needs.
 
         Parameters
         ----------
@@ -83,6 +87,8 @@ class RunList(list[RunResult]):
             Where to look; default ``$MLOPS_KIT_STORAGE`` or ``./.mlops``.
         pipeline : str, optional
             Only the runs of the pipeline with this name (an empty list if it has none).
+        limit, offset : int, optional
+            A page: skip the ``offset`` newest runs, return at most ``limit``.
         clock : Clock, optional
             The reader's clock, which judges whether a ``running`` run is still alive.
 
@@ -90,6 +96,8 @@ class RunList(list[RunResult]):
         ------
         InvalidNameError
             If ``pipeline`` is not a valid name. Storage is not touched.
+        ConfigError
+            If ``limit`` is not a positive integer or ``offset`` a non-negative one.
 
         Examples
         --------
@@ -105,16 +113,23 @@ class RunList(list[RunResult]):
         ['b', 'a']
         >>> [r.id for r in RunList.read(store, pipeline="a")] == [first.id]
         True
+        >>> [r.pipeline for r in RunList.read(store, limit=1, offset=1)]
+        ['a']
         """
         name = None if pipeline is None else check_name(pipeline, "pipeline name")
+        limit, offset = check_page(limit, offset)
         store = resolve_storage(storage)
-        latest: dict[str, RunRecord] = {}
-        for each in pipeline_names(store) if name is None else [name]:
-            latest.update(LogState.shared(store, runs_log(each), _RUNS).read(dict))
+        names = pipeline_names(store) if name is None else [name]
+        if limit is None:
+            stored = runorder.merge(runorder.folded(store, runs_log(n), RunRecord) for n in names)
+        else:  # from the logs' ends, as far as the page needs
+            wanted = offset + limit if name is not None else None
+            stored = runorder.merge(
+                runorder.from_end(store, runs_log(n), RunRecord, wanted=wanted) for n in names
+            )
+        stop = None if limit is None else offset + limit
         now = (clock or SYSTEM_CLOCK).now().astimezone(dt.UTC)
-        # Ids start with the UTC start time, so sorting them sorts by start, across pipelines too.
-        ordered = sorted(latest.values(), key=lambda r: r.id, reverse=True)
-        return cls(RunResult(judge(store, r, now), store) for r in ordered)
+        return cls(RunResult(judge(store, r, now), store) for r in itertools.islice(stored, offset, stop))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per run (indexed by id): status, timing, then ``params.*``, ``metrics.*``, ``tags.*``.

@@ -16,6 +16,7 @@ from mlops_kit.registry._serializers import (
     register_serializer,
     serializer_names,
 )
+from mlops_kit.registry._summary import ModelSummary
 
 __all__ = [
     "ANY",
@@ -24,6 +25,7 @@ __all__ = [
     "EnvironmentMismatchWarning",
     "JoblibSerializer",
     "ModelEvent",
+    "ModelSummary",
     "ModelVersion",
     "Registry",
     "SerializationError",

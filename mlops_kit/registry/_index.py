@@ -17,7 +17,7 @@ the index existed) writes the snapshot itself.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -32,13 +32,22 @@ from mlops_kit.registry._state import versions_log
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
 
-__all__ = ["SNAPSHOT_EVERY", "Row", "index_key", "index_rows", "index_state", "snapshot_index"]
+__all__ = [
+    "SNAPSHOT_EVERY",
+    "Row",
+    "index_key",
+    "index_rows",
+    "index_state",
+    "ordered_rows",
+    "snapshot_index",
+]
 
 # A snapshot costs a dump of every row (about 10 ms at 10,000 versions): every 64
 # versions that is well under a millisecond per register, and a reader reads at most
 # 3 packs of 16 and 15 entries after it.
 SNAPSHOT_EVERY = 64
 
+_ORDERS_KEPT = 8  # sorted copies of the rows cached per model (one per order_by asked for)
 _COLUMNS = ("version", "created_at", "size_bytes")
 _MAPS = ("metrics", "params", "tags")
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
@@ -76,13 +85,15 @@ class SearchIndex:
     """The rows in log order; ``tail`` the last entry folded, ``since`` the tail of the last snapshot.
 
     ``columns`` is the snapshot's form of the rows, kept up to date entry by entry, so that
-    writing a snapshot is one JSON encoding rather than a pass over every row.
+    writing a snapshot is one JSON encoding rather than a pass over every row. ``orders``
+    caches the rows sorted by each ``order_by`` asked for, until the next entry.
     """
 
     rows: list[Row] = field(default_factory=list)
     tail: int = 0
     since: int = 0
     columns: dict[str, Any] = field(default_factory=lambda: _empty_columns())
+    orders: dict[str, list[Row]] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _empty_columns() -> dict[str, Any]:
@@ -107,6 +118,7 @@ def _apply(state: SearchIndex, seq: int, entry: _Summary) -> SearchIndex:
             found.append(value)
     state.rows.append(row)
     state.tail = seq
+    state.orders.clear()
     return state
 
 
@@ -189,6 +201,29 @@ def index_rows(storage: Storage, name: str) -> list[Row]:
         last_seq(storage, versions_log(name))
     rows, behind = state.read(lambda s: (list(s.rows), s.tail - s.since >= SNAPSHOT_EVERY))
     if behind:  # folded many entries past the snapshot: the next process should not
+        state.write_snapshot()
+    return rows
+
+
+def ordered_rows(storage: Storage, name: str, key: str, order: Callable[[list[Row]], list[Row]]) -> list[Row]:
+    """The model's rows sorted by ``order``, caught up with its log; cached under ``key`` until the next version.
+
+    The list is shared by every caller until then: read it, do not change it.
+    """
+    state = index_state(storage, name)
+    if state.tail == 0:
+        last_seq(storage, versions_log(name))  # as index_rows: the catch-up reads packs
+
+    def cached(index: SearchIndex) -> tuple[list[Row], bool]:
+        found = index.orders.get(key)
+        if found is None:
+            if len(index.orders) >= _ORDERS_KEPT:
+                index.orders.clear()
+            found = index.orders[key] = order(index.rows)
+        return found, index.tail - index.since >= SNAPSHOT_EVERY
+
+    rows, behind = state.read(cached)
+    if behind:
         state.write_snapshot()
     return rows
 

@@ -27,6 +27,8 @@ from mlops_kit.registry._state import (
     model_names,
     versions_log,
 )
+from mlops_kit.registry._summary import model_summaries, observe_events
+from mlops_kit.registry._summary import start as start_summaries
 
 if TYPE_CHECKING:
     from mlops_kit.core.storage import Storage
@@ -285,7 +287,14 @@ class Lifecycle:
     def _append_event(self, name: str, build: Callable[[ModelState], ModelEvent]) -> ModelEvent:
         # build() sees the state just before the event's own position in the log, and is
         # called again on the caught-up state after losing a race for that position.
-        appended = self._cache.events(name).append(build)
+        state = self._cache.events(name)
+        appended = model_summaries(self.storage).changing(
+            name,
+            "events",
+            lambda: state.append(build),
+            lambda: observe_events(self._cache, name),
+            start=lambda: start_summaries(self.storage, self._cache),
+        )
         assert appended is not None  # build never declines
         return self.storage.read_entry(events_log(name), appended[0], ModelEvent)
 

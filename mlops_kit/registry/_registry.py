@@ -30,6 +30,8 @@ from mlops_kit.registry._records import ModelVersion, Signature
 from mlops_kit.registry._search import Searching
 from mlops_kit.registry._signature import flavor_of, infer_signature, model_class, servable_parts, top_package
 from mlops_kit.registry._state import StateCache, model_catalog, model_names, versions_log
+from mlops_kit.registry._summary import Summarizing, model_summaries, observe_versions
+from mlops_kit.registry._summary import start as start_summaries
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["Registry"]
 
 
-class Registry(Lifecycle, Searching):
+class Registry(Lifecycle, Searching, Summarizing):
     """Versioned models in a storage, with aliases, an audit history and verified artifacts.
 
     Each :meth:`register` appends an immutable :class:`ModelVersion` (1, 2, ...):
@@ -197,9 +199,17 @@ class Registry(Lifecycle, Searching):
             "created_at": self.clock.now(),
             "created_by": current_user(),
         }
-        version = model_catalog(self.storage).add(
+        version = model_summaries(self.storage).changing(
             name,
-            lambda: self.storage.append(versions_log(name), lambda seq: ModelVersion(version=seq, **fields)),
+            "versions",
+            lambda: model_catalog(self.storage).add(
+                name,
+                lambda: self.storage.append(
+                    versions_log(name), lambda seq: ModelVersion(version=seq, **fields)
+                ),
+            ),
+            lambda: observe_versions(self.storage, self._cache, name),
+            start=lambda: start_summaries(self.storage, self._cache),
         )
         snapshot_index(self.storage, name, version)  # every SNAPSHOT_EVERY versions; a warning if it fails
         return self.storage.read_entry(versions_log(name), version, ModelVersion)

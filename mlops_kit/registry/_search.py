@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from mlops_kit.core.errors import ConfigError, NotFoundError
 from mlops_kit.core.names import check_name
-from mlops_kit.registry._index import Row, index_rows
+from mlops_kit.registry._index import Row, index_rows, ordered_rows
 from mlops_kit.registry._records import ModelVersion
 from mlops_kit.registry._state import versions_log
 
@@ -71,7 +71,11 @@ class Searching:
         """
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise ConfigError(f"limit= must be a non-negative integer, got {limit!r}.")
-        names = [check_name(name, "model name")] if name is not None else self.models()
+        if name is not None:
+            return self._search_one(
+                check_name(name, "model name"), tags, where, order_by, limit, include_archived
+            )
+        names = self.models()
         # Filter and order the index's rows; read whole records only for what is returned
         # (or, with ``where``, for the candidates it is asked about).
         rows: list[Row] = []
@@ -89,6 +93,42 @@ class Searching:
         _parse(order_by)
         ordered = order_versions([v for v in map(self._record, rows) if where(v)], order_by)
         return ordered if limit is None else ordered[:limit]
+
+    def _search_one(
+        self,
+        name: str,
+        tags: Mapping[str, str] | None,
+        where: Callable[[ModelVersion], object] | None,
+        order_by: str,
+        limit: int | None,
+        include_archived: bool,
+    ) -> list[ModelVersion]:
+        # The index's rows come presorted by ``order_by`` (cached until the next version):
+        # filtering a sorted list keeps it sorted, so a page walks it only until it is full.
+        matches = _tag_test(tags)
+        _check_where(where)
+        _parse(order_by)
+        try:
+            ordered = ordered_rows(self.storage, name, order_by, lambda rows: order_versions(rows, order_by))
+        except ConfigError:  # values of mixed types: the versions filtered may still be ordered
+            ordered = None
+        if ordered is not None and not ordered:
+            raise NotFoundError(self._no_model(name))
+        hidden = set(self.archived(name)) if not include_archived else set()
+        if ordered is None:
+            rows = [r for r in index_rows(self.storage, name) if r.version not in hidden and matches(r)]
+            kept = [v for v in map(self._record, rows) if where is None or where(v)]
+            return order_versions(kept, order_by)[:limit]
+        found: list[ModelVersion] = []
+        for row in ordered:
+            if limit is not None and len(found) >= limit:
+                break
+            if row.version in hidden or not matches(row):
+                continue
+            record = self._record(row)
+            if where is None or where(record):
+                found.append(record)
+        return found
 
     def _record(self, row: Row) -> ModelVersion:
         return self.storage.read_entry(versions_log(row.name), row.version, ModelVersion)
@@ -161,18 +201,20 @@ def filter_versions(
     where: Callable[[V], object] | None,
 ) -> list[V]:
     """Keep the versions carrying every tag in ``tags`` and for which ``where`` is true."""
+    matches = _tag_test(tags)
+    _check_where(where)
+    return [v for v in versions if matches(v) and (where is None or where(v))]
+
+
+def _tag_test(tags: Mapping[str, str] | None) -> Callable[[Searchable], bool]:
+    """Whether a version carries every tag in ``tags`` (checked before storage is touched)."""
     if tags is not None and not isinstance(tags, Mapping):
         raise ConfigError(f"tags= must be a dict of tag names to values, got {type(tags).__name__}.")
-    _check_where(where)
     wanted = dict(tags or {})
-    if where is None and None not in wanted.values():  # the same test, by dict views (in C)
+    if None not in wanted.values():  # by dict views (in C)
         items = wanted.items()
-        return [v for v in versions if items <= v.tags.items()]
-    return [
-        v
-        for v in versions
-        if all(v.tags.get(k) == value for k, value in wanted.items()) and (where is None or where(v))
-    ]
+        return lambda v: items <= v.tags.items()
+    return lambda v: all(v.tags.get(k) == value for k, value in wanted.items())
 
 
 def _check_where(where: object) -> None:

@@ -115,7 +115,7 @@ def runs(
     store = resolve_storage(check_storage(storage))
     now = (clock or SYSTEM_CLOCK).now()
     # A page reads the logs from their ends, as far as it needs; everything reads the cached folds.
-    stored = _order.folded(store, name) if stop is None else _order.newest_first(store, name)
+    stored = _order.folded(store, name) if stop is None else _order.newest_first(store, name, wanted=stop)
     page, matched = RunTable(), 0
     for run in stored:
         if stop is not None and matched >= stop:

@@ -155,3 +155,30 @@ def test_a_cold_search_costs_the_same_at_70_and_at_710_versions() -> None:
         assert best == max(reg.versions("m"), key=lambda v: (v.metrics["auc"], v.version)).ref
     assert calls[70, "search"] == calls[710, "search"] <= 20, calls
     assert calls[70, "best"] == calls[710, "best"] <= 17, calls
+
+
+def test_a_warm_search_sorts_once_per_order_until_the_next_version(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlops_kit.registry import _search
+
+    sorts: list[str] = []
+    original = _search.order_versions
+    monkeypatch.setattr(_search, "order_versions", lambda rows, by: (sorts.append(by), original(rows, by))[1])
+    store = mk.storage(str(tmp_path / "s"))
+    reg = _filled(store, 40)
+    sorts.clear()
+
+    def top(r: mk.Registry, **options: Any) -> list[int]:
+        return [v.version for v in r.search("m", order_by="-metrics.auc", limit=3, **options)]
+
+    first = top(reg)
+    assert top(reg) == first and top(reg, tags={"team": "a"}) and sorts == ["-metrics.auc"]
+    reg.register("m", "best", metrics={"auc": 2.0})  # this process: the cached order is dropped
+    assert top(reg)[0] == 41 and len(sorts) == 2
+    other = mk.Registry(pickle.loads(pickle.dumps(store)))  # another process registers
+    other.register("m", "better", metrics={"auc": 3.0})
+    assert top(reg)[:2] == [42, 41] and len(sorts) == 3
+    reg.archive("m", 42)  # archiving changes no row: the order stays, the version is hidden
+    assert top(reg)[0] == 41 and len(sorts) == 3
+    assert top(reg, include_archived=True)[0] == 42

@@ -59,6 +59,7 @@ __all__ = [
     "parse",
     "read_entry",
     "read_log",
+    "seen_seq",
     "try_append",
 ]
 
@@ -405,10 +406,20 @@ def last_seq(storage: Storage, prefix: str) -> int:
     return seq
 
 
+def seen_seq(storage: Storage, prefix: str) -> int:
+    """The newest entry number this process has appended or read (0 if none), without a request.
+
+    A lower bound of :func:`last_seq`: the log holds at least that entry.
+    """
+    return cache_of(storage).tails.get(prefix) or 0
+
+
 def _from_head(storage: Storage, prefix: str) -> int:
     head = _hint(storage, prefix)  # a bad head is only a missed shortcut here; readers verify it
     if head is not None and (head.seq == 0 or storage.exists(entry_key(prefix, head.seq))):
         return head.seq
+    if head is None and not storage.exists(entry_key(prefix, 1)):
+        return 0  # no head and no first entry: an empty log (a listing would cost a LIST per read)
     seqs = _listed_seqs(storage, prefix)  # no usable head (a log written by mlops_kit 0.1)
     return seqs[-1] if seqs else 0
 
