@@ -11,7 +11,8 @@ import pytest
 
 import mlops_kit as mk
 from mlops_kit.core.storage import Storage
-from mlops_kit.deploy._roster import Roster, RosterEntry
+from mlops_kit.core.storage.summaries import SummaryEntry
+from mlops_kit.deploy._roster import ROSTER, Roster
 
 from ..core.test_catalog import fresh
 from ..core.test_logpacks import counted
@@ -71,17 +72,17 @@ def test_undeploy_and_redeploy_move_an_endpoint_out_of_and_back_into_the_listing
 def test_writers_stopped_before_or_after_their_event_leave_the_listing_exact() -> None:
     store = store_with(4, mk.MemoryStorage)
     dep = deployer(store)
-    state = dep._roster()._state()
+    summaries = dep._roster().summaries
     # One stopped after opening its token, before its event; one after its event, before observing.
-    state.append(lambda s: RosterEntry(kind="open", name="e001", token="dead-before"))
-    state.append(lambda s: RosterEntry(kind="open", name="e002", token="dead-after"))
+    summaries._append(SummaryEntry(kind="open", name="e001", token="dead-before"))
+    summaries._append(SummaryEntry(kind="open", name="e002", token="dead-after"))
     dep._append("e002", lambda current: dep._event("undeploy", "e002", current, reason=""))
     assert deployer(fresh(store)).endpoints() == ["e001"] == truth(store)
 
 
 def test_a_store_from_before_the_roster_is_listed_then_imported() -> None:
     store = store_with(6, mk.MemoryStorage)
-    for key in store.list("catalog/deployments-roster"):
+    for key in [*store.list(ROSTER), f"{ROSTER}.snapshot.json"]:
         store.delete(key)  # as mlops_kit before the roster wrote it
     fresh(store)
     assert deployer(store).endpoints() == ["e001", "e002", "e004", "e005"]
@@ -94,7 +95,7 @@ def test_a_store_from_before_the_roster_is_listed_then_imported() -> None:
 
 def test_a_corrupt_roster_snapshot_is_ignored_with_a_warning() -> None:
     store = store_with(40, mk.MemoryStorage)
-    store.write("catalog/deployments-roster.snapshot.json", b'{"fold": "roster", "tail": 1}')
+    store.write(f"{ROSTER}.snapshot.json", b'{"fold": "summaries", "tail": 1}')
     with pytest.warns(mk.MlopsKitWarning, match="Ignoring the snapshot"):
         assert deployer(fresh(store)).endpoints() == truth(store)
 
@@ -102,12 +103,13 @@ def test_a_corrupt_roster_snapshot_is_ignored_with_a_warning() -> None:
 def test_the_newest_observation_wins_whatever_order_writers_record_them_in() -> None:
     store = mk.MemoryStorage()
     roster = Roster(store, lambda n: (False, 0), lambda: [])
-    state = roster._state()
-    state.append(lambda s: RosterEntry(kind="open", name="e", token="t1"))
-    state.append(lambda s: RosterEntry(kind="open", name="e", token="t2"))
+    summaries = roster.summaries
+    summaries._append(SummaryEntry(kind="open", name="e", token="t1"))
+    summaries._append(SummaryEntry(kind="open", name="e", token="t2"))
     # The undeploy (event 2) is observed first, the deploy it followed (event 1) last.
-    state.append(lambda s: RosterEntry(kind="observed", name="e", token="t2", serving=False, tail=2))
-    state.append(lambda s: RosterEntry(kind="observed", name="e", token="t1", serving=True, tail=1))
+    observed = {"kind": "observed", "name": "e", "part": "serving"}
+    summaries._append(SummaryEntry(**observed, token="t2", tail=2, data={"serving": False}))
+    summaries._append(SummaryEntry(**observed, token="t1", tail=1, data={"serving": True}))
     assert roster.serving() == []
 
 
