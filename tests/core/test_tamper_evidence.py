@@ -204,6 +204,29 @@ def test_a_bad_snapshot_is_a_cache_miss(signing: bool) -> None:
         assert mk.Registry(fresh(store)).get("m@prod").version == 2
 
 
+@pytest.mark.parametrize("signing", [True, False])
+def test_a_snapshot_of_a_log_truncated_since_is_ignored(signing: bool) -> None:
+    # The log is deleted and written anew (3 entries), its old snapshot (at entry 10) left:
+    # read from the snapshot, the state would show events the log no longer holds.
+    store = mk.MemoryStorage(signing_key=KEY if signing else None)
+    reg = mk.Registry(store)
+    reg.register("m", Doubler())
+    reg.register("m", Doubler())
+    for _ in range(5):
+        reg.set_alias("m", "prod", 1)
+        reg.set_alias("m", "prod", 2)
+    assert [k for k in store.list("models/m") if "snapshot" in k]
+    for key in store.list("models/m/events"):
+        store.delete(key)
+    fresh(store)
+    reg = mk.Registry(store)
+    with pytest.warns(UserWarning, match="Ignoring the snapshot"):
+        reg.set_alias("m", "staging", 1)
+    with pytest.raises(mk.NotFoundError):
+        mk.Registry(fresh(store)).get("m@prod")
+    assert mk.Registry(fresh(store)).get("m@staging").version == 1
+
+
 # -- no false alarms: killed signed writers never make a log look tampered with -----------
 
 SIGNED_WRITER = r"""

@@ -119,6 +119,7 @@ class LogState(Generic[S, M]):
         self.snapshot_every = snapshot_every
         self._lock = threading.RLock()
         self._started = False
+        self._unverified = False  # a snapshot was loaded and its position not yet checked
         self._state: S = fold.initial()
         self._tail = 0
         self._digest: str | None = None
@@ -205,6 +206,10 @@ class LogState(Generic[S, M]):
                 if record is not None:
                     state = self.fold.apply(state, entry.seq, record)
                 tail, digest = entry.seq, entry.digest
+            if self._unverified and tail == self._tail and not self._snapshot_holds():
+                state, tail, digest = self._state, self._tail, self._digest  # from the first entry
+                continue
+            self._unverified = False
             if logs.check_end(
                 self.storage, self.prefix, tail, logs.digests_ending(self.storage, self.prefix, tail, digest)
             ):
@@ -236,6 +241,27 @@ class LogState(Generic[S, M]):
             )
             return
         self._state, self._tail, self._digest = state, snapshot.tail, snapshot.digest
+        self._unverified = True
+
+    def _snapshot_holds(self) -> bool:
+        """Whether the log holds the snapshot's position: the entry at its tail, with its digest.
+
+        Checked when no entry follows the snapshot (an entry that does shows the log reaches
+        past it, and with signing its link checks the position). A snapshot of a log
+        truncated or replaced since would show entries the log lost: it is dropped.
+        """
+        self._unverified = False
+        if logs.digest_of(self.storage, self.prefix, self._tail) == self._digest:
+            return True
+        warnings.warn(
+            f"Ignoring the snapshot {self.snapshot_key!r} in {self.storage.url}: log {self.prefix!r} "
+            f"does not hold its entry {self._tail} (the log was truncated or replaced since); reading "
+            "the log from its first entry instead. The next snapshot written replaces it.",
+            MlopsKitWarning,
+            stacklevel=4,
+        )
+        self._state, self._tail, self._digest = self.fold.initial(), 0, None
+        return False
 
     def _write_snapshot(self) -> None:
         assert self.fold.dump is not None and self.snapshot_key is not None
