@@ -44,7 +44,7 @@ def store_with(count: int, make: Callable[[], Storage]) -> Storage:
     return store
 
 
-@pytest.mark.parametrize("count", [10, 100])
+@pytest.mark.parametrize("count", [10, 50])  # 50: past several snapshots of the log
 def test_listing_serving_endpoints_costs_the_same_reads_at_any_count(
     count: int, make_any_storage: Callable[[], Storage]
 ) -> None:
