@@ -185,8 +185,8 @@ def test_an_edited_schema_version_without_a_key_is_still_a_clear_error() -> None
         fresh(store).read_entry("log", 1, Note)
 
 
-@pytest.mark.parametrize("signing", [True, False])
-def test_a_bad_snapshot_is_a_cache_miss(signing: bool) -> None:
+def with_events_snapshot(signing: bool) -> tuple[mk.MemoryStorage, list[str]]:
+    """A model with two versions and ten alias events: its events log has a snapshot."""
     store = mk.MemoryStorage(signing_key=KEY if signing else None)
     reg = mk.Registry(store)
     reg.register("m", Doubler())
@@ -196,6 +196,12 @@ def test_a_bad_snapshot_is_a_cache_miss(signing: bool) -> None:
         reg.set_alias("m", "prod", 2)
     snapshots = [k for k in store.list("models/m") if "snapshot" in k]
     assert snapshots, "ten events write a snapshot"
+    return store, snapshots
+
+
+@pytest.mark.parametrize("signing", [True, False])
+def test_a_bad_snapshot_is_a_cache_miss(signing: bool) -> None:
+    store, snapshots = with_events_snapshot(signing)
     for key in snapshots:
         envelope = json.loads(store.read(key))
         envelope["v"] = 99
@@ -208,14 +214,7 @@ def test_a_bad_snapshot_is_a_cache_miss(signing: bool) -> None:
 def test_a_snapshot_of_a_log_truncated_since_is_ignored(signing: bool) -> None:
     # The log is deleted and written anew (3 entries), its old snapshot (at entry 10) left:
     # read from the snapshot, the state would show events the log no longer holds.
-    store = mk.MemoryStorage(signing_key=KEY if signing else None)
-    reg = mk.Registry(store)
-    reg.register("m", Doubler())
-    reg.register("m", Doubler())
-    for _ in range(5):
-        reg.set_alias("m", "prod", 1)
-        reg.set_alias("m", "prod", 2)
-    assert [k for k in store.list("models/m") if "snapshot" in k]
+    store, _ = with_events_snapshot(signing)
     for key in store.list("models/m/events"):
         store.delete(key)
     fresh(store)
