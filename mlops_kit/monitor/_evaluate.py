@@ -122,8 +122,23 @@ def evaluate(
             f"Method {chosen.name!r} does not apply to {pair.reference.dtype} column {pair.name!r}; "
             f"it handles {sorted(chosen.kinds)} columns."
         )
+    # Too sparse for an effect size (many categories, few values each): auto's chi-square
+    # decides alone, over every category of both samples as the exact test does, so the
+    # unseen check would count the current-only categories twice.
+    sparse = (
+        method is None
+        and min_effect is None
+        and chosen.name == "chisquare"
+        and bool(pair.current.count)
+        and cohen_w_noise(pair.table) > DEFAULT_MIN_EFFECT**2
+    )
+    if sparse:
+        whole = whole_table(pair.table)
+        result = whole._replace(note="; ".join(n for n in (_too_few(pair), whole.note) if n))
     if not pair.current.count:
         result = MethodResult(math.nan, None, "every current value is null")
+    elif sparse:
+        result = whole_table(pair.table)
     else:
         result = _unfloored(chosen, chosen.compute(pair))
     result = result._replace(
@@ -138,19 +153,6 @@ def evaluate(
         effect = result.statistic
     else:
         effect = METHODS["wasserstein"].compute(pair).statistic if pair.current.count else math.nan
-    # Too sparse for an effect size (many categories, few values each): auto's chi-square
-    # decides alone, over every category of both samples as the exact test does, so the
-    # unseen check would count the current-only categories twice.
-    sparse = (
-        method is None
-        and min_effect is None
-        and chosen.name == "chisquare"
-        and bool(pair.current.count)
-        and cohen_w_noise(pair.table) > DEFAULT_MIN_EFFECT**2
-    )
-    if sparse:
-        whole = whole_table(pair.table)
-        result = whole._replace(note="; ".join(n for n in (_too_few(pair), whole.note) if n))
     unseen = (
         dict(sorted(pair.table.unseen.items(), key=lambda kv: (-kv[1], kv[0])))
         if pair.kind == "categorical"

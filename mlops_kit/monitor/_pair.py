@@ -25,9 +25,10 @@ class ColumnPair:
     """What a drift method gets: both profiles, their aligned counts, and raw values if any.
 
     Raw values are loaded only when a method asks for them (exact KS, Anderson-Darling,
-    energy distance, every category of a column its profile cut short) and only once. ``None`` means raw values are not available, for
-    example when the reference is a bare :class:`~mlops_kit.Profile`; methods then fall
-    back to the profile's histogram and say so in their note.
+    energy distance, every category of a column its profile cut short) and only once.
+    ``None`` means raw values are not available, for example when the reference is a
+    bare :class:`~mlops_kit.Profile`; methods then fall back to the profile's histogram
+    and say so in their note.
 
     Examples
     --------
